@@ -1,0 +1,3 @@
+from realtime_mkt.cli import main
+
+main()

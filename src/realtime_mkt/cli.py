@@ -1,0 +1,123 @@
+"""The `realtime-mkt` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from realtime_mkt.settings import Settings
+
+
+def _kafka(args: argparse.Namespace, settings: Settings) -> int:
+    from realtime_mkt.ops.local_broker import BrokerError, LocalBroker, broker_answers
+
+    broker = LocalBroker.default()
+    try:
+        if args.action == "start":
+            print(f"Kafka broker answering at {broker.start()} (files in {broker.home})")
+        elif args.action == "stop":
+            print("stopped" if broker.stop() else "no local broker was running")
+        else:
+            pid = broker.pid()
+            answers = broker_answers(broker.bootstrap)
+            print(
+                f"local broker: {f'running (pid {pid})' if pid else 'not running'}; "
+                f"{broker.bootstrap} {'answers' if answers else 'does not answer'}"
+            )
+            return 0 if answers else 1
+    except BrokerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _topics(args: argparse.Namespace, settings: Settings) -> int:
+    from realtime_mkt.ops.topic_admin import create_topics
+
+    for name, status in create_topics(settings).items():
+        print(f"{status:<8} {name}")
+    return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from realtime_mkt.streaming.app import app
+
+    sys.argv = [sys.argv[0], "worker", "--loglevel", args.loglevel]
+    app.main()
+    return 0
+
+
+def _produce(args: argparse.Namespace, settings: Settings) -> int:
+    from realtime_mkt.producer import produce_file
+
+    path = Path(args.file)
+    if not path.exists():
+        print(f"error: {path} does not exist", file=sys.stderr)
+        return 2
+    sent, errors = produce_file(settings, path, args.topic)
+    for error in errors:
+        print(f"line {error.line}: {error.error}", file=sys.stderr)
+    print(f"sent {sent} events; {len(errors)} lines not sent")
+    return 1 if errors else 0
+
+
+def _lag(args: argparse.Namespace, settings: Settings) -> int:
+    from realtime_mkt.ops.lag import format_table, group_lag
+
+    rows = group_lag(settings.bootstrap_servers, args.group or settings.app_id)
+    if args.json:
+        print(json.dumps([asdict(r) for r in rows], indent=2))
+    elif rows:
+        print(format_table(rows))
+    else:
+        print(f"group {args.group or settings.app_id!r} has no committed offsets")
+    return 0
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from realtime_mkt.demo import run_demo
+
+    run_demo(settings, seconds=args.seconds, days=args.days, n_skus=args.skus)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="realtime-mkt", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    kafka = sub.add_parser("kafka", help="a local single-node Apache Kafka (KRaft) from Maven jars")
+    kafka.add_argument("action", choices=["start", "stop", "status"])
+    kafka.set_defaults(run=_kafka)
+    topics = sub.add_parser("topics", help="create every topic declared in streams/")
+    topics.add_argument("action", choices=["create"])
+    topics.set_defaults(run=_topics)
+    worker = sub.add_parser("worker", help="run the Faust stream processor")
+    worker.add_argument(
+        "--loglevel", default="warn", choices=["crit", "error", "warn", "info", "debug"]
+    )
+    worker.set_defaults(run=_worker)
+    produce = sub.add_parser("produce", help="publish events from a JSONL or CSV file")
+    produce.add_argument("file")
+    produce.add_argument(
+        "--topic", help="input topic of every line (needed for CSV and bare JSONL)"
+    )
+    produce.set_defaults(run=_produce)
+    lag = sub.add_parser("lag", help="consumer lag of the worker's group per topic-partition")
+    lag.add_argument("--group", help="consumer group (default: the worker's)")
+    lag.add_argument("--json", action="store_true")
+    lag.set_defaults(run=_lag)
+    demo = sub.add_parser("demo", help="broker, topics, worker and a generated market, end to end")
+    demo.add_argument("--seconds", type=float, default=40.0, help="wall-clock length of the feed")
+    demo.add_argument("--days", type=int, default=40, help="simulated days")
+    demo.add_argument("--skus", type=int, default=20)
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of `realtime-mkt`."""
+    args = build_parser().parse_args(argv)
+    raise SystemExit(args.run(args, Settings.from_env()))

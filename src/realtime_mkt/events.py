@@ -1,0 +1,109 @@
+"""Decoding of raw Kafka records into validated input events, and dead-letter records."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from realtime_mkt.catalogue import topic
+from realtime_mkt.schemas import SchemaViolation, validate
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC).timestamp()
+LATEST = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
+
+
+@dataclass(frozen=True, slots=True)
+class InputEvent:
+    """A validated input: its logical topic, its value and its event time (epoch seconds)."""
+
+    topic: str
+    value: dict[str, Any]
+    ts: float | None  # None for catalog records, which carry no event time
+
+
+class RejectedEvent(Exception):
+    """An input that must go to the dead-letter topic; `field` names what is wrong."""
+
+    def __init__(self, field: str | None, reason: str) -> None:
+        super().__init__(f"{field}: {reason}" if field else reason)
+        self.field = field
+        self.reason = reason
+
+
+def parse_time(text: str) -> float:
+    """RFC 3339 timestamp to epoch seconds; naive times are rejected."""
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        raise ValueError("has no UTC offset")
+    return parsed.timestamp()
+
+
+def format_time(ts: float) -> str:
+    """Epoch seconds to RFC 3339 UTC with millisecond precision."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _check_semantics(name: str, value: dict[str, Any]) -> None:
+    if name == "catalog":
+        if not value["min_price"] <= value["list_price"] <= value["max_price"]:
+            raise RejectedEvent("list_price", "must lie within [min_price, max_price]")
+        if "map_price" in value and value["map_price"] > value["max_price"]:
+            raise RejectedEvent("map_price", "must not exceed max_price")
+
+
+def decode(name: str, key: bytes | None, raw: bytes) -> InputEvent:
+    """Validate one record of input topic `name`; raise `RejectedEvent` with the reason."""
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise RejectedEvent(None, f"value is not UTF-8 text (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise RejectedEvent(
+            None, f"value is not valid JSON ({exc.msg} at char {exc.pos})"
+        ) from None
+    if not isinstance(value, dict):
+        raise RejectedEvent(None, f"value must be a JSON object, got {type(value).__name__}")
+    spec = topic(name)
+    try:
+        validate(spec.schema, value)
+    except SchemaViolation as exc:
+        raise RejectedEvent(exc.field, exc.message) from None
+    _check_semantics(name, value)
+    key_field = spec.key
+    if key is None or key.decode("utf-8", "replace") != value[key_field]:
+        shown = None if key is None else key.decode("utf-8", "replace")
+        raise RejectedEvent(
+            "key", f"record key {shown!r} must equal {key_field} {value[key_field]!r}"
+        )
+    ts = None
+    if "occurred_at" in value:
+        try:
+            ts = parse_time(value["occurred_at"])
+        except ValueError as exc:
+            raise RejectedEvent("occurred_at", f"is not an RFC 3339 time ({exc})") from None
+        if not EARLIEST <= ts < LATEST:
+            raise RejectedEvent("occurred_at", "is outside 2000-01-01..2100-01-01")
+    return InputEvent(name, value, ts)
+
+
+def dead_letter(
+    rejection: RejectedEvent, topic_name: str, partition: int, offset: int, raw: bytes, now: float
+) -> dict[str, Any]:
+    """The dead-letter record for a rejected input, keeping the original bytes."""
+    try:
+        text, encoding = raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        text, encoding = base64.b64encode(raw).decode("ascii"), "base64"
+    return {
+        "received_at": format_time(now),
+        "topic": topic_name,
+        "partition": partition,
+        "offset": offset,
+        "error": str(rejection),
+        "field": rejection.field,
+        "raw": text,
+        "raw_encoding": encoding,
+    }

@@ -1,0 +1,1 @@
+"""Operations: the local broker, topic administration and consumer lag."""

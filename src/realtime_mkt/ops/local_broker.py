@@ -1,0 +1,217 @@
+"""A single-node Apache Kafka broker (KRaft) run from Maven Central jars with the machine's Java.
+
+`start` resolves the jars once into the cache folder (`mvn dependency:copy-dependencies` on a pom
+shipped in this package), formats the storage the first time, starts `kafka.Kafka` on
+127.0.0.1:9092 and returns when the broker answers. `stop` ends it cleanly.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+KAFKA_VERSION = "3.9.1"  # last 3.x: KRaft, and still speaks every protocol version aiokafka uses
+BROKER_FILES = Path(__file__).parent / "broker"
+HOST, PORT, CONTROLLER_PORT = "127.0.0.1", 9092, 9093
+
+
+class BrokerError(RuntimeError):
+    """The local broker cannot be prepared, started or stopped; the message says why."""
+
+
+@dataclass(frozen=True)
+class LocalBroker:
+    """Paths of one local broker installation under `home`."""
+
+    home: Path
+
+    @classmethod
+    def default(cls) -> LocalBroker:
+        """The broker under `$REALTIME_MKT_HOME` (default `~/.cache/realtime-mkt`)."""
+        root = Path(os.environ.get("REALTIME_MKT_HOME", Path.home() / ".cache" / "realtime-mkt"))
+        return cls(root / f"kafka-{KAFKA_VERSION}")
+
+    @property
+    def libs(self) -> Path:
+        return self.home / "libs"
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "broker.pid"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{HOST}:{PORT}"
+
+    def ensure_jars(self) -> None:
+        """Resolve the broker jars from Maven Central into `libs/` unless already there."""
+        marker = self.libs / f".complete-{KAFKA_VERSION}"
+        if marker.exists():
+            return
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise BrokerError(
+                "Maven (`mvn`) is not on PATH: it is needed once to fetch the Kafka jars from "
+                "Maven Central (Debian: `apt-get install maven`)."
+            )
+        self.libs.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            mvn, "-q", "-B", "-f", str(BROKER_FILES / "pom.xml"),
+            f"-Dkafka.version={KAFKA_VERSION}",
+            "dependency:copy-dependencies", f"-DoutputDirectory={self.libs}",
+        ]  # fmt: skip
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise BrokerError(f"Maven could not resolve Kafka {KAFKA_VERSION}:\n{result.stdout}")
+        marker.touch()
+
+    def _java(self) -> str:
+        java_home = os.environ.get("JAVA_HOME")
+        java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
+        if not java or not Path(java).exists():
+            raise BrokerError(
+                "Java (17 or newer) is not installed: set JAVA_HOME or put `java` on PATH."
+            )
+        return java
+
+    def _write_config(self) -> Path:
+        config = self.home / "server.properties"
+        config.write_text(
+            "\n".join(
+                [
+                    "process.roles=broker,controller",
+                    "node.id=1",
+                    f"controller.quorum.voters=1@{HOST}:{CONTROLLER_PORT}",
+                    f"listeners=PLAINTEXT://{HOST}:{PORT},CONTROLLER://{HOST}:{CONTROLLER_PORT}",
+                    f"advertised.listeners=PLAINTEXT://{HOST}:{PORT}",
+                    "controller.listener.names=CONTROLLER",
+                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    f"log.dirs={self.data}",
+                    "num.partitions=1",
+                    "offsets.topic.replication.factor=1",
+                    "offsets.topic.num.partitions=4",
+                    "transaction.state.log.replication.factor=1",
+                    "transaction.state.log.min.isr=1",
+                    "group.initial.rebalance.delay.ms=0",
+                    "auto.create.topics.enable=false",
+                    "",
+                ]
+            )
+        )
+        return config
+
+    def _jvm(self, main: str, *args: str) -> list[str]:
+        return [
+            self._java(), "-Xms256m", "-Xmx768m", "-XX:+UseG1GC",
+            f"-Dlog4j.configuration=file:{BROKER_FILES / 'log4j.properties'}",
+            f"-Dkafka.logs.dir={self.logs}",
+            "-cp", f"{self.libs}/*", main, *args,
+        ]  # fmt: skip
+
+    def pid(self) -> int | None:
+        """The broker's process id if it is running."""
+        try:
+            pid = int(self.pid_file.read_text())
+            os.kill(pid, 0)
+        except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+            return None
+        return pid
+
+    def start(self, timeout: float = 90.0) -> str:
+        """Start the broker (idempotent) and return its bootstrap address once it answers."""
+        if self.pid() is not None and broker_answers(self.bootstrap):
+            return self.bootstrap
+        if port_open(HOST, PORT):
+            raise BrokerError(f"something else already listens on {HOST}:{PORT}")
+        java = self._java()  # fail early with a clear message
+        self.ensure_jars()
+        config = self._write_config()
+        self.logs.mkdir(parents=True, exist_ok=True)
+        if not (self.data / "meta.properties").exists():
+            cluster_id = uuid.uuid4().hex[:22]
+            fmt = self._jvm(
+                "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)
+            )
+            result = subprocess.run(fmt, capture_output=True, text=True)
+            if result.returncode != 0:
+                raise BrokerError(f"formatting storage failed:\n{result.stdout}{result.stderr}")
+        out = (self.logs / "stdout.log").open("ab")
+        process = subprocess.Popen(
+            self._jvm("kafka.Kafka", str(config)),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.pid_file.write_text(str(process.pid))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise BrokerError(f"broker exited with {process.returncode}; see {self.logs}")
+            if broker_answers(self.bootstrap):
+                return self.bootstrap
+            time.sleep(0.5)
+        self.stop()
+        raise BrokerError(
+            f"broker did not answer within {timeout:.0f}s (java: {java}); see {self.logs}"
+        )
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop the broker; True if one was running."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
+            os.kill(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+
+def port_open(host: str, port: int) -> bool:
+    """True if a TCP connection to host:port succeeds."""
+    with socket.socket() as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex((host, port)) == 0
+
+
+def broker_answers(bootstrap: str) -> bool:
+    """True if a Kafka broker at `bootstrap` answers a metadata request."""
+    host, _, port = bootstrap.rpartition(":")
+    if not port_open(host, int(port)):
+        return False
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    except KafkaError:
+        return False
+    try:
+        admin.list_topics()
+        return True
+    except KafkaError:
+        return False
+    finally:
+        admin.close()

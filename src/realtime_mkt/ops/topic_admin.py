@@ -1,0 +1,36 @@
+"""Create the catalogue's topics on the broker, idempotently."""
+
+from __future__ import annotations
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from realtime_mkt.catalogue import load_catalogue
+from realtime_mkt.settings import Settings
+
+
+def create_topics(settings: Settings) -> dict[str, str]:
+    """Create every catalogue topic that does not exist; return name -> 'created' | 'exists'."""
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers, client_id="realtime-mkt-admin"
+    )
+    try:
+        existing = set(admin.list_topics())
+        result: dict[str, str] = {}
+        for spec in load_catalogue().values():
+            name = spec.full_name(settings)
+            if name in existing:
+                result[name] = "exists"
+                continue
+            new = NewTopic(
+                name, spec.partitions, spec.replication_factor, topic_configs=spec.config
+            )
+            try:
+                admin.create_topics([new])
+                result[name] = "created"
+            except TopicAlreadyExistsError:
+                result[name] = "exists"
+        return result
+    finally:
+        admin.close()

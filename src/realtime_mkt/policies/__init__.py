@@ -1,0 +1,1 @@
+"""Decision policies: pure functions from estimates and state to decisions."""

@@ -1,0 +1,64 @@
+"""Order-up-to replenishment with safety stock z·σ·√(L+R).
+
+With lead time L and review period R (days), daily demand mean μ and spread σ and cycle service
+level α (z = Φ⁻¹(α)):
+
+    safety stock     SS = z·σ·√(L+R)
+    order-up-to      S  = μ·(L+R) + SS
+    reorder point    s  = S − μ·R = μ·L + SS
+
+The worker checks on every event, so an order is placed as soon as the inventory position
+IP = on-hand + on-order − backorders falls to s or below, for S − IP rounded up to the order
+multiple. Placing it raises IP back to S, so the same need never triggers a second request.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from statistics import NormalDist
+
+POLICY_NAME = "order-up-to/v1"
+
+
+@dataclass(frozen=True, slots=True)
+class RestockParams:
+    """Per-SKU replenishment parameters, from the catalog."""
+
+    lead_time_days: float
+    review_days: float = 1.0
+    service_level: float = 0.95
+    order_multiple: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RestockPlan:
+    """Levels for one SKU and the quantity to order now (0 when no order is due)."""
+
+    reorder_point: float
+    order_up_to: float
+    safety_stock: float
+    quantity: int
+
+
+def critical_ratio(shortage_cost: float, holding_cost: float) -> float:
+    """Newsvendor service level p / (p + h) that minimises expected holding plus shortage cost."""
+    return shortage_cost / (shortage_cost + holding_cost)
+
+
+def safety_factor(service_level: float) -> float:
+    """z such that P(N(0,1) ≤ z) equals the cycle service level."""
+    return NormalDist().inv_cdf(service_level)
+
+
+def plan(mean: float, std: float, params: RestockParams, inventory_position: float) -> RestockPlan:
+    """Reorder point, order-up-to level and the order quantity for the current position."""
+    protection = params.lead_time_days + params.review_days
+    safety_stock = max(0.0, safety_factor(params.service_level) * std * math.sqrt(protection))
+    order_up_to = mean * protection + safety_stock
+    reorder_point = order_up_to - mean * params.review_days
+    quantity = 0
+    if order_up_to > 0 and inventory_position <= reorder_point:
+        multiple = params.order_multiple
+        quantity = math.ceil((order_up_to - inventory_position) / multiple - 1e-9) * multiple
+    return RestockPlan(reorder_point, order_up_to, safety_stock, max(quantity, 0))

@@ -1,0 +1,38 @@
+"""Runtime settings, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(os.environ.get("REALTIME_MKT_ROOT", Path(__file__).resolve().parents[2]))
+APP_NAME = "realtime-mkt"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the broker is, how topics are named, where local state lives."""
+
+    bootstrap_servers: str
+    topic_prefix: str
+    data_dir: Path
+    web_port: int
+    web_enabled: bool
+
+    @property
+    def app_id(self) -> str:
+        """Faust application id: also the consumer group and the changelog topic prefix."""
+        return f"{self.topic_prefix}{APP_NAME}"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Build settings from `KAFKA_BOOTSTRAP_SERVERS` and the `REALTIME_MKT_*` variables."""
+        env = os.environ
+        return cls(
+            bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+            topic_prefix=env.get("REALTIME_MKT_TOPIC_PREFIX", ""),
+            data_dir=Path(env.get("REALTIME_MKT_DATA_DIR", ".realtime-mkt/data")),
+            web_port=int(env.get("REALTIME_MKT_WEB_PORT", "6066")),
+            web_enabled=env.get("REALTIME_MKT_WEB", "1") != "0",
+        )

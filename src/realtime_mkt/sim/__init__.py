@@ -1,0 +1,1 @@
+"""Generated markets with known ground truth, for the demo, tests and benchmarks."""

@@ -1,0 +1,98 @@
+"""Compact per-SKU state kept in the `sku-state` table (one small JSON document per SKU)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from realtime_mkt.models.daily_demand import DailyDemand
+
+RECENT_IDS = 64  # duplicate-detection window: the last N event ids seen for this key
+
+
+def event_fingerprint(event_id: str) -> int:
+    """A 56-bit hash of an event id: compact to store, collisions negligible in a small window."""
+    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=7).digest(), "big")
+
+
+@dataclass(slots=True)
+class RecentIds:
+    """Bounded window of the most recent event-id fingerprints for one key."""
+
+    ids: list[int] = field(default_factory=list)
+
+    def seen_before(self, event_id: str) -> bool:
+        """True if `event_id` is in the window; otherwise remember it and return False."""
+        fp = event_fingerprint(event_id)
+        if fp in self.ids:
+            return True
+        self.ids.append(fp)
+        if len(self.ids) > RECENT_IDS:
+            del self.ids[0]
+        return False
+
+
+@dataclass(slots=True)
+class SkuState:
+    """Everything the engine knows about one SKU."""
+
+    sku_id: str
+    catalog: dict[str, Any] | None = None
+    net_stock: int = 0  # on-hand minus backorders
+    stock_known: bool = False  # a snapshot or receipt has been seen
+    outstanding: dict[str, int] = field(default_factory=dict)  # restock decision_id -> units due
+    demand: DailyDemand = field(default_factory=DailyDemand)
+    watermark: float | None = None  # newest event time seen (epoch seconds)
+    price: float | None = None
+    unit_cost: float | None = None
+    competitor_prices: dict[str, float] = field(default_factory=dict)
+    recent: RecentIds = field(default_factory=RecentIds)
+
+    @property
+    def out_of_stock(self) -> bool:
+        """Known to have nothing on hand (unknown stock never counts as a stock-out)."""
+        return self.stock_known and self.net_stock <= 0
+
+    @property
+    def on_order(self) -> int:
+        """Units requested and not yet received."""
+        return sum(self.outstanding.values())
+
+    @property
+    def inventory_position(self) -> int:
+        """On-hand + on-order − backorders."""
+        return self.net_stock + self.on_order
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for the table."""
+        return {
+            "sku": self.sku_id,
+            "cat": self.catalog,
+            "net": self.net_stock,
+            "known": self.stock_known,
+            "out": self.outstanding,
+            "dem": self.demand.to_list(),
+            "wm": self.watermark,
+            "px": self.price,
+            "cost": self.unit_cost,
+            "comp": self.competitor_prices,
+            "ids": self.recent.ids,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SkuState:
+        """Inverse of `to_dict`."""
+        return cls(
+            sku_id=data["sku"],
+            catalog=data["cat"],
+            net_stock=data["net"],
+            stock_known=data["known"],
+            outstanding=data["out"],
+            demand=DailyDemand.from_list(data["dem"]),
+            watermark=data["wm"],
+            price=data["px"],
+            unit_cost=data["cost"],
+            competitor_prices=data["comp"],
+            recent=RecentIds(data["ids"]),
+        )

@@ -1,0 +1,1 @@
+"""The Faust layer: thin agents that decode, call the engine, write tables and send outputs."""

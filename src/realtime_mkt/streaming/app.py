@@ -1,0 +1,154 @@
+"""Faust application factory; `app` is the worker (`faust -A realtime_mkt.streaming.app worker`)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import faust
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from realtime_mkt.catalogue import load_catalogue
+from realtime_mkt.engine import SkuEngine
+from realtime_mkt.events import InputEvent, RejectedEvent, dead_letter, decode
+from realtime_mkt.settings import Settings
+from realtime_mkt.sku_state import RecentIds, SkuState
+from realtime_mkt.streaming import metrics
+
+log = logging.getLogger(__name__)
+SKU_INPUTS = ("order-lines", "price-changes", "inventory", "catalog")
+
+
+def _dumps(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def create_app(settings: Settings) -> faust.App:
+    """Build the worker: topics from the catalogue, tables, agents and web views."""
+    catalogue = load_catalogue()
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.bootstrap_servers}",
+        store="rocksdb://",
+        datadir=str(settings.data_dir),
+        topic_partitions=catalogue["inventory"].partitions,
+        topic_allow_declare=False,
+        consumer_auto_offset_reset="earliest",
+        web_enabled=settings.web_enabled,
+        web_port=settings.web_port,
+        processing_guarantee="at_least_once",
+    )
+    logical = {spec.full_name(settings): name for name, spec in catalogue.items()}
+
+    def kafka_topic(*names: str) -> faust.TopicT:
+        return app.topic(
+            *(catalogue[n].full_name(settings) for n in names),
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=catalogue[names[0]].partitions,
+        )
+
+    outputs = {
+        name: kafka_topic(name) for name in ("order-lines", "restock-requests", "dead-letter")
+    }
+    json_schema = faust.Schema(key_serializer="json", value_serializer="json")
+    sku_table = app.Table(
+        "sku-state", partitions=catalogue["inventory"].partitions, schema=json_schema
+    )
+    user_table = app.Table(
+        "user-state", partitions=catalogue["clicks"].partitions, schema=json_schema
+    )
+    engine = SkuEngine()
+
+    async def accept(event: faust.EventT) -> InputEvent | None:
+        """Decode a record; reject it to the dead-letter topic (never raise) if it is bad."""
+        message = event.message
+        name = logical[message.topic]
+        metrics.EVENTS.labels(name).inc()
+        try:
+            return decode(name, event.key, event.value)
+        except RejectedEvent as rejection:
+            await reject(event, rejection)
+            return None
+
+    async def reject(event: faust.EventT, rejection: RejectedEvent) -> None:
+        message = event.message
+        name = logical[message.topic]
+        metrics.DEAD_LETTERS.labels(name).inc()
+        record = dead_letter(
+            rejection, message.topic, message.partition, message.offset, event.value, time.time()
+        )
+        await outputs["dead-letter"].send(key=event.key, value=_dumps(record))
+
+    @app.agent(kafka_topic("orders"))
+    async def split_orders(stream: faust.StreamT) -> None:
+        """Split each order into lines keyed by `sku_id` (the one repartition)."""
+        async for event in stream.events():
+            accepted = await accept(event)
+            if accepted is None:
+                continue
+            order = accepted.value
+            for number, line in enumerate(order["lines"]):
+                value = {
+                    "event_id": f"{order['event_id']}#{number}",
+                    "occurred_at": order["occurred_at"],
+                    "order_id": order["order_id"],
+                    "user_id": order["user_id"],
+                    "status": order["status"],
+                    **line,
+                }
+                await outputs["order-lines"].send(key=line["sku_id"].encode(), value=_dumps(value))
+
+    @app.agent(kafka_topic(*SKU_INPUTS))
+    async def sku_events(stream: faust.StreamT) -> None:
+        """Apply SKU-keyed events to per-SKU state and publish the decisions they cause."""
+        async for event in stream.events():
+            accepted = await accept(event)
+            if accepted is None:
+                continue
+            sku_id = accepted.value["sku_id"]
+            stored = sku_table.get(sku_id)
+            try:
+                outcome = engine.apply(SkuState.from_dict(stored) if stored else None, accepted)
+            except Exception as exc:  # an engine bug must not block the partition
+                log.exception("engine failed on %s", sku_id)
+                await reject(event, RejectedEvent(None, f"internal error: {exc!r}"))
+                continue
+            if outcome.duplicate:
+                metrics.DUPLICATES.labels(accepted.topic).inc()
+                continue
+            sku_table[sku_id] = outcome.state.to_dict()
+            for out in outcome.outputs:
+                metrics.DECISIONS.labels(out.topic).inc()
+                await outputs[out.topic].send(key=out.key.encode(), value=_dumps(out.value))
+
+    @app.agent(kafka_topic("clicks"))
+    async def user_events(stream: faust.StreamT) -> None:
+        """Validate clicks and drop duplicates per user."""
+        async for event in stream.events():
+            accepted = await accept(event)
+            if accepted is None:
+                continue
+            user_id = accepted.value["user_id"]
+            recent = RecentIds(user_table.get(user_id) or [])
+            if recent.seen_before(accepted.value["event_id"]):
+                metrics.DUPLICATES.labels("clicks").inc()
+                continue
+            user_table[user_id] = recent.ids
+
+    @app.page("/metrics")
+    async def prometheus_metrics(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(metrics.REGISTRY), content_type=CONTENT_TYPE_LATEST)
+
+    @app.page("/sku/{sku_id}")
+    async def sku_view(web: Any, request: Any, sku_id: str) -> Any:
+        return web.json(sku_table.get(sku_id))
+
+    return app
+
+
+app = create_app(Settings.from_env())

@@ -1,0 +1,28 @@
+"""Prometheus metrics of the worker, served at `/metrics` on the Faust web port."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter
+
+REGISTRY = CollectorRegistry()
+EVENTS = Counter(
+    "realtime_mkt_events_total", "Input records processed, by topic", ["topic"], registry=REGISTRY
+)
+DEAD_LETTERS = Counter(
+    "realtime_mkt_dead_letters_total",
+    "Input records sent to the dead-letter topic, by source topic",
+    ["topic"],
+    registry=REGISTRY,
+)
+DUPLICATES = Counter(
+    "realtime_mkt_duplicates_total",
+    "Input records dropped as duplicates of a recent event_id, by topic",
+    ["topic"],
+    registry=REGISTRY,
+)
+DECISIONS = Counter(
+    "realtime_mkt_decisions_total",
+    "Decisions emitted, by output topic",
+    ["topic"],
+    registry=REGISTRY,
+)

@@ -1,0 +1,47 @@
+"""Run the Faust worker as a child process (used by the demo, the tests and the benchmarks)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from realtime_mkt.settings import Settings
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes a child process see the same settings."""
+    return {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+        "REALTIME_MKT_TOPIC_PREFIX": settings.topic_prefix,
+        "REALTIME_MKT_DATA_DIR": str(settings.data_dir),
+        "REALTIME_MKT_WEB_PORT": str(settings.web_port),
+        "REALTIME_MKT_WEB": "1" if settings.web_enabled else "0",
+    }
+
+
+def start_worker(settings: Settings, log_path: Path) -> subprocess.Popen:
+    """Start `realtime-mkt worker` in the background, logging to `log_path`."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "realtime_mkt", "worker"],
+        env=settings_env(settings),
+        stdout=log_path.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop_worker(process: subprocess.Popen, timeout: float = 30.0) -> int:
+    """Stop the worker cleanly (SIGTERM, then SIGKILL after `timeout`)."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
