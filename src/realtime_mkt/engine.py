@@ -49,6 +49,15 @@ def decision_id(kind: str, sku_id: str, trigger_event_id: str, *parts: object) -
     return str(uuid.uuid5(DECISION_NAMESPACE, name))
 
 
+def order_lines(order: dict[str, Any]) -> list[dict[str, Any]]:
+    """Split an order into `order-lines` values keyed by `sku_id`, each with its own event id."""
+    header = {k: order[k] for k in ("occurred_at", "order_id", "user_id", "status")}
+    return [
+        {"event_id": f"{order['event_id']}#{number}", **header, **line}
+        for number, line in enumerate(order["lines"])
+    ]
+
+
 class SkuEngine:
     """Per-SKU logic: stock, demand learning and restock decisions."""
 

@@ -11,7 +11,7 @@ import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from realtime_mkt.catalogue import load_catalogue
-from realtime_mkt.engine import SkuEngine
+from realtime_mkt.engine import SkuEngine, order_lines
 from realtime_mkt.events import InputEvent, RejectedEvent, dead_letter, decode
 from realtime_mkt.settings import Settings
 from realtime_mkt.sku_state import RecentIds, SkuState
@@ -91,17 +91,8 @@ def create_app(settings: Settings) -> faust.App:
             accepted = await accept(event)
             if accepted is None:
                 continue
-            order = accepted.value
-            for number, line in enumerate(order["lines"]):
-                value = {
-                    "event_id": f"{order['event_id']}#{number}",
-                    "occurred_at": order["occurred_at"],
-                    "order_id": order["order_id"],
-                    "user_id": order["user_id"],
-                    "status": order["status"],
-                    **line,
-                }
-                await outputs["order-lines"].send(key=line["sku_id"].encode(), value=_dumps(value))
+            for line in order_lines(accepted.value):
+                await outputs["order-lines"].send(key=line["sku_id"].encode(), value=_dumps(line))
 
     @app.agent(kafka_topic(*SKU_INPUTS))
     async def sku_events(stream: faust.StreamT) -> None:

@@ -1,0 +1,31 @@
+from realtime_mkt.catalogue import load_catalogue
+from realtime_mkt.schemas import SCHEMA_DIR, load_schema
+from realtime_mkt.settings import Settings
+
+SKU_KEYED = ("order-lines", "price-changes", "inventory", "catalog", "sku-state-changelog")
+
+
+def test_every_data_topic_has_a_schema_file():
+    for spec in load_catalogue().values():
+        if spec.role in ("input", "internal", "output"):
+            assert (SCHEMA_DIR / f"{spec.schema}.json").exists(), spec.name
+            assert load_schema(spec.schema)["title"] == spec.schema
+
+
+def test_sku_keyed_topics_are_co_partitioned():
+    catalogue = load_catalogue()
+    assert len({catalogue[name].partitions for name in SKU_KEYED}) == 1
+    assert catalogue["clicks"].partitions == catalogue["user-state-changelog"].partitions
+
+
+def test_catalog_and_changelogs_are_compacted():
+    for spec in load_catalogue().values():
+        if spec.name == "catalog" or spec.role == "changelog":
+            assert spec.config["cleanup.policy"] == "compact"
+
+
+def test_prefix_and_changelog_names():
+    settings = Settings("x:1", "t1.", data_dir=None, web_port=0, web_enabled=False)  # type: ignore[arg-type]
+    catalogue = load_catalogue()
+    assert catalogue["orders"].full_name(settings) == "t1.orders"
+    assert catalogue["sku-state-changelog"].full_name(settings) == "t1.realtime-mkt-sku-state-changelog"

@@ -1,0 +1,86 @@
+import pytest
+
+from realtime_mkt.events import RejectedEvent, dead_letter, decode
+from tests.helpers import T0, assert_valid, catalog, encoded, inventory, order
+
+
+def test_accepts_a_valid_order_and_reads_its_event_time():
+    value = order("e1", T0 + 3600, [("sku-1", 2)])
+    event = decode("orders", b"o-e1", encoded(value))
+    assert event.value == value
+    assert event.ts == pytest.approx(T0 + 3600)
+
+
+def test_accepts_offsets_other_than_utc():
+    value = order("e1", T0, [("sku-1", 2)])
+    value["occurred_at"] = value["occurred_at"].replace("Z", "+02:00")
+    assert decode("orders", b"o-e1", encoded(value)).ts == pytest.approx(T0 - 7200)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "words"),
+    [
+        (lambda v: v.pop("event_id"), "event_id", "required"),
+        (lambda v: v["lines"][0].update(quantity=0), "lines[0].quantity", "bigger than or equal to 1"),
+        (lambda v: v["lines"][0].update(unit_price=-1), "lines[0].unit_price", "bigger than 0"),
+        (lambda v: v.update(status="shipped"), "status", "one of"),
+        (lambda v: v.update(lines=[]), "lines", "must contain at least 1"),
+        (lambda v: v.update(occurred_at="yesterday"), "occurred_at", "date-time"),
+        (lambda v: v.update(coupon="X"), "coupon", "unknown field"),
+        (lambda v: v["lines"][0].pop("sku_id"), "lines[0].sku_id", "required"),
+        (lambda v: v.update(occurred_at="1970-01-01T00:00:00Z"), "occurred_at", "outside"),
+    ],
+)
+def test_rejections_name_the_field(mutate, field, words):
+    value = order("e1", T0, [("sku-1", 2)])
+    mutate(value)
+    with pytest.raises(RejectedEvent) as caught:
+        decode("orders", b"o-e1", encoded(value))
+    assert caught.value.field == field
+    assert words in str(caught.value)
+
+
+def test_competitor_price_needs_a_competitor():
+    value = {"event_id": "p", "occurred_at": "2026-11-02T00:00:00Z", "sku_id": "s", "kind": "competitor", "price": 3.5}
+    with pytest.raises(RejectedEvent) as caught:
+        decode("price-changes", b"s", encoded(value))
+    assert caught.value.field == "competitor_id"
+
+
+def test_receipt_must_add_stock():
+    with pytest.raises(RejectedEvent) as caught:
+        decode("inventory", b"s", encoded(inventory("i", T0, "s", "receipt", 0)))
+    assert caught.value.field == "quantity"
+
+
+def test_catalog_list_price_must_lie_between_floor_and_ceiling():
+    with pytest.raises(RejectedEvent) as caught:
+        decode("catalog", b"s", encoded(catalog("s", list_price=50.0)))
+    assert caught.value.field == "list_price"
+
+
+def test_key_must_match_the_key_field():
+    with pytest.raises(RejectedEvent) as caught:
+        decode("inventory", b"other", encoded(inventory("i", T0, "s", "snapshot", 3)))
+    assert caught.value.field == "key"
+    with pytest.raises(RejectedEvent):
+        decode("inventory", None, encoded(inventory("i", T0, "s", "snapshot", 3)))
+
+
+@pytest.mark.parametrize(("raw", "words"), [(b"\xff\xfe", "not UTF-8"), (b"{", "not valid JSON"), (b"[1]", "JSON object")])
+def test_unreadable_values_are_rejected(raw, words):
+    with pytest.raises(RejectedEvent) as caught:
+        decode("clicks", b"u", raw)
+    assert words in str(caught.value)
+
+
+def test_dead_letter_keeps_original_bytes_and_context():
+    rejection = RejectedEvent("quantity", "must be bigger than or equal to 1")
+    text = dead_letter(rejection, "orders", 3, 17, b'{"a": 1}', T0)
+    assert text["raw"] == '{"a": 1}' and text["raw_encoding"] == "utf-8"
+    assert (text["topic"], text["partition"], text["offset"]) == ("orders", 3, 17)
+    assert text["error"] == "quantity: must be bigger than or equal to 1"
+    assert_valid("dead-letter.v1", text)
+    binary = dead_letter(rejection, "orders", 0, 0, b"\xff\x00", T0)
+    assert binary["raw_encoding"] == "base64" and binary["raw"] == "/wA="
+    assert_valid("dead-letter.v1", binary)
