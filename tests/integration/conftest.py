@@ -1,0 +1,100 @@
+"""A real Kafka broker for the integration tests, and a running worker on fresh topics.
+
+Broker, in order: `KAFKA_BOOTSTRAP_SERVERS` if set; a testcontainers Kafka if a Docker engine
+answers; otherwise the local Apache Kafka started from Maven jars. If none can be had, the tests
+fail: they are never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from realtime_mkt.ops.local_broker import BrokerError, LocalBroker, broker_answers
+from realtime_mkt.ops.topic_admin import create_topics
+from realtime_mkt.settings import Settings
+from realtime_mkt.worker_process import start_worker, stop_worker
+from tests.integration.kafka_io import wait_until_consumed
+
+pytestmark = pytest.mark.integration
+
+
+def _docker_engine_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=15).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        if not broker_answers(configured):
+            pytest.fail(f"KAFKA_BOOTSTRAP_SERVERS={configured} does not answer")
+        yield configured
+        return
+    if _docker_engine_answers():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer("apache/kafka:3.9.1").with_kraft() as container:
+            yield container.get_bootstrap_server()
+        return
+    broker = LocalBroker.default()
+    was_running = broker.pid() is not None
+    try:
+        bootstrap = broker.start()
+    except BrokerError as exc:
+        pytest.fail(f"no Kafka broker for the integration tests: {exc}")
+    yield bootstrap
+    if not was_running:
+        broker.stop()
+
+
+@pytest.fixture()
+def fresh_settings(kafka_bootstrap: str, tmp_path) -> Settings:
+    """Settings with a unique topic prefix and an empty state folder: tests never share topics."""
+    return Settings(
+        bootstrap_servers=kafka_bootstrap,
+        topic_prefix=f"it-{uuid.uuid4().hex[:10]}.",
+        data_dir=tmp_path / "state",
+        web_port=6099,  # unused: web disabled
+        web_enabled=False,
+    )
+
+
+class RunningWorker:
+    """A worker child process on `settings`, restartable."""
+
+    def __init__(self, settings: Settings, log_dir) -> None:
+        self.settings = settings
+        self.log = log_dir / "worker.log"
+        self.process = start_worker(settings, self.log)
+
+    def restart(self, wipe_local_state: bool) -> None:
+        stop_worker(self.process)
+        if wipe_local_state:
+            shutil.rmtree(self.settings.data_dir, ignore_errors=True)
+        self.process = start_worker(self.settings, self.log)
+
+    def wait_idle(self, topics: list[str], timeout: float = 90) -> None:
+        def alive() -> bool:
+            assert self.process.poll() is None, self.log.read_text()[-3000:]
+            return True
+
+        wait_until_consumed(self.settings, topics, timeout, alive)
+
+
+@pytest.fixture()
+def worker(fresh_settings: Settings, tmp_path) -> Iterator[RunningWorker]:
+    create_topics(fresh_settings)
+    running = RunningWorker(fresh_settings, tmp_path)
+    yield running
+    stop_worker(running.process)

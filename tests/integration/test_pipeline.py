@@ -1,0 +1,94 @@
+"""The worker end to end on a real broker: decisions equal the in-process engine's, bad input is dead-lettered."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from realtime_mkt.engine import SkuEngine
+from tests.helpers import T0, assert_valid, catalog, demand_history, encoded, inventory, order, replay
+from tests.integration.kafka_io import consume, produce, produce_in_order
+
+pytestmark = pytest.mark.integration
+
+DAYS = [10, 12, 8, 11, 9, 10, 13, 7, 10, 12, 11, 9]
+SKUS = ("sku-a", "sku-b", "sku-c")
+
+
+def master_data() -> list[tuple[str, dict]]:
+    values: list[tuple[str, dict]] = []
+    for i, sku in enumerate(SKUS):
+        values.append(("catalog", catalog(sku, lead_time_days=2 + i, order_multiple=1 + i)))
+        values.append(("inventory", inventory(f"snap-{sku}", T0, sku, "snapshot", 60)))
+    return values
+
+
+def demand(days: list[int], prefix: str, start: float = T0) -> list[tuple[str, dict]]:
+    return [x for sku in SKUS for x in demand_history(sku, days, start=start, prefix=f"{prefix}-{sku}-")]
+
+
+def by_id(records) -> dict[str, dict]:
+    return {v["decision_id"]: v for v in (json.loads(r.value) for r in records)}
+
+
+def test_restock_requests_match_the_engine_and_validate(worker):
+    settings = worker.settings
+    produce_in_order(settings, master_data())
+    worker.wait_idle(["catalog", "inventory"])
+    history = demand(DAYS, "d")
+    produce_in_order(settings, history + history[:5])  # the repeats are duplicates: same event ids
+    _, expected = replay(SkuEngine(), master_data() + history)
+    assert len(expected) >= len(SKUS)
+    records = consume(settings, "restock-requests", len(expected))
+    got = by_id(records)
+    assert got == {o.value["decision_id"]: o.value for o in expected}
+    for record in records:
+        value = json.loads(record.value)
+        assert record.key.decode() == value["sku_id"]
+        assert_valid("restock-requests.v1", value)
+
+
+def test_bad_input_goes_to_dead_letter_with_the_reason(worker):
+    settings = worker.settings
+    bad_order = order("bad-1", T0, [("sku-a", 1)])
+    bad_order["lines"][0]["quantity"] = 0
+    no_competitor = {"event_id": "p1", "occurred_at": "2026-11-02T00:00:00Z", "sku_id": "sku-a", "kind": "competitor", "price": 3.0}
+    records = [
+        ("orders", b"o-bad-1", encoded(bad_order)),
+        ("price-changes", b"sku-a", encoded(no_competitor)),
+        ("clicks", b"u1", b"\xff\xfe\x00"),
+        ("inventory", b"wrong-key", encoded(inventory("i1", T0, "sku-a", "snapshot", 5))),
+        ("catalog", b"sku-z", b'{"sku_id": "sku-z"}'),
+        ("orders", b"o-ok", encoded(order("ok", T0, [("sku-a", 1)]))),
+    ]
+    positions = produce(settings, records)
+    letters = consume(settings, "dead-letter", 5)
+    assert len(letters) == 5  # the valid order is not among them
+    got = {(v["topic"], v["partition"], v["offset"]): (r.key, v) for r, v in ((r, json.loads(r.value)) for r in letters)}
+    expected_fields = ["lines[0].quantity", "competitor_id", None, "key", "category"]
+    for (name, key, raw), position, field in zip(records, positions, expected_fields, strict=False):
+        record_key, letter = got[position]
+        assert record_key == key
+        assert letter["field"] == field, letter
+        assert letter["error"]
+        raw_back = letter["raw"].encode() if letter["raw_encoding"] == "utf-8" else __import__("base64").b64decode(letter["raw"])
+        assert raw_back == raw
+        assert_valid("dead-letter.v1", letter)
+    worker.wait_idle(["orders", "order-lines", "clicks", "inventory", "catalog", "price-changes"])
+    assert worker.process.poll() is None  # bad input never stops the worker
+
+
+def test_restarted_worker_recovers_state_from_changelog(worker):
+    settings = worker.settings
+    first = master_data() + demand(DAYS[:6], "p1")
+    produce_in_order(settings, master_data())
+    worker.wait_idle(["catalog", "inventory"])
+    produce_in_order(settings, first[len(master_data()):])
+    worker.wait_idle(["orders", "order-lines"])
+    worker.restart(wipe_local_state=True)  # RocksDB gone: state must come back from the changelog
+    second = demand(DAYS[6:], "p2", start=T0 + 6 * 86_400)
+    produce_in_order(settings, second)
+    _, expected = replay(SkuEngine(), first + second)
+    got = by_id(consume(settings, "restock-requests", len(expected)))
+    assert got == {o.value["decision_id"]: o.value for o in expected}
