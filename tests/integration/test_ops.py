@@ -1,0 +1,99 @@
+"""Operations commands against the real broker: topics, produce, lag."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.admin import ConfigResource, ConfigResourceType
+from kafka.structs import OffsetAndMetadata
+
+from realtime_mkt.catalogue import load_catalogue, topic
+from realtime_mkt.ops.lag import group_lag
+from realtime_mkt.ops.local_broker import LocalBroker
+from realtime_mkt.ops.topic_admin import create_topics
+from realtime_mkt.worker_process import settings_env
+from tests.helpers import T0, inventory
+from tests.integration.kafka_io import consume, produce
+
+pytestmark = pytest.mark.integration
+
+
+def cli(settings, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "realtime_mkt", *args], env=settings_env(settings), capture_output=True, text=True, timeout=120
+    )
+
+
+def test_topics_create_is_idempotent_and_follows_the_catalogue(fresh_settings):
+    first = cli(fresh_settings, "topics", "create")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count("created") == len(load_catalogue())
+    second = cli(fresh_settings, "topics", "create")
+    assert "created" not in second.stdout and second.stdout.count("exists") == len(load_catalogue())
+    admin = KafkaAdminClient(bootstrap_servers=fresh_settings.bootstrap_servers)
+    try:
+        name = topic("catalog").full_name(fresh_settings)
+        described = admin.describe_topics([name])[0]
+        assert len(described["partitions"]) == topic("catalog").partitions
+        configs = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name)])
+        assert configs["topic"][name]["cleanup.policy"]["value"] == "compact"
+    finally:
+        admin.close()
+
+
+def test_produce_sends_good_lines_and_reports_bad_ones(fresh_settings, tmp_path):
+    create_topics(fresh_settings)
+    path = tmp_path / "inventory.jsonl"
+    good = [inventory(f"i{n}", T0, f"sku-{n}", "snapshot", n) for n in range(3)]
+    lines = [json.dumps(good[0]), "{broken", json.dumps(good[1]), json.dumps({"kind": "snapshot"}), json.dumps(good[2])]
+    path.write_text("\n".join(lines) + "\n")
+    result = cli(fresh_settings, "produce", str(path), "--topic", "inventory")
+    assert result.returncode == 1
+    assert re.search(r"line 2: not valid JSON", result.stderr)
+    assert re.search(r"line 4: field 'sku_id'", result.stderr)
+    assert "sent 3 events; 2 lines not sent" in result.stdout
+    received = consume(fresh_settings, "inventory", 3, settle=1.0)
+    assert sorted(json.loads(r.value)["event_id"] for r in received) == ["i0", "i1", "i2"]
+    assert {r.key.decode() for r in received} == {"sku-0", "sku-1", "sku-2"}
+
+
+def test_lag_agrees_with_kafka_consumer_groups(fresh_settings):
+    create_topics(fresh_settings)
+    name = topic("inventory").full_name(fresh_settings)
+    records = [("inventory", f"sku-{n}".encode(), b"{}") for n in range(40)]
+    positions = produce(fresh_settings, records)
+    ends: dict[int, int] = {}
+    for _, partition, offset in positions:
+        ends[partition] = max(ends.get(partition, 0), offset + 1)
+    group = fresh_settings.app_id
+    consumer = KafkaConsumer(bootstrap_servers=fresh_settings.bootstrap_servers, group_id=group, enable_auto_commit=False)
+    try:
+        consumer.commit({TopicPartition(name, p): OffsetAndMetadata(end // 2, "", -1) for p, end in ends.items()})
+    finally:
+        consumer.close()
+    rows = {r.partition: r for r in group_lag(fresh_settings.bootstrap_servers, group)}
+    for partition, end in ends.items():
+        assert (rows[partition].committed, rows[partition].end) == (end // 2, end)
+        assert rows[partition].lag == end - end // 2
+        assert rows[partition].lag_seconds is not None and rows[partition].lag_seconds >= 0
+    broker = LocalBroker.default()
+    if not (broker.libs / "kafka-tools-3.9.1.jar").exists():
+        return  # Kafka's own tool is only at hand with the local broker's jars
+    described = subprocess.run(
+        ["java", "-cp", f"{broker.libs}/*", "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+         "--bootstrap-server", fresh_settings.bootstrap_servers, "--describe", "--group", group],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    theirs = {}
+    for line in described.stdout.splitlines():
+        fields = line.split()
+        if len(fields) >= 6 and fields[1] == name:
+            theirs[int(fields[2])] = (int(fields[3]), int(fields[4]), int(fields[5]))
+    assert theirs == {p: (r.committed, r.end, r.lag) for p, r in rows.items()}
+    shown = cli(fresh_settings, "lag")
+    assert shown.returncode == 0 and "LOG-END-OFFSET" in shown.stdout and name in shown.stdout
