@@ -12,7 +12,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from tqdm import tqdm
 
 from realtime_mkt.catalogue import topic
-from realtime_mkt.ops.lag import format_table, group_lag
+from realtime_mkt.ops.lag import format_table, group_lag, wait_until_consumed
 from realtime_mkt.ops.local_broker import LocalBroker, broker_answers
 from realtime_mkt.ops.topic_admin import create_topics
 from realtime_mkt.settings import Settings
@@ -103,20 +103,19 @@ def run_demo(settings: Settings, seconds: float, days: int, n_skus: int) -> None
                 feed.collect(day)
             if worker.poll() is not None:
                 raise SystemExit(f"the worker stopped (exit {worker.returncode}); see {log}")
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and _total_lag(settings) > 0:
+
+        def collecting_while_alive() -> bool:
             feed.collect(days)
+            return worker.poll() is None
+
+        inputs = ["orders", "order-lines", "clicks", "inventory", "price-changes", "catalog"]
+        wait_until_consumed(settings, inputs, 60, collecting_while_alive)
         feed.collect(days)
         _summary(settings, feed)
     finally:
         stop_worker(worker)
         feed.producer.close()
         feed.outputs.close()
-
-
-def _total_lag(settings: Settings) -> int:
-    rows = group_lag(settings.bootstrap_servers, settings.app_id)
-    return sum(r.lag for r in rows) if rows else 1
 
 
 def _summary(settings: Settings, feed: _Market) -> None:

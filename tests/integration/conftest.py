@@ -15,11 +15,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from realtime_mkt.ops.lag import wait_until_consumed
 from realtime_mkt.ops.local_broker import BrokerError, LocalBroker, broker_answers
 from realtime_mkt.ops.topic_admin import create_topics
 from realtime_mkt.settings import Settings
 from realtime_mkt.worker_process import start_worker, stop_worker
-from tests.integration.kafka_io import wait_until_consumed
 
 pytestmark = pytest.mark.integration
 

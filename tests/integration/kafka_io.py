@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer
 
 from realtime_mkt.catalogue import topic
-from realtime_mkt.ops.lag import group_lag
 from realtime_mkt.settings import Settings
 
 
 def produce(
-    settings: Settings, records: list[tuple[str, bytes | None, bytes]], orders_partition: int | None = None
+    settings: Settings,
+    records: list[tuple[str, bytes | None, bytes]],
+    orders_partition: int | None = None,
 ) -> list[tuple[str, int, int]]:
     """Send (logical topic, key, raw value) records in order; return (topic, partition, offset) of each.
 
@@ -45,7 +45,9 @@ def produce_in_order(settings: Settings, values: list[tuple[str, dict[str, Any]]
     produce(settings, records, orders_partition=0)
 
 
-def consume(settings: Settings, name: str, count: int, timeout: float = 60, settle: float = 3.0) -> list[Any]:
+def consume(
+    settings: Settings, name: str, count: int, timeout: float = 60, settle: float = 3.0
+) -> list[Any]:
     """Read `name` from the beginning until `count` records arrived, then `settle` s more for extras."""
     consumer = KafkaConsumer(
         topic(name).full_name(settings),
@@ -57,7 +59,9 @@ def consume(settings: Settings, name: str, count: int, timeout: float = 60, sett
     deadline = time.monotonic() + timeout
     extra_until = None
     try:
-        while time.monotonic() < deadline and (extra_until is None or time.monotonic() < extra_until):
+        while time.monotonic() < deadline and (
+            extra_until is None or time.monotonic() < extra_until
+        ):
             for batch in consumer.poll(timeout_ms=250).values():
                 records.extend(batch)
             if extra_until is None and len(records) >= count:
@@ -65,28 +69,3 @@ def consume(settings: Settings, name: str, count: int, timeout: float = 60, sett
         return records
     finally:
         consumer.close()
-
-
-def wait_until_consumed(
-    settings: Settings, names: list[str], timeout: float, alive: Callable[[], bool]
-) -> None:
-    """Block until the worker's group has committed up to the end of every partition of `names`."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
-    try:
-        partitions = [
-            TopicPartition(topic(n).full_name(settings), p) for n in names for p in range(topic(n).partitions)
-        ]
-        ends = consumer.end_offsets(partitions)
-    finally:
-        consumer.close()
-    pending = {tp for tp, end in ends.items() if end > 0}
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and alive():
-        committed = {
-            TopicPartition(r.topic, r.partition): r.committed or 0
-            for r in group_lag(settings.bootstrap_servers, settings.app_id)
-        }
-        if all(committed.get(tp, 0) >= ends[tp] for tp in pending):
-            return
-        time.sleep(0.5)
-    raise TimeoutError(f"the worker did not consume {names} within {timeout}s")

@@ -25,7 +25,11 @@ pytestmark = pytest.mark.integration
 
 def cli(settings, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "realtime_mkt", *args], env=settings_env(settings), capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "realtime_mkt", *args],
+        env=settings_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -50,7 +54,13 @@ def test_produce_sends_good_lines_and_reports_bad_ones(fresh_settings, tmp_path)
     create_topics(fresh_settings)
     path = tmp_path / "inventory.jsonl"
     good = [inventory(f"i{n}", T0, f"sku-{n}", "snapshot", n) for n in range(3)]
-    lines = [json.dumps(good[0]), "{broken", json.dumps(good[1]), json.dumps({"kind": "snapshot"}), json.dumps(good[2])]
+    lines = [
+        json.dumps(good[0]),
+        "{broken",
+        json.dumps(good[1]),
+        json.dumps({"kind": "snapshot"}),
+        json.dumps(good[2]),
+    ]
     path.write_text("\n".join(lines) + "\n")
     result = cli(fresh_settings, "produce", str(path), "--topic", "inventory")
     assert result.returncode == 1
@@ -71,9 +81,16 @@ def test_lag_agrees_with_kafka_consumer_groups(fresh_settings):
     for _, partition, offset in positions:
         ends[partition] = max(ends.get(partition, 0), offset + 1)
     group = fresh_settings.app_id
-    consumer = KafkaConsumer(bootstrap_servers=fresh_settings.bootstrap_servers, group_id=group, enable_auto_commit=False)
+    consumer = KafkaConsumer(
+        bootstrap_servers=fresh_settings.bootstrap_servers, group_id=group, enable_auto_commit=False
+    )
     try:
-        consumer.commit({TopicPartition(name, p): OffsetAndMetadata(end // 2, "", -1) for p, end in ends.items()})
+        consumer.commit(
+            {
+                TopicPartition(name, p): OffsetAndMetadata(end // 2, "", -1)
+                for p, end in ends.items()
+            }
+        )
     finally:
         consumer.close()
     rows = {r.partition: r for r in group_lag(fresh_settings.bootstrap_servers, group)}

@@ -7,7 +7,16 @@ import json
 import pytest
 
 from realtime_mkt.engine import SkuEngine
-from tests.helpers import T0, assert_valid, catalog, demand_history, encoded, inventory, order, replay
+from tests.helpers import (
+    T0,
+    assert_valid,
+    catalog,
+    demand_history,
+    encoded,
+    inventory,
+    order,
+    replay,
+)
 from tests.integration.kafka_io import consume, produce, produce_in_order
 
 pytestmark = pytest.mark.integration
@@ -25,7 +34,9 @@ def master_data() -> list[tuple[str, dict]]:
 
 
 def demand(days: list[int], prefix: str, start: float = T0) -> list[tuple[str, dict]]:
-    return [x for sku in SKUS for x in demand_history(sku, days, start=start, prefix=f"{prefix}-{sku}-")]
+    return [
+        x for sku in SKUS for x in demand_history(sku, days, start=start, prefix=f"{prefix}-{sku}-")
+    ]
 
 
 def by_id(records) -> dict[str, dict]:
@@ -53,7 +64,13 @@ def test_bad_input_goes_to_dead_letter_with_the_reason(worker):
     settings = worker.settings
     bad_order = order("bad-1", T0, [("sku-a", 1)])
     bad_order["lines"][0]["quantity"] = 0
-    no_competitor = {"event_id": "p1", "occurred_at": "2026-11-02T00:00:00Z", "sku_id": "sku-a", "kind": "competitor", "price": 3.0}
+    no_competitor = {
+        "event_id": "p1",
+        "occurred_at": "2026-11-02T00:00:00Z",
+        "sku_id": "sku-a",
+        "kind": "competitor",
+        "price": 3.0,
+    }
     records = [
         ("orders", b"o-bad-1", encoded(bad_order)),
         ("price-changes", b"sku-a", encoded(no_competitor)),
@@ -65,14 +82,23 @@ def test_bad_input_goes_to_dead_letter_with_the_reason(worker):
     positions = produce(settings, records)
     letters = consume(settings, "dead-letter", 5)
     assert len(letters) == 5  # the valid order is not among them
-    got = {(v["topic"], v["partition"], v["offset"]): (r.key, v) for r, v in ((r, json.loads(r.value)) for r in letters)}
+    got = {
+        (v["topic"], v["partition"], v["offset"]): (r.key, v)
+        for r, v in ((r, json.loads(r.value)) for r in letters)
+    }
     expected_fields = ["lines[0].quantity", "competitor_id", None, "key", "category"]
-    for (name, key, raw), position, field in zip(records, positions, expected_fields, strict=False):
+    for (_name, key, raw), position, field in zip(
+        records, positions, expected_fields, strict=False
+    ):
         record_key, letter = got[position]
         assert record_key == key
         assert letter["field"] == field, letter
         assert letter["error"]
-        raw_back = letter["raw"].encode() if letter["raw_encoding"] == "utf-8" else __import__("base64").b64decode(letter["raw"])
+        raw_back = (
+            letter["raw"].encode()
+            if letter["raw_encoding"] == "utf-8"
+            else __import__("base64").b64decode(letter["raw"])
+        )
         assert raw_back == raw
         assert_valid("dead-letter.v1", letter)
     worker.wait_idle(["orders", "order-lines", "clicks", "inventory", "catalog", "price-changes"])
@@ -84,7 +110,7 @@ def test_restarted_worker_recovers_state_from_changelog(worker):
     first = master_data() + demand(DAYS[:6], "p1")
     produce_in_order(settings, master_data())
     worker.wait_idle(["catalog", "inventory"])
-    produce_in_order(settings, first[len(master_data()):])
+    produce_in_order(settings, first[len(master_data()) :])
     worker.wait_idle(["orders", "order-lines"])
     worker.restart(wipe_local_state=True)  # RocksDB gone: state must come back from the changelog
     second = demand(DAYS[6:], "p2", start=T0 + 6 * 86_400)

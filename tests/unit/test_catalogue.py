@@ -28,4 +28,7 @@ def test_prefix_and_changelog_names():
     settings = Settings("x:1", "t1.", data_dir=None, web_port=0, web_enabled=False)  # type: ignore[arg-type]
     catalogue = load_catalogue()
     assert catalogue["orders"].full_name(settings) == "t1.orders"
-    assert catalogue["sku-state-changelog"].full_name(settings) == "t1.realtime-mkt-sku-state-changelog"
+    assert (
+        catalogue["sku-state-changelog"].full_name(settings)
+        == "t1.realtime-mkt-sku-state-changelog"
+    )

@@ -11,14 +11,21 @@ DAYS = [10, 12, 8, 11, 9, 10, 13, 7, 10, 12]
 
 
 def market(sku: str = "sku-1", stock: int = 80, **cat) -> list:
-    return [("catalog", catalog(sku, **cat)), ("inventory", inventory("snap", T0, sku, "snapshot", stock))]
+    return [
+        ("catalog", catalog(sku, **cat)),
+        ("inventory", inventory("snap", T0, sku, "snapshot", stock)),
+    ]
 
 
 def test_first_restock_matches_the_closed_form():
     inputs = market() + demand_history("sku-1", DAYS)
     _, outputs = replay(SkuEngine(), inputs)
     first = outputs[0].value
-    day = next(i for i, (_, o) in enumerate(inputs[2:]) if o["event_id"] == first["trigger_event_id"].split("#")[0])
+    day = next(
+        i
+        for i, (_, o) in enumerate(inputs[2:])
+        if o["event_id"] == first["trigger_event_id"].split("#")[0]
+    )
     learned = DAYS[:day]
     mean, std = np.mean(learned), np.std(learned, ddof=1)
     protection = 2 + 1
@@ -50,7 +57,14 @@ def test_no_second_request_while_the_first_covers_the_need():
     request = outputs[0].value
     # placing the request lifts the position to S; events that do not consume stock add nothing
     assert request["inventory_position"] + request["quantity"] >= request["order_up_to"]
-    price = {"event_id": "px", "occurred_at": history[-1][1]["occurred_at"], "sku_id": "sku-1", "kind": "competitor", "price": 19.0, "competitor_id": "r"}
+    price = {
+        "event_id": "px",
+        "occurred_at": history[-1][1]["occurred_at"],
+        "sku_id": "sku-1",
+        "kind": "competitor",
+        "price": 19.0,
+        "competitor_id": "r",
+    }
     adjustment = inventory("adj", T0 + 4 * DAY + 50_000, "sku-1", "adjustment", 0)
     _, again = replay(SkuEngine(), [*history, ("price-changes", price), ("inventory", adjustment)])
     assert [o.value for o in again] == [request]
@@ -70,7 +84,14 @@ def test_receipt_of_a_request_clears_its_on_order():
     history = market(stock=40) + demand_history("sku-1", DAYS[:5])
     states, outputs = replay(SkuEngine(), history)
     request = outputs[0].value
-    receipt = inventory("rcv", T0 + 5 * DAY, "sku-1", "receipt", request["quantity"], decision_id=request["decision_id"])
+    receipt = inventory(
+        "rcv",
+        T0 + 5 * DAY,
+        "sku-1",
+        "receipt",
+        request["quantity"],
+        decision_id=request["decision_id"],
+    )
     after, _ = replay(SkuEngine(), [*history, ("inventory", receipt)])
     assert request["decision_id"] not in after["sku-1"].outstanding
     assert after["sku-1"].on_order == states["sku-1"].on_order - request["quantity"]
@@ -80,7 +101,9 @@ def test_receipt_of_a_request_clears_its_on_order():
 def test_duplicate_events_are_dropped():
     history = demand_history("sku-1", DAYS[:6])
     once, out_once = replay(SkuEngine(), market() + history)
-    twice, out_twice = replay(SkuEngine(), market() + [x for pair in zip(history, history, strict=True) for x in pair])
+    twice, out_twice = replay(
+        SkuEngine(), market() + [x for pair in zip(history, history, strict=True) for x in pair]
+    )
     assert twice["sku-1"].net_stock == once["sku-1"].net_stock
     assert [o.value for o in out_twice] == [o.value for o in out_once]
 
@@ -93,16 +116,21 @@ def test_decision_ids_are_deterministic_across_replays():
 
 
 def test_no_decision_before_catalog_or_enough_history():
-    _, outputs = replay(SkuEngine(), [("inventory", inventory("s", T0, "sku-1", "snapshot", 0))] + demand_history("sku-1", DAYS))
+    _, outputs = replay(
+        SkuEngine(),
+        [("inventory", inventory("s", T0, "sku-1", "snapshot", 0)), *demand_history("sku-1", DAYS)],
+    )
     assert outputs == []
-    _, outputs = replay(SkuEngine(EngineConfig(min_history_days=30)), market() + demand_history("sku-1", DAYS))
+    _, outputs = replay(
+        SkuEngine(EngineConfig(min_history_days=30)), market() + demand_history("sku-1", DAYS)
+    )
     assert outputs == []
 
 
 def test_cancellation_restores_stock_and_demand():
     placed = order("a", T0 + 100, [("sku-1", 4)])
     cancelled = order("a-cancel", T0 + 200, [("sku-1", 4)], status="cancelled")
-    states, _ = replay(SkuEngine(), market() + [("orders", placed), ("orders", cancelled)])
+    states, _ = replay(SkuEngine(), [*market(), ("orders", placed), ("orders", cancelled)])
     assert states["sku-1"].net_stock == 80
     assert states["sku-1"].demand.units == 0
 

@@ -21,7 +21,11 @@ def test_accepts_offsets_other_than_utc():
     ("mutate", "field", "words"),
     [
         (lambda v: v.pop("event_id"), "event_id", "required"),
-        (lambda v: v["lines"][0].update(quantity=0), "lines[0].quantity", "bigger than or equal to 1"),
+        (
+            lambda v: v["lines"][0].update(quantity=0),
+            "lines[0].quantity",
+            "bigger than or equal to 1",
+        ),
         (lambda v: v["lines"][0].update(unit_price=-1), "lines[0].unit_price", "bigger than 0"),
         (lambda v: v.update(status="shipped"), "status", "one of"),
         (lambda v: v.update(lines=[]), "lines", "must contain at least 1"),
@@ -41,7 +45,13 @@ def test_rejections_name_the_field(mutate, field, words):
 
 
 def test_competitor_price_needs_a_competitor():
-    value = {"event_id": "p", "occurred_at": "2026-11-02T00:00:00Z", "sku_id": "s", "kind": "competitor", "price": 3.5}
+    value = {
+        "event_id": "p",
+        "occurred_at": "2026-11-02T00:00:00Z",
+        "sku_id": "s",
+        "kind": "competitor",
+        "price": 3.5,
+    }
     with pytest.raises(RejectedEvent) as caught:
         decode("price-changes", b"s", encoded(value))
     assert caught.value.field == "competitor_id"
@@ -67,7 +77,10 @@ def test_key_must_match_the_key_field():
         decode("inventory", None, encoded(inventory("i", T0, "s", "snapshot", 3)))
 
 
-@pytest.mark.parametrize(("raw", "words"), [(b"\xff\xfe", "not UTF-8"), (b"{", "not valid JSON"), (b"[1]", "JSON object")])
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [(b"\xff\xfe", "not UTF-8"), (b"{", "not valid JSON"), (b"[1]", "JSON object")],
+)
 def test_unreadable_values_are_rejected(raw, words):
     with pytest.raises(RejectedEvent) as caught:
         decode("clicks", b"u", raw)

@@ -19,7 +19,11 @@ def test_jsonl_envelopes_and_per_line_errors(tmp_path):
     )  # fmt: skip
     items = list(read_file(path))
     assert items[0] == Record(1, "orders", "o-e1", good)
-    assert isinstance(items[1], LineError) and items[1].line == 2 and "not valid JSON" in items[1].error
+    assert (
+        isinstance(items[1], LineError)
+        and items[1].line == 2
+        and "not valid JSON" in items[1].error
+    )
     assert isinstance(items[2], LineError) and "not an input topic" in items[2].error
     assert isinstance(items[3], LineError) and "'sku_id'" in items[3].error
     assert items[4] == Record(6, "orders", "custom", good)
@@ -43,7 +47,9 @@ def test_csv_cells_are_typed_by_the_schema(tmp_path):
     assert first.value["lines"] == [{"sku_id": "s", "quantity": 2, "unit_price": 3.5}]
     assert isinstance(second, LineError) and second.line == 3 and "order_id" in second.error
     catalog = tmp_path / "catalog.csv"
-    catalog.write_text("sku_id,category,unit_cost,list_price,min_price,max_price,lead_time_days,order_multiple\ns,toys,1,2,1.5,3,4,6\n")
+    catalog.write_text(
+        "sku_id,category,unit_cost,list_price,min_price,max_price,lead_time_days,order_multiple\ns,toys,1,2,1.5,3,4,6\n"
+    )
     (record,) = read_file(catalog, "catalog")
     assert record.value["order_multiple"] == 6 and record.value["unit_cost"] == 1.0
 

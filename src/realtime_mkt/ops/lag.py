@@ -7,9 +7,13 @@ of the oldest unconsumed record (now − its timestamp), read where the group ha
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+from realtime_mkt.catalogue import topic
+from realtime_mkt.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,14 +28,19 @@ class PartitionLag:
     lag_seconds: float | None
 
 
-def group_lag(bootstrap: str, group: str) -> list[PartitionLag]:
-    """Lag of `group` on every partition it has committed offsets for."""
+def committed_offsets(bootstrap: str, group: str) -> dict[TopicPartition, int]:
+    """The group's committed offset per topic-partition."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="realtime-mkt-lag")
     try:
         offsets = admin.list_group_offsets({group: None}).get(group, {})
-        committed = {tp: meta.offset for tp, meta in offsets.items()}
     finally:
         admin.close()
+    return {tp: meta.offset for tp, meta in offsets.items()}
+
+
+def group_lag(bootstrap: str, group: str) -> list[PartitionLag]:
+    """Lag of `group` on every partition it has committed offsets for."""
+    committed = committed_offsets(bootstrap, group)
     if not committed:
         return []
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
@@ -70,3 +79,29 @@ def format_table(rows: list[PartitionLag]) -> str:
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in [header, *body]
     )
+
+
+def wait_until_consumed(
+    settings: Settings, names: list[str], timeout: float, alive: Callable[[], bool]
+) -> None:
+    """Block until the worker's group has committed up to the end of every partition of `names`.
+
+    `alive` is called on every round; returning False (a stopped worker) ends the wait early.
+    """
+    partitions = [
+        TopicPartition(topic(n).full_name(settings), p)
+        for n in names
+        for p in range(topic(n).partitions)
+    ]
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and alive():
+            ends = consumer.end_offsets(partitions)
+            committed = committed_offsets(settings.bootstrap_servers, settings.app_id)
+            if all(committed.get(tp, 0) >= end for tp, end in ends.items()):
+                return
+            time.sleep(0.5)
+    finally:
+        consumer.close()
+    raise TimeoutError(f"the worker did not consume {names} within {timeout}s")
