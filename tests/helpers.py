@@ -7,7 +7,8 @@ from typing import Any
 
 import jsonschema
 
-from realtime_mkt.engine import Output, SkuEngine, order_lines
+from realtime_mkt.decisions import Output
+from realtime_mkt.engine import SkuEngine, order_lines
 from realtime_mkt.events import InputEvent, decode, format_time
 from realtime_mkt.schemas import load_schema
 from realtime_mkt.sku_state import SkuState
@@ -66,22 +67,39 @@ def sku_inputs(topic: str, value: dict[str, Any]) -> list[InputEvent]:
     return [decode(topic, value["sku_id"].encode(), encoded(value))]
 
 
+class EngineRun:
+    """Feeds inputs to one engine, keeping state in its table form between events (as the worker does)."""
+
+    def __init__(self, engine: SkuEngine | None = None) -> None:
+        self.engine = engine or SkuEngine()
+        self.table: dict[str, dict[str, Any]] = {}
+        self.held: list[tuple[str, str]] = []  # (sku, reason)
+
+    def feed(self, inputs: list[tuple[str, dict[str, Any]]]) -> list[Output]:
+        outputs: list[Output] = []
+        for topic, value in inputs:
+            for event in sku_inputs(topic, value):
+                sku = event.value["sku_id"]
+                stored = self.table.get(sku)
+                state = SkuState.from_dict(json.loads(json.dumps(stored))) if stored else None
+                outcome = self.engine.apply(state, event)
+                self.table[sku] = outcome.state.to_dict()
+                outputs.extend(outcome.outputs)
+                if outcome.held:
+                    self.held.append((sku, outcome.held))
+        return outputs
+
+    def states(self) -> dict[str, SkuState]:
+        return {k: SkuState.from_dict(v) for k, v in self.table.items()}
+
+
 def replay(
     engine: SkuEngine, inputs: list[tuple[str, dict[str, Any]]]
 ) -> tuple[dict[str, SkuState], list[Output]]:
-    """Run inputs through the engine in order, state kept in its table form between events."""
-    table: dict[str, dict[str, Any]] = {}
-    outputs: list[Output] = []
-    for topic, value in inputs:
-        for event in sku_inputs(topic, value):
-            sku = event.value["sku_id"]
-            stored = table.get(sku)
-            outcome = engine.apply(
-                SkuState.from_dict(json.loads(json.dumps(stored))) if stored else None, event
-            )
-            table[sku] = outcome.state.to_dict()
-            outputs.extend(outcome.outputs)
-    return {k: SkuState.from_dict(v) for k, v in table.items()}, outputs
+    """Run inputs through the engine in order; return the final states and every output."""
+    run = EngineRun(engine)
+    outputs = run.feed(inputs)
+    return run.states(), outputs
 
 
 def demand_history(

@@ -1,52 +1,46 @@
 """The pure engine: applies one validated event to SKU state and returns the decisions it causes.
 
-No Kafka here. The Faust agents, the tests and (later) the backtests all drive this same code.
+No Kafka here. The Faust agents, the tests and the backtests all drive this same code.
 """
 
 from __future__ import annotations
 
-import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from realtime_mkt.events import InputEvent, format_time
-from realtime_mkt.models.daily_demand import SECONDS_PER_DAY, day_of
-from realtime_mkt.policies import restock
+from realtime_mkt.decisions import Output, price_adjustment, restock_request
+from realtime_mkt.events import InputEvent
+from realtime_mkt.models.daily_demand import day_of
+from realtime_mkt.policies import pricing, restock
+from realtime_mkt.policies.guardrails import (
+    GuardrailConfig,
+    PriceBounds,
+    competitor_is_absurd,
+    guard_price,
+)
 from realtime_mkt.sku_state import SkuState
 
-DECISION_NAMESPACE = uuid.UUID("6f1d3c52-8a55-4c57-9a43-2f1f6f0e7b11")
 MAX_COMPETITORS = 16
-
-
-@dataclass(frozen=True, slots=True)
-class Output:
-    """A decision to publish: logical topic, key and JSON value."""
-
-    topic: str
-    key: str
-    value: dict[str, Any]
 
 
 @dataclass(slots=True)
 class Outcome:
-    """What applying one event did."""
+    """What applying one event did; `held` names a guardrail that held a price decision."""
 
     state: SkuState
     outputs: list[Output] = field(default_factory=list)
     duplicate: bool = False
+    held: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
     """Engine-wide knobs."""
 
-    min_history_days: int = 3  # learned days before the first restock decision
-
-
-def decision_id(kind: str, sku_id: str, trigger_event_id: str, *parts: object) -> str:
-    """Deterministic id: the same decision replayed from the same input gets the same id."""
-    name = "|".join([kind, sku_id, trigger_event_id, *map(str, parts)])
-    return str(uuid.uuid5(DECISION_NAMESPACE, name))
+    min_history_days: int = 3  # learned days before the first restock or price decision
+    pricing: pricing.PricingConfig = field(default_factory=pricing.PricingConfig)
+    guardrails: GuardrailConfig = field(default_factory=GuardrailConfig)
 
 
 def order_lines(order: dict[str, Any]) -> list[dict[str, Any]]:
@@ -58,11 +52,38 @@ def order_lines(order: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+class MarketBreaker:
+    """Counts SKUs whose price moved recently (event time) across everything this engine sees.
+
+    Scope is the engine instance (one worker process); it resets on restart, which can only make
+    it more permissive for one window.
+    """
+
+    def __init__(self, config: GuardrailConfig) -> None:
+        self.config = config
+        self.moves: deque[tuple[float, str]] = deque()
+        self.known_skus = 0
+
+    def would_trip(self, ts: float) -> bool:
+        """True if one more move now would exceed the allowed share of SKUs moving at once."""
+        window = self.config.breaker_window_hours * 3600
+        while self.moves and self.moves[0][0] < ts - window:
+            self.moves.popleft()
+        if self.known_skus < self.config.breaker_min_skus:
+            return False
+        moved = len({sku for _, sku in self.moves}) + 1
+        return moved > self.config.breaker_share * self.known_skus
+
+    def record(self, ts: float, sku_id: str) -> None:
+        self.moves.append((ts, sku_id))
+
+
 class SkuEngine:
-    """Per-SKU logic: stock, demand learning and restock decisions."""
+    """Per-SKU logic: stock, demand and price-response learning, restock and price decisions."""
 
     def __init__(self, config: EngineConfig | None = None) -> None:
         self.config = config or EngineConfig()
+        self.breaker = MarketBreaker(self.config.guardrails)
 
     def apply(self, state: SkuState | None, event: InputEvent) -> Outcome:
         """Apply a validated event keyed by `sku_id` to its state (None for a new SKU)."""
@@ -75,19 +96,37 @@ class SkuEngine:
             return Outcome(state, duplicate=True)
         assert event.ts is not None
         state.watermark = event.ts if state.watermark is None else max(state.watermark, event.ts)
-        state.demand.advance(day_of(state.watermark), stocked_out=state.out_of_stock)
+        today = day_of(state.watermark)
+        new_day = self._learn_closed_days(state, today)
+        outcome = Outcome(state)
+        reprice = new_day
         if event.topic == "order-lines":
             self._apply_order_line(state, value)
         elif event.topic == "inventory":
             self._apply_inventory(state, value)
         else:
-            self._apply_price_change(state, value)
+            reprice = self._apply_price_change(state, value, outcome) or reprice
         if state.out_of_stock:
             state.demand.mark_stockout()
-        return Outcome(state, self._restock(state, value["event_id"]))
+        outcome.outputs.extend(self._restock(state, value["event_id"]))
+        if reprice and outcome.held is None:
+            self._reprice(state, value["event_id"], today, outcome)
+        if state.price is not None:
+            state.record_price(today, state.price)
+        return outcome
 
-    @staticmethod
-    def _apply_catalog(state: SkuState, value: dict[str, Any]) -> None:
+    def _learn_closed_days(self, state: SkuState, today: int) -> bool:
+        """Close days up to today; feed each observed day to the price-response model."""
+        opened_before = state.demand.day
+        for units, revenue in state.demand.advance(today, stocked_out=state.out_of_stock):
+            price = revenue / units if units > 0 else state.price
+            if price:
+                state.elasticity.learn(price, units, state.competitor_min)
+        return opened_before is not None and today > opened_before
+
+    def _apply_catalog(self, state: SkuState, value: dict[str, Any]) -> None:
+        if state.catalog is None:
+            self.breaker.known_skus += 1
         state.catalog = {k: v for k, v in value.items() if k != "sku_id"}
         if state.price is None:
             state.price = value["list_price"]
@@ -96,13 +135,13 @@ class SkuEngine:
 
     @staticmethod
     def _apply_order_line(state: SkuState, value: dict[str, Any]) -> None:
-        quantity = value["quantity"]
+        quantity, price = value["quantity"], value["unit_price"]
         if value["status"] == "placed":
             state.net_stock -= quantity
-            state.demand.add_units(quantity)
+            state.demand.add_sale(quantity, price)
         elif value["status"] == "cancelled":
             state.net_stock += quantity
-            state.demand.add_units(-quantity)
+            state.demand.add_sale(-quantity, price)
         else:  # returned: back on the shelf; the sale happened, so demand stays
             state.net_stock += quantity
 
@@ -119,24 +158,34 @@ class SkuEngine:
             state.net_stock += quantity
             _clear_on_order(state.outstanding, quantity, value.get("decision_id"))
 
-    @staticmethod
-    def _apply_price_change(state: SkuState, value: dict[str, Any]) -> None:
-        kind = value["kind"]
+    def _apply_price_change(self, state: SkuState, value: dict[str, Any], outcome: Outcome) -> bool:
+        """Apply a price change; True when it should trigger a price re-evaluation."""
+        kind, price = value["kind"], value["price"]
         if kind == "list":
-            state.price = value["price"]
-        elif kind == "cost":
-            state.unit_cost = value["price"]
-        else:
-            prices = state.competitor_prices
-            prices.pop(value["competitor_id"], None)
-            prices[value["competitor_id"]] = value["price"]
-            while len(prices) > MAX_COMPETITORS:
-                del prices[next(iter(prices))]
+            state.price = price
+            return False
+        if kind == "cost":
+            state.unit_cost = price
+            return True
+        bounds = self._bounds(state)
+        if bounds is not None and competitor_is_absurd(price, bounds, self.config.guardrails):
+            outcome.held = "circuit_breaker_absurd_competitor_price"
+            return False
+        prices = state.competitor_prices
+        prices.pop(value["competitor_id"], None)
+        prices[value["competitor_id"]] = price
+        while len(prices) > MAX_COMPETITORS:
+            del prices[next(iter(prices))]
+        return True
 
-    def _restock(self, state: SkuState, trigger_event_id: str) -> list[Output]:
-        catalog = state.catalog
-        if catalog is None or state.demand.n < self.config.min_history_days:
+    def _ready(self, state: SkuState) -> bool:
+        return state.catalog is not None and state.demand.n >= self.config.min_history_days
+
+    def _restock(self, state: SkuState, trigger: str) -> list[Output]:
+        if not self._ready(state):
             return []
+        catalog = state.catalog
+        assert catalog is not None
         params = restock.RestockParams(
             lead_time_days=catalog["lead_time_days"],
             review_days=catalog.get("review_days", 1.0),
@@ -148,46 +197,52 @@ class SkuEngine:
         plan = restock.plan(mean, std, params, position)
         if plan.quantity <= 0:
             return []
-        on_hand, backorders, on_order = (
-            max(state.net_stock, 0),
-            max(-state.net_stock, 0),
-            state.on_order,
+        output = restock_request(state, params, plan, position, trigger)
+        state.outstanding[output.value["decision_id"]] = plan.quantity
+        return [output]
+
+    def _bounds(self, state: SkuState) -> PriceBounds | None:
+        if state.catalog is None or state.unit_cost is None:
+            return None
+        c = state.catalog
+        return PriceBounds(c["min_price"], c["max_price"], state.unit_cost, c.get("map_price"))
+
+    def _reprice(self, state: SkuState, trigger: str, today: int, outcome: Outcome) -> None:
+        bounds = self._bounds(state)
+        if bounds is None or state.price is None or not self._ready(state):
+            return
+        assert state.watermark is not None and state.catalog is not None
+        guard = self.config.guardrails
+        window = guard.cooldown_hours * 3600
+        state.price_changes = [t for t in state.price_changes if t > state.watermark - window]
+        if len(state.price_changes) >= guard.max_changes:
+            outcome.held = "cooldown"
+            return
+        estimate = state.elasticity.estimate()
+        view = pricing.MarketView(
+            price=state.price,
+            unit_cost=bounds.unit_cost,
+            elasticity=estimate[0],
+            stderr=estimate[1],
+            demand_per_day=state.demand.forecast()[0],
+            on_hand=max(state.net_stock, 0) + state.on_order,
+            cover_days_needed=state.catalog["lead_time_days"]
+            + state.catalog.get("review_days", 1.0),
+            day=today,
         )
-        reasons = ["inventory_position_at_or_below_reorder_point"]
-        if on_hand == 0:
-            reasons.append("out_of_stock")
-        if backorders:
-            reasons.append("backorders")
-        did = decision_id("restock", state.sku_id, trigger_event_id, plan.quantity)
-        state.outstanding[did] = plan.quantity
-        assert state.watermark is not None
-        value = {
-            "decision_id": did,
-            "occurred_at": format_time(state.watermark),
-            "sku_id": state.sku_id,
-            "quantity": plan.quantity,
-            "reorder_point": round(plan.reorder_point, 4),
-            "order_up_to": round(plan.order_up_to, 4),
-            "inventory_position": position,
-            "on_hand": on_hand,
-            "on_order": on_order,
-            "backorders": backorders,
-            "forecast": {
-                "mean_per_day": round(mean, 4),
-                "std_per_day": round(std, 4),
-                "history_days": state.demand.n,
-            },
-            "lead_time_days": params.lead_time_days,
-            "review_days": params.review_days,
-            "service_level": params.service_level,
-            "safety_stock": round(plan.safety_stock, 4),
-            "order_multiple": params.order_multiple,
-            "need_by": format_time(state.watermark + params.lead_time_days * SECONDS_PER_DAY),
-            "policy": restock.POLICY_NAME,
-            "trigger_event_id": trigger_event_id,
-            "reason_codes": reasons,
-        }
-        return [Output("restock-requests", state.sku_id, value)]
+        target = pricing.target_price(state.sku_id, view, self.config.pricing)
+        guarded = guard_price(state.price, target.price, bounds, guard)
+        if abs(guarded.price - state.price) < self.config.pricing.min_change * state.price:
+            return
+        if self.breaker.would_trip(state.watermark):
+            outcome.held = "circuit_breaker_many_skus_moving"
+            return
+        outcome.outputs.append(
+            price_adjustment(state, state.price, target, guarded, estimate, trigger)
+        )
+        self.breaker.record(state.watermark, state.sku_id)
+        state.price = guarded.price
+        state.price_changes.append(state.watermark)
 
 
 def _clear_on_order(outstanding: dict[str, int], quantity: int, decision: str | None) -> None:

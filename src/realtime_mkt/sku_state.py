@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from realtime_mkt.models.daily_demand import DailyDemand
+from realtime_mkt.models.elasticity import LogLogElasticity
 
 RECENT_IDS = 64  # duplicate-detection window: the last N event ids seen for this key
 
@@ -48,11 +49,28 @@ class SkuState:
     unit_cost: float | None = None
     competitor_prices: dict[str, float] = field(default_factory=dict)
     recent: RecentIds = field(default_factory=RecentIds)
+    elasticity: LogLogElasticity = field(default_factory=LogLogElasticity)
+    price_changes: list[float] = field(default_factory=list)  # event times of our adjustments
+    daily_min_price: list[list[float]] = field(default_factory=list)  # [day, lowest price], 30 days
 
     @property
     def out_of_stock(self) -> bool:
         """Known to have nothing on hand (unknown stock never counts as a stock-out)."""
         return self.stock_known and self.net_stock <= 0
+
+    @property
+    def competitor_min(self) -> float | None:
+        """The lowest current competitor price, if any."""
+        return min(self.competitor_prices.values()) if self.competitor_prices else None
+
+    def record_price(self, day: int, price: float) -> None:
+        """Keep the lowest price of each of the last 30 days (for the 30-day reference price)."""
+        if self.daily_min_price and self.daily_min_price[-1][0] == day:
+            self.daily_min_price[-1][1] = min(self.daily_min_price[-1][1], price)
+        else:
+            self.daily_min_price.append([day, price])
+        while self.daily_min_price and self.daily_min_price[0][0] <= day - 30:
+            del self.daily_min_price[0]
 
     @property
     def on_order(self) -> int:
@@ -78,6 +96,9 @@ class SkuState:
             "cost": self.unit_cost,
             "comp": self.competitor_prices,
             "ids": self.recent.ids,
+            "el": self.elasticity.to_list(),
+            "pchg": self.price_changes,
+            "pmin": self.daily_min_price,
         }
 
     @classmethod
@@ -95,4 +116,7 @@ class SkuState:
             unit_cost=data["cost"],
             competitor_prices=data["comp"],
             recent=RecentIds(data["ids"]),
+            elasticity=LogLogElasticity.from_list(data["el"]),
+            price_changes=data["pchg"],
+            daily_min_price=data["pmin"],
         )

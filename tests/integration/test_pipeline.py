@@ -43,7 +43,7 @@ def by_id(records) -> dict[str, dict]:
     return {v["decision_id"]: v for v in (json.loads(r.value) for r in records)}
 
 
-def test_restock_requests_match_the_engine_and_validate(worker):
+def test_decisions_match_the_engine_and_validate(worker):
     settings = worker.settings
     produce_in_order(settings, master_data())
     worker.wait_idle(["catalog", "inventory"])
@@ -51,13 +51,15 @@ def test_restock_requests_match_the_engine_and_validate(worker):
     produce_in_order(settings, history + history[:5])  # the repeats are duplicates: same event ids
     _, expected = replay(SkuEngine(), master_data() + history)
     assert len(expected) >= len(SKUS)
-    records = consume(settings, "restock-requests", len(expected))
-    got = by_id(records)
-    assert got == {o.value["decision_id"]: o.value for o in expected}
-    for record in records:
-        value = json.loads(record.value)
-        assert record.key.decode() == value["sku_id"]
-        assert_valid("restock-requests.v1", value)
+    for name in ("restock-requests", "price-adjustments"):
+        wanted = {o.value["decision_id"]: o.value for o in expected if o.topic == name}
+        assert wanted, name
+        records = consume(settings, name, len(wanted))
+        assert by_id(records) == wanted
+        for record in records:
+            value = json.loads(record.value)
+            assert record.key.decode() == value["sku_id"]
+            assert_valid(f"{name}.v1", value)
 
 
 def test_bad_input_goes_to_dead_letter_with_the_reason(worker):
@@ -116,5 +118,6 @@ def test_restarted_worker_recovers_state_from_changelog(worker):
     second = demand(DAYS[6:], "p2", start=T0 + 6 * 86_400)
     produce_in_order(settings, second)
     _, expected = replay(SkuEngine(), first + second)
-    got = by_id(consume(settings, "restock-requests", len(expected)))
-    assert got == {o.value["decision_id"]: o.value for o in expected}
+    for name in ("restock-requests", "price-adjustments"):
+        wanted = {o.value["decision_id"]: o.value for o in expected if o.topic == name}
+        assert by_id(consume(settings, name, len(wanted))) == wanted

@@ -7,7 +7,7 @@ from realtime_mkt.models.daily_demand import DailyDemand
 def feed(model: DailyDemand, daily_units: list[float], start: int = 100) -> None:
     for offset, units in enumerate(daily_units):
         model.advance(start + offset, stocked_out=False)
-        model.add_units(units)
+        model.add_sale(units, 10.0)
     model.advance(start + len(daily_units), stocked_out=False)
 
 
@@ -31,7 +31,7 @@ def test_tracks_a_level_shift_with_exponential_forgetting():
 def test_stockout_days_are_censored_not_learned_as_low_demand():
     model = DailyDemand()
     feed(model, [10, 10, 10])
-    model.add_units(2)
+    model.add_sale(2, 10.0)
     model.mark_stockout()  # sold 2 then ran out: the day says nothing about demand
     model.advance(104, stocked_out=True)  # still out of stock next day
     model.advance(105, stocked_out=False)
@@ -57,5 +57,5 @@ def test_late_events_do_not_reopen_closed_days():
 def test_round_trips_through_its_compact_form():
     model = DailyDemand()
     feed(model, [3, 4, 5])
-    model.add_units(2)
+    model.add_sale(2, 10.0)
     assert DailyDemand.from_list(model.to_list()) == model

@@ -10,6 +10,11 @@ from tests.helpers import DAY, T0, assert_valid, catalog, demand_history, invent
 DAYS = [10, 12, 8, 11, 9, 10, 13, 7, 10, 12]
 
 
+def restocks(engine, inputs):
+    states, outputs = replay(engine, inputs)
+    return states, [o for o in outputs if o.topic == "restock-requests"]
+
+
 def market(sku: str = "sku-1", stock: int = 80, **cat) -> list:
     return [
         ("catalog", catalog(sku, **cat)),
@@ -19,7 +24,7 @@ def market(sku: str = "sku-1", stock: int = 80, **cat) -> list:
 
 def test_first_restock_matches_the_closed_form():
     inputs = market() + demand_history("sku-1", DAYS)
-    _, outputs = replay(SkuEngine(), inputs)
+    _, outputs = restocks(SkuEngine(), inputs)
     first = outputs[0].value
     day = next(
         i
@@ -42,7 +47,7 @@ def test_first_restock_matches_the_closed_form():
 
 
 def test_every_restock_request_validates_and_carries_the_contract():
-    _, outputs = replay(SkuEngine(), market(order_multiple=6) + demand_history("sku-1", DAYS * 3))
+    _, outputs = restocks(SkuEngine(), market(order_multiple=6) + demand_history("sku-1", DAYS * 3))
     assert outputs
     for out in outputs:
         assert out.topic == "restock-requests" and out.key == "sku-1"
@@ -52,7 +57,7 @@ def test_every_restock_request_validates_and_carries_the_contract():
 
 def test_no_second_request_while_the_first_covers_the_need():
     history = market(stock=40) + demand_history("sku-1", DAYS[:5])
-    states, outputs = replay(SkuEngine(), history)
+    states, outputs = restocks(SkuEngine(), history)
     assert len(outputs) == 1
     request = outputs[0].value
     # placing the request lifts the position to S; events that do not consume stock add nothing
@@ -66,13 +71,15 @@ def test_no_second_request_while_the_first_covers_the_need():
         "competitor_id": "r",
     }
     adjustment = inventory("adj", T0 + 4 * DAY + 50_000, "sku-1", "adjustment", 0)
-    _, again = replay(SkuEngine(), [*history, ("price-changes", price), ("inventory", adjustment)])
+    _, again = restocks(
+        SkuEngine(), [*history, ("price-changes", price), ("inventory", adjustment)]
+    )
     assert [o.value for o in again] == [request]
     assert states["sku-1"].on_order == request["quantity"]
 
 
 def test_later_requests_only_follow_new_demand():
-    states, outputs = replay(SkuEngine(), market() + demand_history("sku-1", DAYS * 2))
+    states, outputs = restocks(SkuEngine(), market() + demand_history("sku-1", DAYS * 2))
     assert len(outputs) > 1
     for request in (o.value for o in outputs):
         assert request["inventory_position"] <= request["reorder_point"]
@@ -82,7 +89,7 @@ def test_later_requests_only_follow_new_demand():
 
 def test_receipt_of_a_request_clears_its_on_order():
     history = market(stock=40) + demand_history("sku-1", DAYS[:5])
-    states, outputs = replay(SkuEngine(), history)
+    states, outputs = restocks(SkuEngine(), history)
     request = outputs[0].value
     receipt = inventory(
         "rcv",
@@ -92,7 +99,7 @@ def test_receipt_of_a_request_clears_its_on_order():
         request["quantity"],
         decision_id=request["decision_id"],
     )
-    after, _ = replay(SkuEngine(), [*history, ("inventory", receipt)])
+    after, _ = restocks(SkuEngine(), [*history, ("inventory", receipt)])
     assert request["decision_id"] not in after["sku-1"].outstanding
     assert after["sku-1"].on_order == states["sku-1"].on_order - request["quantity"]
     assert after["sku-1"].net_stock == states["sku-1"].net_stock + request["quantity"]
@@ -100,8 +107,8 @@ def test_receipt_of_a_request_clears_its_on_order():
 
 def test_duplicate_events_are_dropped():
     history = demand_history("sku-1", DAYS[:6])
-    once, out_once = replay(SkuEngine(), market() + history)
-    twice, out_twice = replay(
+    once, out_once = restocks(SkuEngine(), market() + history)
+    twice, out_twice = restocks(
         SkuEngine(), market() + [x for pair in zip(history, history, strict=True) for x in pair]
     )
     assert twice["sku-1"].net_stock == once["sku-1"].net_stock
@@ -110,18 +117,18 @@ def test_duplicate_events_are_dropped():
 
 def test_decision_ids_are_deterministic_across_replays():
     inputs = market() + demand_history("sku-1", DAYS)
-    first = [o.value["decision_id"] for o in replay(SkuEngine(), inputs)[1]]
-    second = [o.value["decision_id"] for o in replay(SkuEngine(), inputs)[1]]
+    first = [o.value["decision_id"] for o in restocks(SkuEngine(), inputs)[1]]
+    second = [o.value["decision_id"] for o in restocks(SkuEngine(), inputs)[1]]
     assert first == second and len(set(first)) == len(first)
 
 
 def test_no_decision_before_catalog_or_enough_history():
-    _, outputs = replay(
+    _, outputs = restocks(
         SkuEngine(),
         [("inventory", inventory("s", T0, "sku-1", "snapshot", 0)), *demand_history("sku-1", DAYS)],
     )
     assert outputs == []
-    _, outputs = replay(
+    _, outputs = restocks(
         SkuEngine(EngineConfig(min_history_days=30)), market() + demand_history("sku-1", DAYS)
     )
     assert outputs == []
@@ -130,19 +137,19 @@ def test_no_decision_before_catalog_or_enough_history():
 def test_cancellation_restores_stock_and_demand():
     placed = order("a", T0 + 100, [("sku-1", 4)])
     cancelled = order("a-cancel", T0 + 200, [("sku-1", 4)], status="cancelled")
-    states, _ = replay(SkuEngine(), [*market(), ("orders", placed), ("orders", cancelled)])
+    states, _ = restocks(SkuEngine(), [*market(), ("orders", placed), ("orders", cancelled)])
     assert states["sku-1"].net_stock == 80
     assert states["sku-1"].demand.units == 0
 
 
 def test_out_of_stock_days_are_not_learned():
     # 5 units of stock, demand 10 a day: every day after the first is censored
-    states, _ = replay(SkuEngine(), market(stock=5) + demand_history("sku-1", [3, 10, 10, 10]))
+    states, _ = restocks(SkuEngine(), market(stock=5) + demand_history("sku-1", [3, 10, 10, 10]))
     assert states["sku-1"].demand.n == 1
     assert states["sku-1"].demand.mean == pytest.approx(3)
 
 
 def test_multi_line_orders_update_each_sku():
     inputs = market("a") + market("b") + [("orders", order("m", T0 + 10, [("a", 2), ("b", 5)]))]
-    states, _ = replay(SkuEngine(), inputs)
+    states, _ = restocks(SkuEngine(), inputs)
     assert states["a"].net_stock == 78 and states["b"].net_stock == 75

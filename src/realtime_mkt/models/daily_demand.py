@@ -24,42 +24,49 @@ class DailyDemand:
 
     day: int | None = None
     units: float = 0.0
+    revenue: float = 0.0
     censored: bool = False
     n: int = 0
     mean: float = 0.0
     var: float = 0.0
     span_days: int = 28
 
-    def advance(self, day: int, stocked_out: bool) -> None:
-        """Close every day before `day`, learning each uncensored one; open `day`."""
+    def advance(self, day: int, stocked_out: bool) -> list[tuple[float, float]]:
+        """Close every day before `day`, learning each uncensored one; open `day`.
+
+        Returns (units, revenue) of each closed, uncensored day, for the price-response model.
+        """
         if self.day is None:
             self.day, self.censored = day, stocked_out
-            return
+            return []
         gap = day - self.day
         if gap <= 0:
-            return
-        self._learn_closed_day()
+            return []
+        closed = [self._close_day()]
         for _ in range(min(gap - 1, MAX_GAP_DAYS)):  # days without any event for this SKU
-            self.units, self.censored = 0.0, stocked_out
-            self._learn_closed_day()
-        self.day, self.units, self.censored = day, 0.0, stocked_out
+            self.units, self.revenue, self.censored = 0.0, 0.0, stocked_out
+            closed.append(self._close_day())
+        self.day, self.units, self.revenue, self.censored = day, 0.0, 0.0, stocked_out
+        return [c for c in closed if c is not None]
 
-    def add_units(self, units: float) -> None:
-        """Record units sold (negative for cancellations) in the open day."""
+    def add_sale(self, units: float, unit_price: float) -> None:
+        """Record units sold (negative for cancellations) at a price in the open day."""
         self.units = max(0.0, self.units + units)
+        self.revenue = max(0.0, self.revenue + units * unit_price)
 
     def mark_stockout(self) -> None:
         """The SKU ran out of stock during the open day: its sales are only a lower bound."""
         self.censored = True
 
-    def _learn_closed_day(self) -> None:
+    def _close_day(self) -> tuple[float, float] | None:
         if self.censored:
-            return
+            return None
         self.n += 1
         alpha = max(1.0 / self.n, 2.0 / (self.span_days + 1))
         delta = self.units - self.mean
         self.mean += alpha * delta
         self.var = (1.0 - alpha) * (self.var + alpha * delta * delta)
+        return self.units, self.revenue
 
     def forecast(self) -> tuple[float, float]:
         """Mean and standard deviation of units per day (sample-size corrected while young)."""
@@ -68,10 +75,10 @@ class DailyDemand:
 
     def to_list(self) -> list:
         """Compact form for table storage."""
-        return [self.day, self.units, self.censored, self.n, self.mean, self.var]
+        return [self.day, self.units, self.revenue, self.censored, self.n, self.mean, self.var]
 
     @classmethod
     def from_list(cls, data: list) -> DailyDemand:
         """Inverse of `to_list`."""
-        day, units, censored, n, mean, var = data
-        return cls(day, units, censored, n, mean, var)
+        day, units, revenue, censored, n, mean, var = data
+        return cls(day, units, revenue, censored, n, mean, var)

@@ -53,7 +53,9 @@ def create_app(settings: Settings) -> faust.App:
         )
 
     outputs = {
-        name: kafka_topic(name) for name in ("order-lines", "restock-requests", "dead-letter")
+        name: kafka_topic(name)
+        for name, spec in catalogue.items()
+        if spec.role == "output" or name == "order-lines"
     }
     json_schema = faust.Schema(key_serializer="json", value_serializer="json")
     sku_table = app.Table(
@@ -113,6 +115,8 @@ def create_app(settings: Settings) -> faust.App:
                 metrics.DUPLICATES.labels(accepted.topic).inc()
                 continue
             sku_table[sku_id] = outcome.state.to_dict()
+            if outcome.held:
+                metrics.HELD.labels(outcome.held).inc()
             for out in outcome.outputs:
                 metrics.DECISIONS.labels(out.topic).inc()
                 await outputs[out.topic].send(key=out.key.encode(), value=_dumps(out.value))

@@ -26,3 +26,9 @@ DECISIONS = Counter(
     ["topic"],
     registry=REGISTRY,
 )
+HELD = Counter(
+    "realtime_mkt_decisions_held_total",
+    "Price decisions held by a cooldown or circuit breaker, by reason",
+    ["reason"],
+    registry=REGISTRY,
+)

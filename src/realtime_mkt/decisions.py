@@ -1,0 +1,115 @@
+"""Turning policy results into the output events of the contract (`schemas/*.json`)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from realtime_mkt.events import format_time
+from realtime_mkt.models.daily_demand import SECONDS_PER_DAY
+from realtime_mkt.policies import pricing, restock
+from realtime_mkt.policies.guardrails import GuardedPrice
+from realtime_mkt.sku_state import SkuState
+
+DECISION_NAMESPACE = uuid.UUID("6f1d3c52-8a55-4c57-9a43-2f1f6f0e7b11")
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """A decision to publish: logical topic, key and JSON value."""
+
+    topic: str
+    key: str
+    value: dict[str, Any]
+
+
+def decision_id(kind: str, sku_id: str, trigger_event_id: str, *parts: object) -> str:
+    """Deterministic id: the same decision replayed from the same input gets the same id."""
+    name = "|".join([kind, sku_id, trigger_event_id, *map(str, parts)])
+    return str(uuid.uuid5(DECISION_NAMESPACE, name))
+
+
+def restock_request(
+    state: SkuState,
+    params: restock.RestockParams,
+    plan: restock.RestockPlan,
+    position: int,
+    trigger: str,
+) -> Output:
+    """A `restock-requests` event for a plan with a positive quantity."""
+    assert state.watermark is not None
+    mean, std = state.demand.forecast()
+    on_hand, backorders = max(state.net_stock, 0), max(-state.net_stock, 0)
+    reasons = ["inventory_position_at_or_below_reorder_point"]
+    if on_hand == 0:
+        reasons.append("out_of_stock")
+    if backorders:
+        reasons.append("backorders")
+    value = {
+        "decision_id": decision_id("restock", state.sku_id, trigger, plan.quantity),
+        "occurred_at": format_time(state.watermark),
+        "sku_id": state.sku_id,
+        "quantity": plan.quantity,
+        "reorder_point": round(plan.reorder_point, 4),
+        "order_up_to": round(plan.order_up_to, 4),
+        "inventory_position": position,
+        "on_hand": on_hand,
+        "on_order": state.on_order,
+        "backorders": backorders,
+        "forecast": {
+            "mean_per_day": round(mean, 4),
+            "std_per_day": round(std, 4),
+            "history_days": state.demand.n,
+        },
+        "lead_time_days": params.lead_time_days,
+        "review_days": params.review_days,
+        "service_level": params.service_level,
+        "safety_stock": round(plan.safety_stock, 4),
+        "order_multiple": params.order_multiple,
+        "need_by": format_time(state.watermark + params.lead_time_days * SECONDS_PER_DAY),
+        "policy": restock.POLICY_NAME,
+        "trigger_event_id": trigger,
+        "reason_codes": reasons,
+    }
+    return Output("restock-requests", state.sku_id, value)
+
+
+def price_adjustment(
+    state: SkuState,
+    current: float,
+    target: pricing.PriceTarget,
+    guarded: GuardedPrice,
+    estimate: tuple[float, float, float],
+    trigger: str,
+) -> Output:
+    """A `price-adjustments` event."""
+    assert state.watermark is not None
+    elasticity, stderr, cross = estimate
+    reasons = list(target.reasons)
+    if guarded.binding_rule:
+        reasons.append(f"clamped_by_{guarded.binding_rule}")
+    value = {
+        "decision_id": decision_id("price", state.sku_id, trigger, guarded.price),
+        "occurred_at": format_time(state.watermark),
+        "sku_id": state.sku_id,
+        "current_price": current,
+        "new_price": guarded.price,
+        "target_price": round(target.price, 4),
+        "reason_codes": reasons,
+        "binding_rule": guarded.binding_rule,
+        "clamp_trail": guarded.clamp_trail,
+        "elasticity": {
+            "estimate": round(elasticity, 4),
+            "stderr": round(stderr, 4),
+            "cross": round(cross, 4),
+            "observations": state.elasticity.n,
+        },
+        "exploration": target.exploration,
+        "model_version": pricing.MODEL_VERSION,
+        "unit_cost": state.unit_cost,
+        "competitor_min_price": state.competitor_min,
+        "on_hand": max(state.net_stock, 0),
+        "trigger_event_id": trigger,
+    }
+    return Output("price-adjustments", state.sku_id, value)

@@ -1,0 +1,73 @@
+"""Per-SKU price elasticity: Bayesian log-log regression on daily sales, learned online.
+
+    ln(units + 0.5) = a + e·ln(price) + x·ln(competitor price / price) + noise
+
+The prior centres the own-price elasticity e on −2.62 (the meta-analysis mean of Bijmolt et al.
+2005) with standard deviation `prior_sd`, and the cross elasticity x on 0, so a young SKU is priced
+like the average product and its own data takes over as price variation accumulates. State is the sufficient statistics
+(XᵀX, Xᵀy, yᵀy, n): 14 numbers, cheap to keep per SKU.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+PRIOR_ELASTICITY = -2.62
+PRIOR_NOISE_VAR = 0.25
+
+
+@dataclass(slots=True)
+class LogLogElasticity:
+    """Sufficient statistics of the regression, and the prior."""
+
+    xtx: list[float] = field(default_factory=lambda: [0.0] * 9)
+    xty: list[float] = field(default_factory=lambda: [0.0] * 3)
+    yty: float = 0.0
+    n: int = 0
+    prior_elasticity: float = PRIOR_ELASTICITY
+    prior_sd: float = 1.0
+
+    def learn(self, price: float, units: float, competitor_price: float | None) -> None:
+        """Add one day's observation: average selling price and units sold."""
+        x = (1.0, math.log(price), math.log(competitor_price / price) if competitor_price else 0.0)
+        y = math.log(units + 0.5)
+        for i in range(3):
+            self.xty[i] += x[i] * y
+            for j in range(3):
+                self.xtx[3 * i + j] += x[i] * x[j]
+        self.yty += y * y
+        self.n += 1
+
+    def _fit(self, noise: float) -> tuple[np.ndarray, np.ndarray, float]:
+        """Posterior mean and precision for a noise variance, and the residual variance."""
+        xtx = np.array(self.xtx).reshape(3, 3)
+        xty = np.array(self.xty)
+        # flat prior on the intercept; N(prior, prior_sd²) on both elasticities
+        weight = noise / self.prior_sd**2
+        precision = np.diag([1e-6, weight, weight])
+        a = xtx + precision
+        beta = np.linalg.solve(a, xty + precision @ np.array([0.0, self.prior_elasticity, 0.0]))
+        if self.n <= 3:
+            return beta, a, PRIOR_NOISE_VAR
+        sse = self.yty - 2 * beta @ xty + beta @ xtx @ beta
+        return beta, a, max(float(sse) / (self.n - 3), 1e-6)
+
+    def estimate(self) -> tuple[float, float, float]:
+        """Own-price elasticity, its standard error, and the cross elasticity to competitors."""
+        _, _, noise = self._fit(PRIOR_NOISE_VAR)
+        beta, a, noise = self._fit(noise)  # second pass: prior weighed against the data's noise
+        cov = noise * np.linalg.inv(a)
+        return float(beta[1]), float(math.sqrt(max(cov[1, 1], 0.0))), float(beta[2])
+
+    def to_list(self) -> list:
+        """Compact form for table storage."""
+        return [self.xtx, self.xty, self.yty, self.n]
+
+    @classmethod
+    def from_list(cls, data: list) -> LogLogElasticity:
+        """Inverse of `to_list`."""
+        xtx, xty, yty, n = data
+        return cls(xtx, xty, yty, n)

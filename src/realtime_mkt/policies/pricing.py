@@ -1,0 +1,92 @@
+"""Profit-maximising, inventory-aware price targets from the elasticity estimate.
+
+With constant elasticity e < −1 and unit cost c the profit-maximising price is p* = c·e/(1+e).
+Stock bends it: if the stock on hand would run out before replenishment can arrive (L + R days)
+at the demand expected at p*, the price rises to the level that stretches stock over that time;
+if stock covers more than `overstock_days`, it falls to the level that sells it within that time
+(never below the floors, which the guardrails enforce). While the elasticity is uncertain the
+target is nudged ±`exploration` on alternate days, so prices keep the variation that identifies it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+MODEL_VERSION = "loglog-elasticity/v1+pricing/v1"
+
+
+@dataclass(frozen=True, slots=True)
+class PricingConfig:
+    """Knobs of the pricing policy."""
+
+    overstock_days: float = 60.0
+    exploration: float = 0.03
+    explore_above_stderr: float = 0.3
+    min_change: float = 0.005  # smaller moves are not worth a decision
+
+
+@dataclass(frozen=True, slots=True)
+class PriceTarget:
+    """Where the policy wants the price, and why."""
+
+    price: float
+    reasons: list[str]
+    exploration: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MarketView:
+    """What the policy knows about one SKU now."""
+
+    price: float
+    unit_cost: float
+    elasticity: float
+    stderr: float
+    demand_per_day: float  # at the current price
+    on_hand: int
+    cover_days_needed: float  # lead time + review period
+    day: int
+
+
+def _exploration_sign(sku_id: str, day: int) -> int:
+    digest = hashlib.blake2b(f"{sku_id}|{day // 2}".encode(), digest_size=1).digest()
+    return 1 if digest[0] % 2 else -1
+
+
+def target_price(sku_id: str, view: MarketView, config: PricingConfig) -> PriceTarget:
+    """The price the policy would set before guardrails."""
+    e = view.elasticity
+    reasons: list[str] = []
+    if e < -1.0:
+        target = view.unit_cost * e / (1.0 + e)
+        reasons.append("profit_optimum")
+    else:
+        target = view.price * 1.5  # inelastic: raise until the guardrails stop it
+        reasons.append("inelastic_demand")
+    if view.demand_per_day > 0:
+        demand_at_target = view.demand_per_day * (target / view.price) ** e
+        needed = demand_at_target * view.cover_days_needed
+        if view.on_hand < needed:
+            stock = max(view.on_hand, 0.5)  # an empty shelf: as high as the guardrails allow
+            stretch = view.price * (stock / (view.demand_per_day * view.cover_days_needed)) ** (
+                1.0 / e
+            )
+            if stretch > target:
+                target = stretch
+                reasons.append("scarce_stock")
+        elif view.on_hand > demand_at_target * config.overstock_days:
+            clear = view.price * (view.on_hand / (view.demand_per_day * config.overstock_days)) ** (
+                1.0 / e
+            )
+            if clear < target:
+                target = clear
+                reasons.append("overstock")
+    explore = view.stderr > config.explore_above_stderr
+    if explore:
+        target *= 1.0 + config.exploration * _exploration_sign(sku_id, view.day)
+        reasons.append("exploration")
+    if not math.isfinite(target) or target <= 0:
+        return PriceTarget(view.price, ["no_reliable_target"], False)
+    return PriceTarget(target, reasons, explore)

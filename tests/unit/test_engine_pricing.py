@@ -1,0 +1,146 @@
+"""Price decisions through the engine: contract, guardrails under any input, no spirals, breakers."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from realtime_mkt.engine import SkuEngine
+from realtime_mkt.events import format_time, parse_time
+from realtime_mkt.policies.guardrails import GuardrailConfig, PriceBounds, hard_floor
+from tests.helpers import (
+    DAY,
+    T0,
+    EngineRun,
+    assert_valid,
+    catalog,
+    demand_history,
+    inventory,
+    order,
+    replay,
+)
+
+GUARD = GuardrailConfig()
+
+
+def price_change(
+    event_id: str, ts: float, sku: str, kind: str, price: float, competitor: str = "rival"
+) -> dict:
+    value = {
+        "event_id": event_id,
+        "occurred_at": format_time(ts),
+        "sku_id": sku,
+        "kind": kind,
+        "price": price,
+    }
+    if kind == "competitor":
+        value["competitor_id"] = competitor
+    return value
+
+
+def opening(sku: str = "s", stock: int = 200, **cat) -> list:
+    return [
+        ("catalog", catalog(sku, **cat)),
+        ("inventory", inventory(f"open-{sku}", T0, sku, "snapshot", stock)),
+    ]
+
+
+def prices_of(outputs) -> list[dict]:
+    return [o.value for o in outputs if o.topic == "price-adjustments"]
+
+
+def test_price_decisions_carry_their_explanation_and_validate():
+    _, outputs = replay(SkuEngine(), opening() + demand_history("s", [10] * 20))
+    decisions = prices_of(outputs)
+    assert decisions
+    for d in decisions:
+        assert_valid("price-adjustments.v1", d)
+        assert d["reason_codes"] and d["model_version"]
+        assert d["elasticity"]["stderr"] > 0
+
+
+events = st.lists(
+    st.tuples(
+        st.sampled_from(["order", "competitor", "cost", "receipt"]),
+        st.floats(min_value=0.01, max_value=500, allow_nan=False),
+        st.integers(min_value=1, max_value=40),
+    ),
+    min_size=5,
+    max_size=60,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stream=events)
+def test_no_price_decision_violates_a_guardrail_for_any_input(stream):
+    inputs = opening(stock=50)
+    for i, (kind, price, quantity) in enumerate(stream):
+        ts = T0 + i * DAY / 3
+        if kind == "order":
+            inputs.append(("orders", order(f"o{i}", ts, [("s", quantity)])))
+        elif kind == "receipt":
+            inputs.append(("inventory", inventory(f"r{i}", ts, "s", "receipt", quantity)))
+        else:
+            inputs.append(("price-changes", price_change(f"p{i}", ts, "s", kind, price)))
+    _, outputs = replay(SkuEngine(), inputs)
+    decisions = prices_of(outputs)
+    for d in decisions:
+        assert_valid("price-adjustments.v1", d)
+        bounds = PriceBounds(11.0, 30.0, d["unit_cost"], None)
+        assert d["new_price"] >= hard_floor(bounds, GUARD) - 1e-9
+        if hard_floor(bounds, GUARD) <= 30.0:
+            assert d["new_price"] <= 30.0
+        if d["binding_rule"] not in ("ceiling", "floor", "margin_floor", "map"):
+            assert (
+                abs(d["new_price"] - d["current_price"])
+                <= GUARD.max_step * d["current_price"] + 0.006
+            )
+    times = [parse_time(d["occurred_at"]) for d in decisions]
+    assert all(b - a >= GUARD.cooldown_hours * 3600 for a, b in itertools.pairwise(times))
+
+
+def test_competing_repricers_cannot_spiral_the_price():
+    # a rival reprices to ×1.270589 of our price after each of our moves (the 2011 book spiral)
+    run = EngineRun()
+    decisions = prices_of(run.feed(opening(stock=5000) + demand_history("s", [10] * 3)))
+    ours = 20.0
+    for day in range(3, 120):
+        ts = T0 + day * DAY
+        rival = price_change(f"rival-{day}", ts + 10, "s", "competitor", round(ours * 1.270589, 2))
+        new = prices_of(
+            run.feed([("price-changes", rival), ("orders", order(f"d{day}", ts + 20, [("s", 10)]))])
+        )
+        decisions += new
+        ours = new[-1]["new_price"] if new else ours
+    assert decisions
+    assert all(11.0 <= d["new_price"] <= 30.0 for d in decisions)
+    assert len(decisions) <= 120  # at most one change a day (cooldown)
+    assert run.states()["s"].price <= 30.0
+
+
+def test_absurd_competitor_price_is_held_and_ignored():
+    run = EngineRun()
+    run.feed(opening() + demand_history("s", [10] * 5))
+    outputs = run.feed(
+        [("price-changes", price_change("p1", T0 + 5 * DAY, "s", "competitor", 0.01))]
+    )
+    assert prices_of(outputs) == []
+    assert run.held == [("s", "circuit_breaker_absurd_competitor_price")]
+    assert run.states()["s"].competitor_prices == {}
+
+
+def test_circuit_breaker_holds_when_most_skus_would_move_at_once():
+    skus = [f"s{i:02d}" for i in range(30)]
+    run = EngineRun()
+    run.feed([x for sku in skus for x in opening(sku)])
+    moved = prices_of(
+        run.feed([x for sku in skus for x in demand_history(sku, [10] * 4, prefix=f"{sku}-")])
+    )
+    assert ("s29", "circuit_breaker_many_skus_moving") in run.held
+    window = GUARD.breaker_window_hours * 3600
+    times = [(parse_time(m["occurred_at"]), m["sku_id"]) for m in moved]
+    for t, _ in times:
+        recent = {sku for u, sku in times if t - window <= u <= t}
+        assert len(recent) <= GUARD.breaker_share * len(skus)
