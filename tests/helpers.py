@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -11,6 +13,7 @@ from realtime_mkt.decisions import Output
 from realtime_mkt.engine import SkuEngine, order_lines
 from realtime_mkt.events import InputEvent, decode, format_time
 from realtime_mkt.schemas import load_schema
+from realtime_mkt.settings import PROJECT_ROOT
 from realtime_mkt.sku_state import SkuState
 
 DAY = 86_400.0
@@ -110,3 +113,17 @@ def demand_history(
         ("orders", order(f"{prefix}{i}", start + i * DAY + 43_200, [(sku, q)]))
         for i, q in enumerate(days)
     ]
+
+
+def shared_data(*parts: str) -> Path:
+    """A file of the shared public datasets (`../shared/data`, or `$REALTIME_MKT_SHARED_DATA`)."""
+    candidates = (
+        [Path(os.environ["REALTIME_MKT_SHARED_DATA"])]
+        if "REALTIME_MKT_SHARED_DATA" in os.environ
+        else []
+    )
+    candidates += [PROJECT_ROOT.parent / "shared" / "data", Path("/work/shared/data")]
+    for root in candidates:
+        if (root / Path(*parts)).exists():
+            return root / Path(*parts)
+    raise FileNotFoundError(f"{'/'.join(parts)} not found under {[str(c) for c in candidates]}")

@@ -8,11 +8,20 @@ from typing import Any
 
 from realtime_mkt.events import format_time
 from realtime_mkt.models.daily_demand import SECONDS_PER_DAY
-from realtime_mkt.policies import pricing, restock
+from realtime_mkt.policies import pricing, promo, restock
 from realtime_mkt.policies.guardrails import GuardedPrice
 from realtime_mkt.sku_state import SkuState
 
 DECISION_NAMESPACE = uuid.UUID("6f1d3c52-8a55-4c57-9a43-2f1f6f0e7b11")
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who a promotion targets: users ranked by predicted preference, and their predicted CTR."""
+
+    user_ids: list[str]
+    predicted_ctr: float | None
+    base_ctr: float | None  # the average CTR the prediction is compared with
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,3 +122,40 @@ def price_adjustment(
         "trigger_event_id": trigger,
     }
     return Output("price-adjustments", state.sku_id, value)
+
+
+def promo_adjustment(
+    state: SkuState,
+    action: str,
+    plan: promo.PromoPlan,
+    audience: Audience,
+    bid: float,
+    valid_until_day: int,
+    category: str,
+    trigger: str,
+) -> Output:
+    """A `promo-adjustments` event."""
+    assert state.watermark is not None
+    users, predicted_ctr = audience.user_ids, audience.predicted_ctr
+    reasons = list(plan.reasons) or [f"promotion_{action}"]
+    if users:
+        target = {"user_ids": users, "size": len(users)}
+    else:
+        target = {"segment": f"category:{category}", "size": 0}
+        reasons.append("audience_model_cold")
+    value = {
+        "decision_id": decision_id("promo", state.sku_id, trigger, action, plan.discount),
+        "occurred_at": format_time(state.watermark),
+        "sku_id": state.sku_id,
+        "action": action,
+        "discount_pct": round(plan.discount * 100, 2),
+        "promo_price": plan.promo_price,
+        "reference_price_30d_min": state.reference_price_30d_min,
+        "audience": target,
+        "bid_multiplier": bid,
+        "predicted_ctr": None if predicted_ctr is None else round(predicted_ctr, 6),
+        "reason_codes": reasons,
+        "valid_until": format_time(valid_until_day * SECONDS_PER_DAY),
+        "trigger_event_id": trigger,
+    }
+    return Output("promo-adjustments", state.sku_id, value)

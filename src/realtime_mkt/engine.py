@@ -6,18 +6,26 @@ No Kafka here. The Faust agents, the tests and the backtests all drive this same
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from realtime_mkt.decisions import Output, price_adjustment, restock_request
+from realtime_mkt.decisions import (
+    Audience,
+    Output,
+    price_adjustment,
+    promo_adjustment,
+    restock_request,
+)
 from realtime_mkt.events import InputEvent
 from realtime_mkt.models.daily_demand import day_of
-from realtime_mkt.policies import pricing, restock
+from realtime_mkt.policies import pricing, promo, restock
 from realtime_mkt.policies.guardrails import (
     GuardrailConfig,
     PriceBounds,
     competitor_is_absurd,
     guard_price,
+    hard_floor,
 )
 from realtime_mkt.sku_state import SkuState
 
@@ -41,6 +49,15 @@ class EngineConfig:
     min_history_days: int = 3  # learned days before the first restock or price decision
     pricing: pricing.PricingConfig = field(default_factory=pricing.PricingConfig)
     guardrails: GuardrailConfig = field(default_factory=GuardrailConfig)
+    promo: promo.PromoConfig = field(default_factory=promo.PromoConfig)
+
+
+AudienceSource = Callable[[str, int], Audience]  # (sku_id, size) -> the users to target
+
+
+def no_audience(sku_id: str, size: int) -> Audience:
+    """The audience source of an engine without user models."""
+    return Audience([], None, None)
 
 
 def order_lines(order: dict[str, Any]) -> list[dict[str, Any]]:
@@ -81,9 +98,12 @@ class MarketBreaker:
 class SkuEngine:
     """Per-SKU logic: stock, demand and price-response learning, restock and price decisions."""
 
-    def __init__(self, config: EngineConfig | None = None) -> None:
+    def __init__(
+        self, config: EngineConfig | None = None, audience: AudienceSource = no_audience
+    ) -> None:
         self.config = config or EngineConfig()
         self.breaker = MarketBreaker(self.config.guardrails)
+        self.audience = audience
 
     def apply(self, state: SkuState | None, event: InputEvent) -> Outcome:
         """Apply a validated event keyed by `sku_id` to its state (None for a new SKU)."""
@@ -111,6 +131,8 @@ class SkuEngine:
         outcome.outputs.extend(self._restock(state, value["event_id"]))
         if reprice and outcome.held is None:
             self._reprice(state, value["event_id"], today, outcome)
+        if new_day:
+            self._promote(state, value["event_id"], today, outcome)
         if state.price is not None:
             state.record_price(today, state.price)
         return outcome
@@ -243,6 +265,55 @@ class SkuEngine:
         self.breaker.record(state.watermark, state.sku_id)
         state.price = guarded.price
         state.price_changes.append(state.watermark)
+
+    def _promote(self, state: SkuState, trigger: str, today: int, outcome: Outcome) -> None:
+        bounds = self._bounds(state)
+        reference = state.reference_price_30d_min
+        if bounds is None or reference is None or not self._ready(state):
+            return
+        config = self.config.promo
+        mean = state.demand.forecast()[0]
+        on_hand = max(state.net_stock, 0)
+        plan = promo.plan_promo(
+            reference,
+            on_hand,
+            mean,
+            state.elasticity.estimate()[0],
+            hard_floor(bounds, self.config.guardrails),
+            config,
+        )
+        running = state.promo
+        if running is None:
+            if plan.discount <= 0:
+                return
+            action, until = "start", today + config.duration_days
+        elif today >= running["until"] or on_hand < mean * config.overstock_days / 2:
+            action, until = "stop", today
+            plan = promo.PromoPlan(
+                0.0,
+                reference,
+                ["promotion_expired" if today >= running["until"] else "stock_normal"],
+            )
+        elif plan.discount > 0 and abs(plan.discount - running["discount"]) >= config.update_step:
+            action, until = "update", running["until"]
+        else:
+            return
+        audience = Audience([], None, None)
+        bid = 0.0
+        if action != "stop":
+            audience = self.audience(state.sku_id, config.audience_size)
+            ctr_ratio = 1.0
+            if audience.predicted_ctr is not None and audience.base_ctr:
+                ctr_ratio = audience.predicted_ctr / audience.base_ctr
+            margins = (plan.promo_price - bounds.unit_cost, reference - bounds.unit_cost)
+            bid = promo.bid_multiplier(ctr_ratio, *margins, config)
+        assert state.catalog is not None
+        outcome.outputs.append(
+            promo_adjustment(
+                state, action, plan, audience, bid, until, state.catalog["category"], trigger
+            )
+        )
+        state.promo = None if action == "stop" else {"discount": plan.discount, "until": until}
 
 
 def _clear_on_order(outstanding: dict[str, int], quantity: int, decision: str | None) -> None:

@@ -52,11 +52,17 @@ class SkuState:
     elasticity: LogLogElasticity = field(default_factory=LogLogElasticity)
     price_changes: list[float] = field(default_factory=list)  # event times of our adjustments
     daily_min_price: list[list[float]] = field(default_factory=list)  # [day, lowest price], 30 days
+    promo: dict[str, Any] | None = None  # the running promotion: discount, until (day)
 
     @property
     def out_of_stock(self) -> bool:
         """Known to have nothing on hand (unknown stock never counts as a stock-out)."""
         return self.stock_known and self.net_stock <= 0
+
+    @property
+    def reference_price_30d_min(self) -> float | None:
+        """The lowest price of the last 30 days (EU Omnibus reference for promotions)."""
+        return min(p for _, p in self.daily_min_price) if self.daily_min_price else self.price
 
     @property
     def competitor_min(self) -> float | None:
@@ -99,6 +105,7 @@ class SkuState:
             "el": self.elasticity.to_list(),
             "pchg": self.price_changes,
             "pmin": self.daily_min_price,
+            "promo": self.promo,
         }
 
     @classmethod
@@ -119,4 +126,5 @@ class SkuState:
             elasticity=LogLogElasticity.from_list(data["el"]),
             price_changes=data["pchg"],
             daily_min_price=data["pmin"],
+            promo=data["promo"],
         )

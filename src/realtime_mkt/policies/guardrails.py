@@ -63,10 +63,10 @@ def guard_price(
     clamp("max_step", min(max(price, low), high))
     price = round_price(price)  # cents; the bounds below are rounded inward so they hold exactly
     clamp("ceiling", min(price, math.floor(bounds.ceiling * 100 + 1e-6) / 100))
-    clamp("floor", max(price, _cents_up(bounds.floor)))
-    clamp("margin_floor", max(price, _cents_up(bounds.unit_cost * (1 + config.min_margin))))
+    clamp("floor", max(price, cents_up(bounds.floor)))
+    clamp("margin_floor", max(price, cents_up(bounds.unit_cost * (1 + config.min_margin))))
     if bounds.map_price is not None:
-        clamp("map", max(price, _cents_up(bounds.map_price)))
+        clamp("map", max(price, cents_up(bounds.map_price)))
     return GuardedPrice(price, trail[-1]["rule"] if trail else None, trail)
 
 
@@ -75,7 +75,8 @@ def hard_floor(bounds: PriceBounds, config: GuardrailConfig) -> float:
     return max(bounds.floor, bounds.unit_cost * (1 + config.min_margin), bounds.map_price or 0.0)
 
 
-def _cents_up(price: float) -> float:
+def cents_up(price: float) -> float:
+    """The smallest whole-cent price not below `price`."""
     return math.ceil(price * 100 - 1e-6) / 100
 
 

@@ -1,0 +1,77 @@
+"""What every online model here provides, and progressive-validation bookkeeping."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class OnlineModel(Protocol):
+    """Learns from one observation at a time; predicts; reports its own health."""
+
+    name: str
+
+    def learn_one(self, x: dict[str, Any], y: float) -> None:
+        """Update with one labelled observation (after it has been scored: progressive validation)."""
+
+    def predict_one(self, x: dict[str, Any]) -> float:
+        """The model's prediction for one observation."""
+
+    def health(self) -> dict[str, float]:
+        """Progressive metrics of the model (computed on predictions made before learning)."""
+
+
+@dataclass(slots=True)
+class BinaryScore:
+    """Progressive log loss, normalised entropy and calibration of a probability forecaster."""
+
+    n: int = 0
+    positives: float = 0.0
+    predicted: float = 0.0
+    log_loss_sum: float = 0.0
+
+    def update(self, p: float, y: float) -> None:
+        """Score a prediction `p` made before seeing label `y`."""
+        p = min(max(p, 1e-7), 1 - 1e-7)
+        self.n += 1
+        self.positives += y
+        self.predicted += p
+        self.log_loss_sum -= y * math.log(p) + (1 - y) * math.log(1 - p)
+
+    def metrics(self) -> dict[str, float]:
+        """log loss, normalised entropy (log loss / entropy of the base rate), predicted/observed."""
+        if self.n == 0:
+            return {"n": 0}
+        base = min(max(self.positives / self.n, 1e-7), 1 - 1e-7)
+        entropy = -(base * math.log(base) + (1 - base) * math.log(1 - base))
+        log_loss = self.log_loss_sum / self.n
+        return {
+            "n": self.n,
+            "log_loss": log_loss,
+            "normalised_entropy": log_loss / entropy,
+            "calibration": self.predicted / self.positives if self.positives else math.inf,
+            "base_rate": self.positives / self.n,
+            "positives": self.positives,
+        }
+
+
+@dataclass(slots=True)
+class RegressionScore:
+    """Progressive MAE and RMSE."""
+
+    n: int = 0
+    abs_sum: float = 0.0
+    sq_sum: float = 0.0
+
+    def update(self, prediction: float, y: float) -> None:
+        """Score a prediction made before seeing `y`."""
+        self.n += 1
+        self.abs_sum += abs(prediction - y)
+        self.sq_sum += (prediction - y) ** 2
+
+    def metrics(self) -> dict[str, float]:
+        """MAE and RMSE so far."""
+        if self.n == 0:
+            return {"n": 0}
+        return {"n": self.n, "mae": self.abs_sum / self.n, "rmse": math.sqrt(self.sq_sum / self.n)}

@@ -1,0 +1,102 @@
+"""User-side learning from `clicks` (and purchases): the CTR and preference models.
+
+An impression waits (in the user's state) for a click on the same SKU for `click_window` seconds
+of event time; a click resolves it as a positive, expiry as a negative. Both are scored before
+they are learned (progressive validation). Views, clicks and add-to-carts (and purchases, from
+orders) train the preference model with grades view < click < add-to-cart < purchase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from realtime_mkt.decisions import Audience
+from realtime_mkt.events import InputEvent
+from realtime_mkt.models.ctr import CtrModel, ctr_features
+from realtime_mkt.models.preference import GRADES, PreferenceModel
+from realtime_mkt.sku_state import RecentIds
+
+MAX_PENDING = 50
+
+
+@dataclass(slots=True)
+class UserState:
+    """Recent event ids and impressions still waiting for a click."""
+
+    recent: RecentIds = field(default_factory=RecentIds)
+    pending: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for the table."""
+        return {"ids": self.recent.ids, "pend": self.pending}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UserState:
+        """Inverse of `to_dict`."""
+        return cls(RecentIds(data["ids"]), data["pend"])
+
+
+@dataclass(slots=True)
+class UserOutcome:
+    """What applying one click event did."""
+
+    state: UserState
+    duplicate: bool = False
+
+
+class UserEngine:
+    """Applies `clicks` events to user state and to the shared CTR and preference models."""
+
+    def __init__(
+        self, ctr: CtrModel, preference: PreferenceModel, click_window: float = 1800.0
+    ) -> None:
+        self.ctr = ctr
+        self.preference = preference
+        self.click_window = click_window
+
+    def apply(self, state: UserState | None, event: InputEvent) -> UserOutcome:
+        """Apply a validated `clicks` event keyed by `user_id`."""
+        state = state or UserState()
+        value = event.value
+        if state.recent.seen_before(value["event_id"]):
+            return UserOutcome(state, duplicate=True)
+        assert event.ts is not None
+        self._expire(state, event.ts)
+        action = value["action"]
+        if action == "impression":
+            state.pending.append({**value, "ts": event.ts})
+            if len(state.pending) > MAX_PENDING:
+                self.ctr.learn_one(ctr_features(state.pending.pop(0)), 0.0)
+            return UserOutcome(state)
+        if action == "click":
+            for index in range(len(state.pending) - 1, -1, -1):
+                if state.pending[index]["sku_id"] == value["sku_id"]:
+                    self.ctr.learn_one(ctr_features(state.pending.pop(index)), 1.0)
+                    break
+        self.preference.learn_one(
+            {"user": value["user_id"], "item": value["sku_id"]}, GRADES[action]
+        )
+        return UserOutcome(state)
+
+    def learn_purchase(self, user_id: str, sku_id: str) -> None:
+        """A purchase: the strongest implicit signal."""
+        self.preference.learn_one({"user": user_id, "item": sku_id}, GRADES["purchase"])
+
+    def _expire(self, state: UserState, now: float) -> None:
+        while state.pending and state.pending[0]["ts"] < now - self.click_window:
+            self.ctr.learn_one(ctr_features(state.pending.pop(0)), 0.0)
+
+    def audience(self, sku_id: str, size: int) -> Audience:
+        """Users most likely to want `sku_id`, with their mean predicted CTR on an ad placement."""
+        users = self.preference.audience(sku_id, size)
+        health = self.ctr.health()
+        if not users or not health.get("positives"):
+            return Audience(users, None, None)
+        predictions = [
+            self.ctr.predict_one(
+                ctr_features({"user_id": u, "sku_id": sku_id, "placement": "ad", "ts": 0})
+            )
+            for u in users
+        ]
+        return Audience(users, sum(predictions) / len(predictions), health["base_rate"])

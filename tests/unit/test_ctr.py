@@ -1,0 +1,62 @@
+"""CTR: converges on a synthetic stream with known click probabilities, and on real impressions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from river import linear_model
+
+from realtime_mkt.models.base import BinaryScore
+from realtime_mkt.models.ctr import CtrModel, ctr_features
+from tests.helpers import shared_data
+
+PLACEMENT_EFFECT = {"ad": 0.3, "search": 0.0, "browse": -0.4, "recommendation": 0.5}
+
+
+def synthetic(n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    item_logit = rng.normal(-3.5, 0.8, 200)
+    placements = list(PLACEMENT_EFFECT)
+    for i in range(n):
+        item, position, placement = (
+            int(rng.integers(200)),
+            int(rng.integers(1, 11)),
+            placements[i % 4],
+        )
+        z = item_logit[item] - 0.15 * position + PLACEMENT_EFFECT[placement]
+        event = {"user_id": f"u{rng.integers(5000)}", "sku_id": f"s{item}", "placement": placement,
+                 "position": position, "ts": 1.79e9 + 10 * i}  # fmt: skip
+        yield ctr_features(event), float(rng.random() < 1 / (1 + np.exp(-z)))
+
+
+def test_ftrl_beats_plain_logistic_regression_and_is_calibrated():
+    model, plain, plain_score = CtrModel(), linear_model.LogisticRegression(), BinaryScore()
+    late = BinaryScore()
+    for i, (x, y) in enumerate(synthetic(80_000)):
+        if i >= 40_000:
+            late.update(model.predict_one(x), y)
+        model.learn_one(x, y)
+        plain_score.update(plain.predict_proba_one(x).get(True, 0.0), y)
+        plain.learn_one(x, bool(y))
+    ours = model.health()
+    assert ours["log_loss"] < plain_score.metrics()["log_loss"]
+    assert ours["normalised_entropy"] < 1.0  # better than always predicting the base rate
+    assert 0.95 <= late.metrics()["calibration"] <= 1.05
+
+
+def test_real_impressions_from_open_bandit_dataset():
+    data = pd.read_csv(
+        shared_data("obd-zozotown", "all.csv"),
+        usecols=["timestamp", "item_id", "position", "click", "user_feature_0"],
+    )
+    model, plain, plain_score = CtrModel(), linear_model.LogisticRegression(), BinaryScore()
+    for row in data.itertuples():
+        event = {"user_id": row.user_feature_0, "sku_id": str(row.item_id), "placement": "recommendation",
+                 "position": int(row.position), "ts": pd.Timestamp(row.timestamp).timestamp()}  # fmt: skip
+        x, y = ctr_features(event), float(row.click)
+        model.learn_one(x, y)
+        plain_score.update(plain.predict_proba_one(x).get(True, 0.0), y)
+        plain.learn_one(x, bool(y))
+    ours = model.health()
+    assert ours["n"] == len(data) and 0.001 < ours["base_rate"] < 0.02
+    assert ours["log_loss"] < plain_score.metrics()["log_loss"]

@@ -1,0 +1,90 @@
+import pytest
+
+from realtime_mkt.decisions import Audience
+from realtime_mkt.engine import SkuEngine
+from realtime_mkt.policies.promo import PromoConfig, bid_multiplier, plan_promo
+from tests.helpers import T0, EngineRun, assert_valid, catalog, demand_history, inventory
+
+CONFIG = PromoConfig()
+
+
+def test_no_promotion_without_overstock():
+    assert (
+        plan_promo(
+            20, on_hand=100, demand_per_day=10, elasticity=-2, hard_floor=11, config=CONFIG
+        ).discount
+        == 0
+    )
+
+
+def test_discount_clears_overstock_at_the_estimated_elasticity():
+    plan = plan_promo(
+        20, on_hand=800, demand_per_day=10, elasticity=-2, hard_floor=11, config=CONFIG
+    )
+    # 800 units, 10/day, sell in 60 days: price factor (800/600)^(1/-2)
+    assert plan.discount == pytest.approx(1 - (800 / 600) ** -0.5, abs=1e-4)
+    assert plan.promo_price == pytest.approx(20 * (1 - plan.discount), abs=0.01)
+
+
+def test_discount_is_clipped_to_the_policy_range_and_the_floor():
+    deep = plan_promo(
+        20, on_hand=100_000, demand_per_day=1, elasticity=-1.5, hard_floor=5, config=CONFIG
+    )
+    assert deep.discount == CONFIG.max_discount
+    floored = plan_promo(
+        20, on_hand=100_000, demand_per_day=1, elasticity=-1.5, hard_floor=17, config=CONFIG
+    )
+    assert floored.discount == pytest.approx(0.15) and floored.promo_price >= 17
+    assert "clamped_by_hard_floor" in floored.reasons
+    none = plan_promo(
+        20, on_hand=100_000, demand_per_day=1, elasticity=-1.5, hard_floor=19.5, config=CONFIG
+    )
+    assert none.discount == 0
+
+
+def test_bid_multiplier_is_value_based_and_clipped():
+    assert bid_multiplier(2.0, 6.0, 10.0, CONFIG) == pytest.approx(1.2)
+    assert bid_multiplier(100.0, 10.0, 10.0, CONFIG) == 10.0
+    assert bid_multiplier(0.001, 1.0, 10.0, CONFIG) == 0.1
+
+
+def overstocked_run(audience=None) -> tuple[EngineRun, list]:
+    run = EngineRun(SkuEngine(audience=audience) if audience else None)
+    run.feed(
+        [("catalog", catalog("s")), ("inventory", inventory("open", T0, "s", "snapshot", 2000))]
+    )
+    outputs = run.feed(demand_history("s", [10] * 14))
+    return run, [o.value for o in outputs if o.topic == "promo-adjustments"]
+
+
+def test_overstock_starts_then_expiry_stops_a_promotion():
+    _, promos = overstocked_run()
+    assert [p["action"] for p in promos][:2] == ["start", "stop"]
+    start = promos[0]
+    assert 5 <= start["discount_pct"] <= 30
+    assert start["reference_price_30d_min"] <= 20.0
+    assert start["promo_price"] >= 11.0  # catalog floor (above cost × 1.05)
+    assert start["audience"] == {"segment": "category:toys", "size": 0}
+    assert "audience_model_cold" in start["reason_codes"]
+    for p in promos:
+        assert_valid("promo-adjustments.v1", p)
+
+
+def test_audience_and_bid_come_from_the_user_models():
+    def audience(sku_id, size):
+        return Audience(["u3", "u1"], 0.04, 0.02)
+
+    _, promos = overstocked_run(audience)
+    start = promos[0]
+    assert start["audience"] == {"user_ids": ["u3", "u1"], "size": 2}
+    assert start["predicted_ctr"] == 0.04
+    margin_ratio = (start["promo_price"] - 10.0) / (start["reference_price_30d_min"] - 10.0)
+    assert start["bid_multiplier"] == pytest.approx(min(2.0 * margin_ratio, 10), abs=1e-3)
+
+
+def test_reference_price_is_the_lowest_of_the_last_30_days():
+    run, _ = overstocked_run()
+    state = run.states()["s"]
+    days = [d for d, _ in state.daily_min_price]
+    assert max(days) - min(days) < 30
+    assert state.reference_price_30d_min == min(p for _, p in state.daily_min_price)

@@ -1,0 +1,51 @@
+from realtime_mkt.events import decode, format_time
+from realtime_mkt.models.ctr import CtrModel
+from realtime_mkt.models.preference import PreferenceModel
+from realtime_mkt.user_engine import UserEngine, UserState
+from tests.helpers import T0, encoded
+
+
+def click(event_id: str, ts: float, action: str, sku: str = "s1", user: str = "u1"):
+    value = {"event_id": event_id, "occurred_at": format_time(ts), "user_id": user, "sku_id": sku,
+             "action": action, "placement": "ad", "position": 2}  # fmt: skip
+    return decode("clicks", user.encode(), encoded(value))
+
+
+def engine() -> UserEngine:
+    return UserEngine(CtrModel(), PreferenceModel(), click_window=600)
+
+
+def test_a_click_resolves_its_impression_as_a_positive():
+    users = engine()
+    state = users.apply(None, click("i1", T0, "impression")).state
+    state = users.apply(state, click("c1", T0 + 30, "click")).state
+    assert state.pending == []
+    assert users.ctr.score.n == 1 and users.ctr.score.positives == 1
+    assert users.preference.score.n == 1
+
+
+def test_an_unclicked_impression_expires_as_a_negative():
+    users = engine()
+    state = users.apply(None, click("i1", T0, "impression", sku="s1")).state
+    state = users.apply(state, click("i2", T0 + 60, "impression", sku="s2")).state
+    state = users.apply(state, click("v1", T0 + 650, "view", sku="s3")).state
+    assert [p["sku_id"] for p in state.pending] == ["s2"]  # s1 expired after 600 s of event time
+    assert users.ctr.score.n == 1 and users.ctr.score.positives == 0
+
+
+def test_duplicates_are_dropped_and_state_round_trips():
+    users = engine()
+    state = users.apply(None, click("i1", T0, "impression")).state
+    outcome = users.apply(UserState.from_dict(state.to_dict()), click("i1", T0, "impression"))
+    assert outcome.duplicate and len(outcome.state.pending) == 1
+
+
+def test_audience_uses_preference_and_ctr():
+    users = engine()
+    state = None
+    for n in range(40):
+        state = users.apply(state, click(f"i{n}", T0 + n * 10, "impression", user="u1")).state
+        state = users.apply(state, click(f"c{n}", T0 + n * 10 + 5, "click", user="u1")).state
+    audience = users.audience("s1", 5)
+    assert audience.user_ids == ["u1"]
+    assert audience.predicted_ctr is not None and audience.base_ctr == 1.0
