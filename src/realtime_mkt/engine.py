@@ -135,6 +135,11 @@ class SkuEngine:
             self._promote(state, value["event_id"], today, outcome)
         if state.price is not None:
             state.record_price(today, state.price)
+        for output in outcome.outputs:
+            summary = {
+                k: output.value[k] for k in ("decision_id", "occurred_at") if k in output.value
+            }
+            state.last_decisions = [*state.last_decisions[-4:], {"topic": output.topic, **summary}]
         return outcome
 
     def _learn_closed_days(self, state: SkuState, today: int) -> bool:

@@ -53,6 +53,7 @@ class SkuState:
     price_changes: list[float] = field(default_factory=list)  # event times of our adjustments
     daily_min_price: list[list[float]] = field(default_factory=list)  # [day, lowest price], 30 days
     promo: dict[str, Any] | None = None  # the running promotion: discount, until (day)
+    last_decisions: list[dict[str, Any]] = field(default_factory=list)  # newest last, at most 5
 
     @property
     def out_of_stock(self) -> bool:
@@ -106,6 +107,7 @@ class SkuState:
             "pchg": self.price_changes,
             "pmin": self.daily_min_price,
             "promo": self.promo,
+            "last": self.last_decisions,
         }
 
     @classmethod
@@ -127,4 +129,5 @@ class SkuState:
             price_changes=data["pchg"],
             daily_min_price=data["pmin"],
             promo=data["promo"],
+            last_decisions=data["last"],
         )

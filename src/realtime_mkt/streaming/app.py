@@ -8,25 +8,29 @@ import time
 from typing import Any
 
 import faust
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 
 from realtime_mkt.catalogue import load_catalogue
 from realtime_mkt.engine import SkuEngine, order_lines
 from realtime_mkt.events import InputEvent, RejectedEvent, dead_letter, decode
+from realtime_mkt.models.ctr import CtrModel
+from realtime_mkt.models.preference import PreferenceModel
 from realtime_mkt.settings import Settings
-from realtime_mkt.sku_state import RecentIds, SkuState
-from realtime_mkt.streaming import metrics
+from realtime_mkt.sku_state import SkuState
+from realtime_mkt.streaming import checkpoint, metrics
+from realtime_mkt.user_engine import UserEngine, UserState
 
 log = logging.getLogger(__name__)
 SKU_INPUTS = ("order-lines", "price-changes", "inventory", "catalog")
+CHECKPOINT_SECONDS = 30.0
 
 
-def _dumps(value: dict[str, Any]) -> bytes:
+def _dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
 def create_app(settings: Settings) -> faust.App:
-    """Build the worker: topics from the catalogue, tables, agents and web views."""
+    """Build the worker: topics from the catalogue, tables, models, agents and web views."""
     catalogue = load_catalogue()
     app = faust.App(
         settings.app_id,
@@ -64,12 +68,16 @@ def create_app(settings: Settings) -> faust.App:
     user_table = app.Table(
         "user-state", partitions=catalogue["clicks"].partitions, schema=json_schema
     )
-    engine = SkuEngine()
+    models_dir = settings.data_dir / "models"
+    users = UserEngine(
+        checkpoint.load(models_dir / "ctr.pkl", CtrModel()),
+        checkpoint.load(models_dir / "preference.pkl", PreferenceModel()),
+    )
+    engine = SkuEngine(audience=users.audience)
 
     async def accept(event: faust.EventT) -> InputEvent | None:
         """Decode a record; reject it to the dead-letter topic (never raise) if it is bad."""
-        message = event.message
-        name = logical[message.topic]
+        name = logical[event.message.topic]
         metrics.EVENTS.labels(name).inc()
         try:
             return decode(name, event.key, event.value)
@@ -79,8 +87,7 @@ def create_app(settings: Settings) -> faust.App:
 
     async def reject(event: faust.EventT, rejection: RejectedEvent) -> None:
         message = event.message
-        name = logical[message.topic]
-        metrics.DEAD_LETTERS.labels(name).inc()
+        metrics.DEAD_LETTERS.labels(logical[message.topic]).inc()
         record = dead_letter(
             rejection, message.topic, message.partition, message.offset, event.value, time.time()
         )
@@ -88,13 +95,15 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.agent(kafka_topic("orders"))
     async def split_orders(stream: faust.StreamT) -> None:
-        """Split each order into lines keyed by `sku_id` (the one repartition)."""
+        """Split each order into lines keyed by `sku_id` (the one repartition); learn purchases."""
         async for event in stream.events():
             accepted = await accept(event)
             if accepted is None:
                 continue
             for line in order_lines(accepted.value):
                 await outputs["order-lines"].send(key=line["sku_id"].encode(), value=_dumps(line))
+                if line["status"] == "placed":
+                    users.learn_purchase(line["user_id"], line["sku_id"])
 
     @app.agent(kafka_topic(*SKU_INPUTS))
     async def sku_events(stream: faust.StreamT) -> None:
@@ -123,27 +132,76 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.agent(kafka_topic("clicks"))
     async def user_events(stream: faust.StreamT) -> None:
-        """Validate clicks and drop duplicates per user."""
+        """Learn CTR and preference from clicks; drop duplicates per user."""
         async for event in stream.events():
             accepted = await accept(event)
             if accepted is None:
                 continue
             user_id = accepted.value["user_id"]
-            recent = RecentIds(user_table.get(user_id) or [])
-            if recent.seen_before(accepted.value["event_id"]):
+            stored = user_table.get(user_id)
+            outcome = users.apply(UserState.from_dict(stored) if stored else None, accepted)
+            if outcome.duplicate:
                 metrics.DUPLICATES.labels("clicks").inc()
                 continue
-            user_table[user_id] = recent.ids
+            user_table[user_id] = outcome.state.to_dict()
+
+    @app.timer(CHECKPOINT_SECONDS)
+    async def checkpoint_models() -> None:
+        """Persist the shared models so a restarted worker resumes learning; export their health."""
+        for model in (users.ctr, users.preference):
+            checkpoint.save(models_dir / f"{model.name}.pkl", model)
+            for metric, value in model.health().items():
+                metrics.MODEL_HEALTH.labels(model.name, metric).set(value)
 
     @app.page("/metrics")
     async def prometheus_metrics(web: Any, request: Any) -> Any:
-        return web.bytes(generate_latest(metrics.REGISTRY), content_type=CONTENT_TYPE_LATEST)
+        # Prometheus' text format; aiohttp sets the charset itself
+        return web.bytes(generate_latest(metrics.REGISTRY), content_type=metrics.CONTENT_TYPE)
+
+    @app.page("/health")
+    async def model_health(web: Any, request: Any) -> Any:
+        return web.json({m.name: m.health() for m in (users.ctr, users.preference)})
 
     @app.page("/sku/{sku_id}")
     async def sku_view(web: Any, request: Any, sku_id: str) -> Any:
-        return web.json(sku_table.get(sku_id))
+        stored = sku_table.get(sku_id)
+        if stored is None:
+            return web.json({"error": f"{sku_id} is unknown or not on this worker"}, status=404)
+        return web.json(sku_summary(SkuState.from_dict(stored)))
+
+    @app.page("/forecast/{sku_id}")
+    async def forecast_view(web: Any, request: Any, sku_id: str) -> Any:
+        stored = sku_table.get(sku_id)
+        if stored is None:
+            return web.json({"error": f"{sku_id} is unknown or not on this worker"}, status=404)
+        mean, std = SkuState.from_dict(stored).demand.forecast()
+        return web.json({"sku_id": sku_id, "mean_per_day": mean, "std_per_day": std})
+
+    @app.page("/recommendations/{user_id}")
+    async def recommendations_view(web: Any, request: Any, user_id: str) -> Any:
+        k = int(request.query.get("k", "10"))
+        return web.json({"user_id": user_id, "items": users.preference.top_k(user_id, k)})
 
     return app
+
+
+def sku_summary(state: SkuState) -> dict[str, Any]:
+    """What the `/sku/<id>` view shows: price state, stock, estimates and the last decisions."""
+    mean, std = state.demand.forecast()
+    elasticity, stderr, cross = state.elasticity.estimate()
+    return {
+        "sku_id": state.sku_id,
+        "price": state.price,
+        "unit_cost": state.unit_cost,
+        "competitor_prices": state.competitor_prices,
+        "reference_price_30d_min": state.reference_price_30d_min,
+        "promotion": state.promo,
+        "on_hand": max(state.net_stock, 0),
+        "on_order": state.on_order,
+        "forecast": {"mean_per_day": mean, "std_per_day": std, "history_days": state.demand.n},
+        "elasticity": {"estimate": elasticity, "stderr": stderr, "cross": cross},
+        "last_decisions": state.last_decisions,
+    }
 
 
 app = create_app(Settings.from_env())

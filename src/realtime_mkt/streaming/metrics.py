@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 REGISTRY = CollectorRegistry()
+CONTENT_TYPE = "text/plain; version=0.0.4"  # prometheus_client's CONTENT_TYPE_LATEST minus charset
 EVENTS = Counter(
     "realtime_mkt_events_total", "Input records processed, by topic", ["topic"], registry=REGISTRY
 )
@@ -30,5 +31,11 @@ HELD = Counter(
     "realtime_mkt_decisions_held_total",
     "Price decisions held by a cooldown or circuit breaker, by reason",
     ["reason"],
+    registry=REGISTRY,
+)
+MODEL_HEALTH = Gauge(
+    "realtime_mkt_model_health",
+    "Progressive-validation metrics of the shared models (log loss, calibration, MAE, ...)",
+    ["model", "metric"],
     registry=REGISTRY,
 )

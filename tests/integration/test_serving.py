@@ -1,0 +1,95 @@
+"""Web views and promotions of a worker with every model on, through the real broker."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.request
+from dataclasses import replace
+
+import pytest
+
+from realtime_mkt.events import format_time
+from realtime_mkt.ops.topic_admin import create_topics
+from realtime_mkt.worker_process import stop_worker
+from tests.helpers import T0, assert_valid, catalog, demand_history, inventory
+from tests.integration.conftest import RunningWorker
+from tests.integration.kafka_io import consume, produce_in_order
+
+pytestmark = pytest.mark.integration
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(port: int, path: str) -> tuple[int, dict | str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+            body = response.read().decode()
+            status = response.status
+    except urllib.error.HTTPError as error:
+        body, status = error.read().decode(), error.code
+    try:
+        return status, json.loads(body)
+    except json.JSONDecodeError:
+        return status, body
+
+
+def clicks(user: str, sku: str, n: int) -> list[tuple[str, dict]]:
+    events = []
+    for i in range(n):
+        base = {
+            "occurred_at": format_time(T0 + i * 60),
+            "user_id": user,
+            "sku_id": sku,
+            "placement": "ad",
+            "position": 1,
+        }
+        events.append(("clicks", {**base, "event_id": f"{user}-imp-{i}", "action": "impression"}))
+        events.append(("clicks", {**base, "event_id": f"{user}-clk-{i}", "action": "click"}))
+    return events
+
+
+def test_views_metrics_and_an_overstock_promotion(fresh_settings, tmp_path):
+    settings = replace(fresh_settings, web_enabled=True, web_port=free_port())
+    create_topics(settings)
+    worker = RunningWorker(settings, tmp_path)
+    try:
+        produce_in_order(
+            settings,
+            [
+                ("catalog", catalog("sku-over")),
+                ("inventory", inventory("snap", T0, "sku-over", "snapshot", 5000)),
+            ],
+        )
+        worker.wait_idle(["catalog", "inventory"])
+        produce_in_order(settings, clicks("fan", "sku-over", 30) + clicks("other", "sku-else", 5))
+        produce_in_order(settings, demand_history("sku-over", [10] * 6))
+        worker.wait_idle(["clicks", "orders", "order-lines"])
+        promos = [json.loads(r.value) for r in consume(settings, "promo-adjustments", 1)]
+        assert promos and promos[0]["action"] == "start"
+        for promo in promos:
+            assert_valid("promo-adjustments.v1", promo)
+        assert "fan" in promos[0]["audience"]["user_ids"]
+
+        status, sku = get(settings.web_port, "/sku/sku-over")
+        assert status == 200 and sku["on_hand"] == 5000 - 60 and sku["promotion"]["discount"] > 0
+        assert {d["topic"] for d in sku["last_decisions"]} >= {"promo-adjustments"}
+        status, forecast = get(settings.web_port, "/forecast/sku-over")
+        assert status == 200 and forecast["mean_per_day"] == pytest.approx(10)
+        assert get(settings.web_port, "/forecast/nope")[0] == 404
+        status, recommended = get(settings.web_port, "/recommendations/other?k=2")
+        assert status == 200 and recommended["items"][0] in {"sku-over", "sku-else"}
+        worker_metrics = get(settings.web_port, "/metrics")[1]
+        assert 'realtime_mkt_events_total{topic="clicks"} 70.0' in worker_metrics
+        assert 'realtime_mkt_decisions_total{topic="promo-adjustments"}' in worker_metrics
+        status, health = get(settings.web_port, "/health")
+        assert (
+            health["ctr"]["n"] == 35 and health["ctr"]["positives"] == 35
+        )  # every impression clicked
+        assert health["preference"]["n"] == 35 + 6
+    finally:
+        stop_worker(worker.process)
