@@ -19,6 +19,8 @@ from realtime_mkt.settings import Settings
 from realtime_mkt.sim.demo_market import DemoMarket, Event, malformed_examples
 from realtime_mkt.worker_process import start_worker, stop_worker
 
+DECISION_TOPICS = ("restock-requests", "price-adjustments", "promo-adjustments")
+
 
 def ensure_broker(settings: Settings) -> None:
     """Use the configured broker if it answers, else start the local one."""
@@ -40,13 +42,13 @@ class _Market:
         self.sent: Counter[str] = Counter()
         self.producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=10)
         self.outputs = KafkaConsumer(
-            topic("restock-requests").full_name(settings),
+            *(topic(name).full_name(settings) for name in DECISION_TOPICS),
             topic("dead-letter").full_name(settings),
             bootstrap_servers=settings.bootstrap_servers,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
         )
-        self.restocks: list[dict] = []
+        self.decisions: dict[str, list[dict]] = {name: [] for name in DECISION_TOPICS}
         self.dead_letters: list[dict] = []
         self.receipts: dict[int, list[Event]] = {}
 
@@ -61,10 +63,13 @@ class _Market:
         for records in self.outputs.poll(timeout_ms=100).values():
             for record in records:
                 value = json.loads(record.value)
-                if record.topic == topic("dead-letter").full_name(self.settings):
+                name = record.topic.removeprefix(self.settings.topic_prefix)
+                if name == "dead-letter":
                     self.dead_letters.append(value)
                     continue
-                self.restocks.append(value)
+                self.decisions[name].append(value)
+                if name != "restock-requests":
+                    continue
                 arrival = today + self.market.lead_time(value["sku_id"])
                 self.receipts.setdefault(arrival, []).append(
                     self.market.receipt_for(value, arrival)
@@ -122,12 +127,30 @@ def _summary(settings: Settings, feed: _Market) -> None:
     print("\n== inputs sent ==")
     for name, count in sorted(feed.sent.items()):
         print(f"  {name:<28} {count}")
-    print(f"\n== restock requests: {len(feed.restocks)} ==")
-    for r in feed.restocks[-8:]:
+    restocks = feed.decisions["restock-requests"]
+    print(f"\n== restock requests: {len(restocks)} (last 5) ==")
+    for r in restocks[-5:]:
         print(
             f"  {r['occurred_at']}  {r['sku_id']}  qty {r['quantity']:>4}  IP {r['inventory_position']:>5}"
             f"  s {r['reorder_point']:>7.1f}  S {r['order_up_to']:>7.1f}"
             f"  mu {r['forecast']['mean_per_day']:.1f}/d  {','.join(r['reason_codes'])}"
+        )
+    prices = feed.decisions["price-adjustments"]
+    print(f"\n== price adjustments: {len(prices)} (last 5) ==")
+    for p in prices[-5:]:
+        e = p["elasticity"]
+        print(
+            f"  {p['occurred_at']}  {p['sku_id']}  {p['current_price']:>7.2f} -> {p['new_price']:>7.2f}"
+            f"  e {e['estimate']:+.2f}±{e['stderr']:.2f}  bound {p['binding_rule'] or '-'}"
+            f"  {','.join(p['reason_codes'])}"
+        )
+    promos = feed.decisions["promo-adjustments"]
+    print(f"\n== promo adjustments: {len(promos)} (last 5) ==")
+    for p in promos[-5:]:
+        print(
+            f"  {p['occurred_at']}  {p['sku_id']}  {p['action']:<6} {p['discount_pct']:>5.1f}%"
+            f"  ref30 {p['reference_price_30d_min']:.2f}  audience {p['audience']['size']}"
+            f"  bid x{p['bid_multiplier']:.2f}"
         )
     print(f"\n== dead letters: {len(feed.dead_letters)} ==")
     for d in feed.dead_letters:

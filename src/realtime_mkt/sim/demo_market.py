@@ -1,8 +1,11 @@
 """A small generated market: catalog, opening stock, then day by day clicks, orders and prices.
 
-Deterministic for a seed. Each SKU has a true mean daily demand; orders arrive as a Poisson
-process around it, impressions and clicks precede them, competitors occasionally reprice.
-Receipts for restock requests arrive after the SKU's lead time (see `receipt_for`).
+Deterministic for a seed. Each SKU has a true demand at its list price and a true constant
+elasticity; orders arrive as a Poisson process around the demand at the SKU's current price,
+impressions and clicks precede them, competitors occasionally reprice. The pricing engine's side
+is played by `apply_price` (a price adjustment becomes a `list` price change) and procurement's
+by `receipt_for` (a restock request's goods arrive after the lead time). One SKU in five starts
+heavily overstocked, so promotions have something to do.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ class Sku:
     list_price: float
     lead_time_days: int
     order_multiple: int
-    mean_daily_demand: float
+    mean_daily_demand: float  # at the list price
+    elasticity: float
 
 
 class DemoMarket:
@@ -50,6 +54,7 @@ class DemoMarket:
         self.rng = random.Random(seed)
         self.users = [f"u{i:05d}" for i in range(n_users)]
         self.skus = [self._sku(i) for i in range(n_skus)]
+        self.prices = {s.sku_id: s.list_price for s in self.skus}
         self._serial = 0
 
     def _sku(self, i: int) -> Sku:
@@ -62,6 +67,7 @@ class DemoMarket:
             lead_time_days=self.rng.choice((2, 3, 5, 7)),
             order_multiple=self.rng.choice((1, 1, 6, 12)),
             mean_daily_demand=round(self.rng.uniform(3, 30), 1),
+            elasticity=round(self.rng.uniform(-3.5, -1.5), 2),
         )
 
     def _id(self, prefix: str) -> str:
@@ -79,10 +85,10 @@ class DemoMarket:
             })  # fmt: skip
 
     def opening_stock(self, day: int = 0) -> Iterator[Event]:
-        """A stock snapshot per SKU covering about two weeks of demand."""
+        """A stock snapshot per SKU: two weeks of demand, five months for every fifth SKU."""
         at = format_time(START + day * DAY)
-        for s in self.skus:
-            quantity = int(s.mean_daily_demand * 14)
+        for i, s in enumerate(self.skus):
+            quantity = int(s.mean_daily_demand * (150 if i % 5 == 4 else 14))
             yield Event("inventory", s.sku_id, {
                 "event_id": self._id("inv"), "occurred_at": at, "sku_id": s.sku_id,
                 "kind": "snapshot", "quantity": quantity,
@@ -92,7 +98,8 @@ class DemoMarket:
         """All clicks, orders and price changes of one simulated day, in time order."""
         events: list[tuple[float, Event]] = []
         for s in self.skus:
-            for _ in range(_poisson(self.rng, s.mean_daily_demand)):
+            mean = s.mean_daily_demand * (self.prices[s.sku_id] / s.list_price) ** s.elasticity
+            for _ in range(_poisson(self.rng, mean)):
                 at = START + (day + self.rng.random()) * DAY
                 user = self.rng.choice(self.users)
                 events.append((at - 60, self._click(s, user, at - 60, "impression")))
@@ -121,7 +128,15 @@ class DemoMarket:
         return Event("orders", order_id, {
             "event_id": self._id("evt"), "occurred_at": format_time(at), "order_id": order_id,
             "user_id": user, "status": "placed",
-            "lines": [{"sku_id": s.sku_id, "quantity": 1 + _poisson(self.rng, 0.3), "unit_price": s.list_price}],
+            "lines": [{"sku_id": s.sku_id, "quantity": 1 + _poisson(self.rng, 0.3), "unit_price": self.prices[s.sku_id]}],
+        })  # fmt: skip
+
+    def apply_price(self, adjustment: dict[str, Any], day: int) -> Event:
+        """The pricing engine applies a price adjustment and announces the new list price."""
+        self.prices[adjustment["sku_id"]] = adjustment["new_price"]
+        return Event("price-changes", adjustment["sku_id"], {
+            "event_id": f"list-{adjustment['decision_id']}", "occurred_at": format_time(START + (day + 0.5) * DAY),
+            "sku_id": adjustment["sku_id"], "kind": "list", "price": adjustment["new_price"],
         })  # fmt: skip
 
     def receipt_for(self, request: dict[str, Any], day: int) -> Event:
