@@ -30,7 +30,11 @@ def _dumps(value: Any) -> bytes:
 
 
 def create_app(settings: Settings) -> faust.App:
-    """Build the worker: topics from the catalogue, tables, models, agents and web views."""
+    """Build the worker: topics from the catalogue, tables, models, agents and web views.
+
+    Outputs go through `send_soon` (the producer buffer) rather than an awaited send per record:
+    Faust flushes that buffer before it commits offsets, so at-least-once still holds.
+    """
     catalogue = load_catalogue()
     app = faust.App(
         settings.app_id,
@@ -75,33 +79,33 @@ def create_app(settings: Settings) -> faust.App:
     )
     engine = SkuEngine(audience=users.audience)
 
-    async def accept(event: faust.EventT) -> InputEvent | None:
+    def accept(event: faust.EventT) -> InputEvent | None:
         """Decode a record; reject it to the dead-letter topic (never raise) if it is bad."""
         name = logical[event.message.topic]
         metrics.EVENTS.labels(name).inc()
         try:
             return decode(name, event.key, event.value)
         except RejectedEvent as rejection:
-            await reject(event, rejection)
+            reject(event, rejection)
             return None
 
-    async def reject(event: faust.EventT, rejection: RejectedEvent) -> None:
+    def reject(event: faust.EventT, rejection: RejectedEvent) -> None:
         message = event.message
         metrics.DEAD_LETTERS.labels(logical[message.topic]).inc()
         record = dead_letter(
             rejection, message.topic, message.partition, message.offset, event.value, time.time()
         )
-        await outputs["dead-letter"].send(key=event.key, value=_dumps(record))
+        outputs["dead-letter"].send_soon(key=event.key, value=_dumps(record))
 
     @app.agent(kafka_topic("orders"))
     async def split_orders(stream: faust.StreamT) -> None:
         """Split each order into lines keyed by `sku_id` (the one repartition); learn purchases."""
         async for event in stream.events():
-            accepted = await accept(event)
+            accepted = accept(event)
             if accepted is None:
                 continue
             for line in order_lines(accepted.value):
-                await outputs["order-lines"].send(key=line["sku_id"].encode(), value=_dumps(line))
+                outputs["order-lines"].send_soon(key=line["sku_id"].encode(), value=_dumps(line))
                 if line["status"] == "placed":
                     users.learn_purchase(line["user_id"], line["sku_id"])
 
@@ -109,7 +113,7 @@ def create_app(settings: Settings) -> faust.App:
     async def sku_events(stream: faust.StreamT) -> None:
         """Apply SKU-keyed events to per-SKU state and publish the decisions they cause."""
         async for event in stream.events():
-            accepted = await accept(event)
+            accepted = accept(event)
             if accepted is None:
                 continue
             sku_id = accepted.value["sku_id"]
@@ -118,7 +122,7 @@ def create_app(settings: Settings) -> faust.App:
                 outcome = engine.apply(SkuState.from_dict(stored) if stored else None, accepted)
             except Exception as exc:  # an engine bug must not block the partition
                 log.exception("engine failed on %s", sku_id)
-                await reject(event, RejectedEvent(None, f"internal error: {exc!r}"))
+                reject(event, RejectedEvent(None, f"internal error: {exc!r}"))
                 continue
             if outcome.duplicate:
                 metrics.DUPLICATES.labels(accepted.topic).inc()
@@ -128,13 +132,13 @@ def create_app(settings: Settings) -> faust.App:
                 metrics.HELD.labels(outcome.held).inc()
             for out in outcome.outputs:
                 metrics.DECISIONS.labels(out.topic).inc()
-                await outputs[out.topic].send(key=out.key.encode(), value=_dumps(out.value))
+                outputs[out.topic].send_soon(key=out.key.encode(), value=_dumps(out.value))
 
     @app.agent(kafka_topic("clicks"))
     async def user_events(stream: faust.StreamT) -> None:
         """Learn CTR and preference from clicks; drop duplicates per user."""
         async for event in stream.events():
-            accepted = await accept(event)
+            accepted = accept(event)
             if accepted is None:
                 continue
             user_id = accepted.value["user_id"]
