@@ -43,12 +43,13 @@ def restock_request(
     state: SkuState,
     params: restock.RestockParams,
     plan: restock.RestockPlan,
+    forecast: tuple[float, float],
     position: int,
     trigger: str,
 ) -> Output:
-    """A `restock-requests` event for a plan with a positive quantity."""
+    """A `restock-requests` event for a plan with a positive quantity and its forecast."""
     assert state.watermark is not None
-    mean, std = state.demand.forecast()
+    mean, std = forecast
     on_hand, backorders = max(state.net_stock, 0), max(-state.net_stock, 0)
     reasons = ["inventory_position_at_or_below_reorder_point"]
     if on_hand == 0:

@@ -5,6 +5,7 @@ No Kafka here. The Faust agents, the tests and the backtests all drive this same
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -212,19 +213,21 @@ class SkuEngine:
         if not self._ready(state):
             return []
         catalog = state.catalog
-        assert catalog is not None
+        assert catalog is not None and state.demand.day is not None
         params = restock.RestockParams(
             lead_time_days=catalog["lead_time_days"],
             review_days=catalog.get("review_days", 1.0),
             service_level=catalog.get("service_level", 0.95),
             order_multiple=catalog.get("order_multiple", 1),
         )
-        mean, std = state.demand.forecast()
+        # mean daily demand over the protection period (weekday factors), one-day error spread
+        horizon = math.ceil(params.lead_time_days + params.review_days)
+        mean, std = state.demand.forecast(state.demand.day + 1, horizon)
         position = state.inventory_position
         plan = restock.plan(mean, std, params, position)
         if plan.quantity <= 0:
             return []
-        output = restock_request(state, params, plan, position, trigger)
+        output = restock_request(state, params, plan, (mean, std), position, trigger)
         state.outstanding[output.value["decision_id"]] = plan.quantity
         return [output]
 

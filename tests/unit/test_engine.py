@@ -146,7 +146,7 @@ def test_out_of_stock_days_are_not_learned():
     # 5 units of stock, demand 10 a day: every day after the first is censored
     states, _ = restocks(SkuEngine(), market(stock=5) + demand_history("sku-1", [3, 10, 10, 10]))
     assert states["sku-1"].demand.n == 1
-    assert states["sku-1"].demand.mean == pytest.approx(3)
+    assert states["sku-1"].demand.level == pytest.approx(3)
 
 
 def test_multi_line_orders_update_each_sku():

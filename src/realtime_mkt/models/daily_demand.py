@@ -1,21 +1,33 @@
-"""Per-SKU daily demand: exponentially weighted mean and variance of daily units, by event time.
+"""Per-SKU daily demand by event time: an exponentially weighted level, day-of-week factors and
+the spread of the one-day-ahead forecast error.
 
-State is a handful of numbers so it is cheap to store per SKU in a table. Days on which the SKU
+    forecast for day d = level × season[weekday(d)],  error spread σ = EW std of (actual − forecast)
+
+State is a handful of numbers so it is cheap to keep per SKU in a table. Days on which the SKU
 was out of stock are *censored* (sales were capped by stock, not by demand) and are not learned.
+The level is the plain mean while younger than the span; weekday factors start learning after
+two weeks and are kept normalised to average 1.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 SECONDS_PER_DAY = 86_400.0
 MAX_GAP_DAYS = 60  # a jump in event time longer than this learns at most this many empty days
+SEASON_AFTER_DAYS = 14
+SEASON_RATE = 0.1
 
 
 def day_of(ts: float) -> int:
     """The UTC day number of an epoch timestamp."""
     return int(ts // SECONDS_PER_DAY)
+
+
+def weekday(day: int) -> int:
+    """0 = Monday for a UTC day number (day 0, 1970-01-01, was a Thursday)."""
+    return (day + 3) % 7
 
 
 @dataclass(slots=True)
@@ -27,8 +39,9 @@ class DailyDemand:
     revenue: float = 0.0
     censored: bool = False
     n: int = 0
-    mean: float = 0.0
+    level: float = 0.0
     var: float = 0.0
+    season: list[float] = field(default_factory=lambda: [1.0] * 7)
     span_days: int = 28
 
     def advance(self, day: int, stocked_out: bool) -> list[tuple[float, float]]:
@@ -44,6 +57,7 @@ class DailyDemand:
             return []
         closed = [self._close_day()]
         for _ in range(min(gap - 1, MAX_GAP_DAYS)):  # days without any event for this SKU
+            self.day += 1
             self.units, self.revenue, self.censored = 0.0, 0.0, stocked_out
             closed.append(self._close_day())
         self.day, self.units, self.revenue, self.censored = day, 0.0, 0.0, stocked_out
@@ -61,24 +75,53 @@ class DailyDemand:
     def _close_day(self) -> tuple[float, float] | None:
         if self.censored:
             return None
+        assert self.day is not None
+        factor = self.season[weekday(self.day)]
+        predicted = self.level * factor
         self.n += 1
         alpha = max(1.0 / self.n, 2.0 / (self.span_days + 1))
-        delta = self.units - self.mean
-        self.mean += alpha * delta
-        self.var = (1.0 - alpha) * (self.var + alpha * delta * delta)
+        error = self.units - (predicted if self.n > 1 else self.units)
+        self.var = (1.0 - alpha) * (self.var + alpha * error * error) if self.n > 1 else 0.0
+        self.level += alpha * (self.units / factor - self.level)
+        if self.n > SEASON_AFTER_DAYS and self.level > 0:
+            self._learn_season(weekday(self.day), self.units / self.level)
         return self.units, self.revenue
 
-    def forecast(self) -> tuple[float, float]:
-        """Mean and standard deviation of units per day (sample-size corrected while young)."""
+    def _learn_season(self, dow: int, ratio: float) -> None:
+        season = self.season
+        season[dow] += SEASON_RATE * (min(ratio, 5.0) - season[dow])
+        mean = sum(season) / 7
+        if mean > 0:
+            self.season = [max(f / mean, 0.05) for f in season]
+
+    def forecast(self, day: int | None = None, days: int = 1) -> tuple[float, float]:
+        """Mean and standard deviation of units per day over `days` days from `day`.
+
+        Without `day` the mean is the weekly average level. The spread is that of a one-day
+        forecast error (sample-size corrected while young).
+        """
         correction = self.n / (self.n - 1) if self.n > 1 else 1.0
-        return self.mean, math.sqrt(self.var * min(correction, 2.0))
+        std = math.sqrt(self.var * min(correction, 2.0))
+        if day is None:
+            return self.level, std
+        factors = [self.season[weekday(day + k)] for k in range(max(days, 1))]
+        return self.level * sum(factors) / len(factors), std
 
     def to_list(self) -> list:
         """Compact form for table storage."""
-        return [self.day, self.units, self.revenue, self.censored, self.n, self.mean, self.var]
+        return [
+            self.day,
+            self.units,
+            self.revenue,
+            self.censored,
+            self.n,
+            self.level,
+            self.var,
+            self.season,
+        ]
 
     @classmethod
     def from_list(cls, data: list) -> DailyDemand:
         """Inverse of `to_list`."""
-        day, units, revenue, censored, n, mean, var = data
-        return cls(day, units, revenue, censored, n, mean, var)
+        day, units, revenue, censored, n, level, var, season = data
+        return cls(day, units, revenue, censored, n, level, var, season)
