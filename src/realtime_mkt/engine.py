@@ -18,7 +18,7 @@ from realtime_mkt.decisions import (
     promo_adjustment,
     restock_request,
 )
-from realtime_mkt.events import InputEvent
+from realtime_mkt.events import InputEvent, format_time
 from realtime_mkt.models.daily_demand import day_of
 from realtime_mkt.policies import pricing, promo, restock
 from realtime_mkt.policies.guardrails import (
@@ -59,6 +59,12 @@ AudienceSource = Callable[[str, int], Audience]  # (sku_id, size) -> the users t
 def no_audience(sku_id: str, size: int) -> Audience:
     """The audience source of an engine without user models."""
     return Audience([], None, None)
+
+
+def tick(sku_id: str, clock: float) -> dict[str, Any]:
+    """A `sku-ticks` value: re-evaluate `sku_id` on the engine's event-time day (one per day)."""
+    day = day_of(clock)
+    return {"event_id": f"tick:{day}", "occurred_at": format_time(clock), "sku_id": sku_id}
 
 
 def order_lines(order: dict[str, Any]) -> list[dict[str, Any]]:
@@ -105,6 +111,7 @@ class SkuEngine:
         self.config = config or EngineConfig()
         self.breaker = MarketBreaker(self.config.guardrails)
         self.audience = audience
+        self.clock: float | None = None  # newest event time seen across SKUs: drives the ticks
 
     def apply(self, state: SkuState | None, event: InputEvent) -> Outcome:
         """Apply a validated event keyed by `sku_id` to its state (None for a new SKU)."""
@@ -117,6 +124,7 @@ class SkuEngine:
             return Outcome(state, duplicate=True)
         assert event.ts is not None
         state.watermark = event.ts if state.watermark is None else max(state.watermark, event.ts)
+        self.clock = event.ts if self.clock is None else max(self.clock, event.ts)
         today = day_of(state.watermark)
         new_day = self._learn_closed_days(state, today)
         outcome = Outcome(state)
@@ -125,7 +133,7 @@ class SkuEngine:
             self._apply_order_line(state, value)
         elif event.topic == "inventory":
             self._apply_inventory(state, value)
-        else:
+        elif event.topic == "price-changes":
             reprice = self._apply_price_change(state, value, outcome) or reprice
         if state.out_of_stock:
             state.demand.mark_stockout()

@@ -19,6 +19,7 @@ class Settings:
     data_dir: Path
     web_port: int
     web_enabled: bool
+    tick_seconds: float = 60.0  # how often the worker checks whether the event-time day moved
 
     @property
     def app_id(self) -> str:
@@ -35,4 +36,5 @@ class Settings:
             data_dir=Path(env.get("REALTIME_MKT_DATA_DIR", ".realtime-mkt/data")),
             web_port=int(env.get("REALTIME_MKT_WEB_PORT", "6066")),
             web_enabled=env.get("REALTIME_MKT_WEB", "1") != "0",
+            tick_seconds=float(env.get("REALTIME_MKT_TICK_SECONDS", "60")),
         )

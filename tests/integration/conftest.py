@@ -67,6 +67,7 @@ def fresh_settings(kafka_bootstrap: str, tmp_path) -> Settings:
         data_dir=tmp_path / "state",
         web_port=6099,  # unused: web disabled
         web_enabled=False,
+        tick_seconds=3600.0,  # no timer ticks unless a test asks: outputs must equal the replay
     )
 
 

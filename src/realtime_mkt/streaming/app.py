@@ -11,9 +11,10 @@ import faust
 from prometheus_client import generate_latest
 
 from realtime_mkt.catalogue import load_catalogue
-from realtime_mkt.engine import SkuEngine, order_lines
+from realtime_mkt.engine import SkuEngine, order_lines, tick
 from realtime_mkt.events import InputEvent, RejectedEvent, dead_letter, decode
 from realtime_mkt.models.ctr import CtrModel
+from realtime_mkt.models.daily_demand import day_of
 from realtime_mkt.models.preference import PreferenceModel
 from realtime_mkt.settings import Settings
 from realtime_mkt.sku_state import SkuState
@@ -21,7 +22,7 @@ from realtime_mkt.streaming import checkpoint, metrics
 from realtime_mkt.user_engine import UserEngine, UserState
 
 log = logging.getLogger(__name__)
-SKU_INPUTS = ("order-lines", "price-changes", "inventory", "catalog")
+SKU_INPUTS = ("order-lines", "price-changes", "inventory", "catalog", "sku-ticks")
 CHECKPOINT_SECONDS = 30.0
 
 
@@ -63,7 +64,7 @@ def create_app(settings: Settings) -> faust.App:
     outputs = {
         name: kafka_topic(name)
         for name, spec in catalogue.items()
-        if spec.role == "output" or name == "order-lines"
+        if spec.role in ("output", "internal")
     }
     json_schema = faust.Schema(key_serializer="json", value_serializer="json")
     sku_table = app.Table(
@@ -148,6 +149,20 @@ def create_app(settings: Settings) -> faust.App:
                 metrics.DUPLICATES.labels("clicks").inc()
                 continue
             user_table[user_id] = outcome.state.to_dict()
+
+    ticked_day = -1
+
+    @app.timer(settings.tick_seconds)
+    async def daily_ticks() -> None:
+        """Once per event-time day, re-evaluate every local SKU (slow movers get no other event)."""
+        nonlocal ticked_day
+        if engine.clock is None or day_of(engine.clock) <= ticked_day:
+            return
+        ticked_day = day_of(engine.clock)
+        for sku_id in list(sku_table.keys()):
+            outputs["sku-ticks"].send_soon(
+                key=sku_id.encode(), value=_dumps(tick(sku_id, engine.clock))
+            )
 
     @app.timer(CHECKPOINT_SECONDS)
     async def checkpoint_models() -> None:
