@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from realtime_mkt.settings import Settings
+from realtime_mkt.sim.market import SCENARIOS
 
 
 def _kafka(args: argparse.Namespace, settings: Settings) -> int:
@@ -84,6 +85,27 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _backtest(args: argparse.Namespace, settings: Settings) -> int:
+    from realtime_mkt.backtest import evaluate, run_backtest
+    from realtime_mkt.report import write_report
+
+    run = run_backtest(args.scenario, args.days, args.skus, args.seed)
+    static = run_backtest(args.scenario, args.days, args.skus, args.seed, dynamic=False)
+    figures = evaluate(run, static)
+    command = " ".join(["realtime-mkt", *sys.argv[1:]])
+    context = {
+        "scenario": args.scenario,
+        "days": args.days,
+        "skus": args.skus,
+        "seed": args.seed,
+        "command": command,
+    }
+    write_report(Path(args.out), run, figures, context)
+    print(json.dumps(figures, indent=2))
+    print(f"report: {Path(args.out) / 'report.md'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="realtime-mkt", description=__doc__)
@@ -116,6 +138,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=int, default=40, help="simulated days")
     demo.add_argument("--skus", type=int, default=20)
     demo.set_defaults(run=_demo)
+    backtest = sub.add_parser(
+        "backtest", help="run the engine in-process over a simulated market, write a report"
+    )
+    backtest.add_argument("--scenario", default="steady", choices=sorted(SCENARIOS))
+    backtest.add_argument("--days", type=int, default=120)
+    backtest.add_argument("--skus", type=int, default=30)
+    backtest.add_argument("--seed", type=int, default=7)
+    backtest.add_argument("--out", default="out/backtest")
+    backtest.set_defaults(run=_backtest)
     return parser
 
 

@@ -48,6 +48,8 @@ class EngineConfig:
     """Engine-wide knobs."""
 
     min_history_days: int = 3  # learned days before the first restock or price decision
+    dynamic_pricing: bool = True  # False: list prices stay (the static baseline of backtests)
+    promotions: bool = True
     pricing: pricing.PricingConfig = field(default_factory=pricing.PricingConfig)
     guardrails: GuardrailConfig = field(default_factory=GuardrailConfig)
     promo: promo.PromoConfig = field(default_factory=promo.PromoConfig)
@@ -138,9 +140,9 @@ class SkuEngine:
         if state.out_of_stock:
             state.demand.mark_stockout()
         outcome.outputs.extend(self._restock(state, value["event_id"]))
-        if reprice and outcome.held is None:
+        if reprice and outcome.held is None and self.config.dynamic_pricing:
             self._reprice(state, value["event_id"], today, outcome)
-        if new_day:
+        if new_day and self.config.promotions:
             self._promote(state, value["event_id"], today, outcome)
         if state.price is not None:
             state.record_price(today, state.price)
@@ -259,6 +261,7 @@ class SkuEngine:
         estimate = state.elasticity.estimate()
         view = pricing.MarketView(
             price=state.price,
+            list_price=state.catalog["list_price"],
             unit_cost=bounds.unit_cost,
             elasticity=estimate[0],
             stderr=estimate[1],

@@ -6,7 +6,7 @@ CONFIG = PricingConfig()
 
 
 def view(**overrides):
-    base = {"price": 20.0, "unit_cost": 10.0, "elasticity": -3.0, "stderr": 0.1, "demand_per_day": 10.0,
+    base = {"price": 20.0, "list_price": 20.0, "unit_cost": 10.0, "elasticity": -3.0, "stderr": 0.0, "demand_per_day": 10.0,
             "on_hand": 100, "cover_days_needed": 3.0, "day": 0}  # fmt: skip
     base.update(overrides)
     return MarketView(**base)
@@ -36,11 +36,22 @@ def test_inelastic_demand_pushes_up():
     assert target_price("s", view(elasticity=-0.6), CONFIG).price > 20
 
 
+def test_uncertain_optimum_is_shrunk_toward_the_list_price():
+    certain = target_price("s", view(stderr=0.0), CONFIG).price
+    half = target_price("s", view(stderr=0.25), CONFIG)
+    assert certain == pytest.approx(15)
+    assert half.price == pytest.approx(20 * (15 / 20) ** 0.5)  # half the log-distance at SE = 0.25
+    assert "shrunk_to_list_price" not in half.reasons
+    vague = target_price("s", view(stderr=0.29), CONFIG)  # below the exploration threshold
+    assert 15 < half.price < vague.price < 20 and "shrunk_to_list_price" in vague.reasons
+
+
 def test_uncertain_elasticity_explores_on_alternate_days():
-    targets = [target_price("s", view(stderr=0.8), CONFIG) for _ in range(1)]
-    signs = {
-        round(target_price("s", view(stderr=0.8, day=d), CONFIG).price / 15, 4)
+    unexplored = 20 * (15 / 20) ** (1 / (1 + (0.8 / 0.25) ** 2))
+    target = target_price("s", view(stderr=0.8), CONFIG)
+    ratios = {
+        round(target_price("s", view(stderr=0.8, day=d), CONFIG).price / unexplored, 4)
         for d in range(0, 40, 2)
     }
-    assert targets[0].exploration and "exploration" in targets[0].reasons
-    assert signs == {0.97, 1.03}
+    assert target.exploration and "exploration" in target.reasons
+    assert ratios == {0.95, 1.05}

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+CURVE_BINS = 12  # half-decades of p from 1 down to 1e-6
 
 
 class OnlineModel(Protocol):
@@ -30,14 +32,26 @@ class BinaryScore:
     positives: float = 0.0
     predicted: float = 0.0
     log_loss_sum: float = 0.0
+    # calibration curve: [count, sum of predictions, sum of labels] per bin of log10(p)
+    bins: list[list[float]] = field(
+        default_factory=lambda: [[0, 0.0, 0.0] for _ in range(CURVE_BINS)]
+    )
 
     def update(self, p: float, y: float) -> None:
         """Score a prediction `p` made before seeing label `y`."""
         p = min(max(p, 1e-7), 1 - 1e-7)
+        row = self.bins[min(int(-math.log10(p) * 2), CURVE_BINS - 1)]
+        row[0] += 1
+        row[1] += p
+        row[2] += y
         self.n += 1
         self.positives += y
         self.predicted += p
         self.log_loss_sum -= y * math.log(p) + (1 - y) * math.log(1 - p)
+
+    def curve(self) -> list[tuple[float, float, int]]:
+        """(mean prediction, observed rate, count) per non-empty bin: the calibration curve."""
+        return [(p / n, y / n, int(n)) for n, p, y in self.bins if n]
 
     def metrics(self) -> dict[str, float]:
         """log loss, normalised entropy (log loss / entropy of the base rate), predicted/observed."""

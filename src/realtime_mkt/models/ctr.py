@@ -51,6 +51,13 @@ class CtrModel:
         )
         self.score = BinaryScore()
 
+    @classmethod
+    def plain(cls) -> CtrModel:
+        """river's default logistic regression (plain SGD) on the same features: the baseline."""
+        model = cls()
+        model.model = linear_model.LogisticRegression()
+        return model
+
     def predict_one(self, x: dict[str, Any]) -> float:
         """Probability of a click for an impression's features."""
         return self.model.predict_proba_one(x).get(True, 0.0)

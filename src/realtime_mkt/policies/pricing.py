@@ -1,11 +1,13 @@
 """Profit-maximising, inventory-aware price targets from the elasticity estimate.
 
 With constant elasticity e < −1 and unit cost c the profit-maximising price is p* = c·e/(1+e).
+While e is uncertain the target is shrunk toward the merchant's list price: the log-price moves a
+share w = 1/(1 + (SE/0.25)²) of the way from list price to p*.
 Stock bends it: if the stock on hand would run out before replenishment can arrive (L + R days)
 at the demand expected at p*, the price rises to the level that stretches stock over that time;
 if stock covers more than `overstock_days`, it falls to the level that sells it within that time
 (never below the floors, which the guardrails enforce). While the elasticity is uncertain the
-target is nudged ±`exploration` on alternate days, so prices keep the variation that identifies it.
+target is nudged ±`exploration` on alternate two-day blocks, so prices keep the variation that identifies it.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ class PricingConfig:
     """Knobs of the pricing policy."""
 
     overstock_days: float = 60.0
-    exploration: float = 0.03
+    exploration: float = 0.05
     explore_above_stderr: float = 0.3
+    trust_stderr: float = 0.25  # at this standard error the optimum gets half its weight
     min_change: float = 0.005  # smaller moves are not worth a decision
 
 
@@ -41,6 +44,7 @@ class MarketView:
     """What the policy knows about one SKU now."""
 
     price: float
+    list_price: float  # the merchant's own price: the anchor while the elasticity is uncertain
     unit_cost: float
     elasticity: float
     stderr: float
@@ -60,11 +64,16 @@ def target_price(sku_id: str, view: MarketView, config: PricingConfig) -> PriceT
     e = view.elasticity
     reasons: list[str] = []
     if e < -1.0:
-        target = view.unit_cost * e / (1.0 + e)
+        optimum = view.unit_cost * e / (1.0 + e)
         reasons.append("profit_optimum")
     else:
-        target = view.price * 1.5  # inelastic: raise until the guardrails stop it
+        optimum = view.price * 1.5  # inelastic: raise until the guardrails stop it
         reasons.append("inelastic_demand")
+    # shrink toward the list price in proportion to the estimate's uncertainty (trust region)
+    weight = 1.0 / (1.0 + (view.stderr / config.trust_stderr) ** 2)
+    target = view.list_price * (optimum / view.list_price) ** weight
+    if weight < 0.5:
+        reasons.append("shrunk_to_list_price")
     if view.demand_per_day > 0:
         demand_at_target = view.demand_per_day * (target / view.price) ** e
         needed = demand_at_target * view.cover_days_needed

@@ -1,0 +1,202 @@
+"""`realtime-mkt backtest`: the same engine, in-process, over a simulated market with known truth.
+
+A run feeds the market's events through validation and the engines exactly as the worker would,
+carries the decisions back into the market (prices change, promotions run, goods arrive after the
+lead time), and records the truth next to what the models believed. `evaluate` turns a run and
+its static-price twin into the report's figures.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from realtime_mkt.catalogue import load_catalogue
+from realtime_mkt.engine import EngineConfig, SkuEngine, order_lines
+from realtime_mkt.events import decode
+from realtime_mkt.models.ctr import CtrModel
+from realtime_mkt.models.preference import PreferenceModel
+from realtime_mkt.policies.guardrails import GuardrailConfig
+from realtime_mkt.sim.market import SCENARIOS, Market
+from realtime_mkt.sku_state import SkuState
+from realtime_mkt.user_engine import UserEngine, UserState
+
+
+@dataclass
+class Run:
+    """Everything a backtest run produced."""
+
+    market: Market
+    decisions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    forecasts: list[dict[str, Any]] = field(default_factory=list)
+    users: UserEngine | None = None
+    baseline_ctr: CtrModel | None = None
+    catalog: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class _Driver:
+    """Feeds events to the engines the way the worker's agents do."""
+
+    def __init__(self, run: Run, dynamic: bool) -> None:
+        self.run = run
+        self.users = UserEngine(CtrModel(), PreferenceModel())
+        self.baseline = UserEngine(CtrModel.plain(), PreferenceModel())
+        self.engine = SkuEngine(
+            EngineConfig(dynamic_pricing=dynamic, promotions=dynamic), audience=self.users.audience
+        )
+        self.skus: dict[str, SkuState] = {}
+        self.user_states: dict[str, UserState] = {}
+        self.baseline_states: dict[str, UserState] = {}
+        self.keys = {name: spec.key for name, spec in load_catalogue().items()}
+        run.users, run.baseline_ctr = self.users, self.baseline.ctr
+
+    def feed(self, topic: str, value: dict[str, Any], day: int) -> None:
+        event = decode(topic, value[self.keys[topic]].encode(), json.dumps(value).encode())
+        if topic == "catalog":
+            self.run.catalog[value["sku_id"]] = value
+        if topic == "clicks":
+            user = value["user_id"]
+            self.user_states[user] = self.users.apply(self.user_states.get(user), event).state
+            self.baseline_states[user] = self.baseline.apply(
+                self.baseline_states.get(user), event
+            ).state
+            return
+        if topic == "orders":
+            for line in order_lines(event.value):
+                self.users.learn_purchase(line["user_id"], line["sku_id"])
+                self.feed("order-lines", line, day)
+            return
+        outcome = self.engine.apply(self.skus.get(value["sku_id"]), event)
+        self.skus[value["sku_id"]] = outcome.state
+        for out in outcome.outputs:
+            self.run.decisions.setdefault(out.topic, []).append(out.value)
+            for name, follow_up in self.run.market.apply(out.topic, out.value, day):
+                self.feed(name, follow_up, day)
+
+    def record_forecasts(self, day: int) -> None:
+        for sku_id, state in self.skus.items():
+            if state.demand.n >= 7:
+                mean, std = state.demand.forecast(
+                    state.demand.day if state.demand.day == day else day
+                )
+                self.run.forecasts.append({"day": day, "sku_id": sku_id, "mean": mean, "std": std})
+
+
+def run_backtest(
+    scenario: str, days: int, n_skus: int, seed: int, dynamic: bool = True, progress: bool = True
+) -> Run:
+    """Simulate `days` days of `scenario` with the engine deciding (or prices static)."""
+    market = Market(SCENARIOS[scenario], seed=seed, n_skus=n_skus)
+    run = Run(market)
+    driver = _Driver(run, dynamic)
+    label = f"{scenario} ({'engine' if dynamic else 'static prices'})"
+    for day in tqdm(range(days), desc=label, unit="day", disable=not progress):
+        for topic, value in market.catalog_events(day):
+            driver.feed(topic, value, day)
+        driver.record_forecasts(day)
+        for topic, value in market.day_events(day):
+            driver.feed(topic, value, day)
+    return run
+
+
+def evaluate(run: Run, static: Run) -> dict[str, Any]:
+    """The report's figures, each next to its baseline."""
+    log = pd.DataFrame(run.market.log)
+    static_log = pd.DataFrame(static.market.log)
+    profit, clairvoyant, static_profit = (
+        log.profit.sum(),
+        log.clairvoyant_profit.sum(),
+        static_log.profit.sum(),
+    )
+    assert run.users is not None and run.baseline_ctr is not None
+    ctr, ctr_base = run.users.ctr.health(), run.baseline_ctr.health()
+    reco = run.users.preference.health()
+    forecast = _forecast_accuracy(log, pd.DataFrame(run.forecasts))
+    return {
+        "profit": round(float(profit), 2),
+        "profit_clairvoyant": round(float(clairvoyant), 2),
+        "profit_static": round(float(static_profit), 2),
+        "profit_vs_clairvoyant": round(float(profit / clairvoyant), 4),
+        "profit_vs_clairvoyant_static": round(float(static_profit / clairvoyant), 4),
+        "profit_lift_vs_static": round(float(profit / static_profit - 1), 4),
+        "cycle_service_level": _cycle_service_level(log),
+        "cycle_service_level_target": 0.95,
+        "fill_rate": round(float(log.sold.sum() / max(log.demand.sum(), 1)), 4),
+        "avg_on_hand": round(float(log.on_hand_end.clip(lower=0).mean()), 2),
+        "avg_on_hand_static": round(float(static_log.on_hand_end.clip(lower=0).mean()), 2),
+        "guardrail_violations": guardrail_violations(run),
+        "decisions": {topic: len(values) for topic, values in sorted(run.decisions.items())},
+        "ctr_logloss": round(ctr["log_loss"], 5),
+        "ctr_logloss_baseline": round(ctr_base["log_loss"], 5),
+        "ctr_normalised_entropy": round(ctr["normalised_entropy"], 4),
+        "ctr_calibration": round(ctr["calibration"], 4),
+        "ctr_calibration_baseline": round(ctr_base["calibration"], 4),
+        "impressions": ctr["n"],
+        **forecast,
+        "reco_mae": round(reco["mae"], 4),
+        "reco_rmse": round(reco["rmse"], 4),
+    }
+
+
+def _forecast_accuracy(log: pd.DataFrame, forecasts: pd.DataFrame) -> dict[str, float]:
+    demand = log.set_index(["sku_id", "day"]).demand
+    rows = forecasts.join(demand, on=["sku_id", "day"]).dropna()
+    naive = rows.apply(lambda r: demand.get((r.sku_id, r.day - 7), np.nan), axis=1)
+    ok = naive.notna()
+    errors = (rows.demand - rows["mean"]).abs()[ok]
+    naive_errors = (rows.demand - naive).abs()[ok]
+    covered = (rows.demand - rows["mean"]).abs() <= 1.645 * rows["std"]
+    return {
+        "forecast_mase": round(float(errors.mean() / naive_errors.mean()), 4),
+        "forecast_mase_baseline": 1.0,
+        "forecast_pi90_coverage": round(float(covered.mean()), 4),
+        "forecasts_scored": int(ok.sum()),
+    }
+
+
+def _cycle_service_level(log: pd.DataFrame) -> float:
+    """Share of replenishment cycles (receipt to receipt, per SKU) without a stock-out."""
+    cycles = ok = 0
+    for _, rows in log.sort_values("day").groupby("sku_id"):
+        stocked_out = False
+        for received, demand, sold in zip(rows.received, rows.demand, rows.sold, strict=True):
+            if received and cycles is not None:
+                cycles += 1
+                ok += not stocked_out
+                stocked_out = False
+            stocked_out = stocked_out or demand > sold
+    return round(ok / cycles, 4) if cycles else 1.0
+
+
+def guardrail_violations(run: Run, config: GuardrailConfig | None = None) -> int:
+    """Price and promo decisions that break a catalog bound, the margin floor or the max step."""
+    config = config or GuardrailConfig()
+    violations = 0
+    for d in run.decisions.get("price-adjustments", []):
+        c = run.catalog[d["sku_id"]]
+        floor = max(c["min_price"], d["unit_cost"] * (1 + config.min_margin))
+        if d["new_price"] < floor - 1e-9 or (
+            floor <= c["max_price"] and d["new_price"] > c["max_price"] + 1e-9
+        ):
+            violations += 1
+        hard = d["binding_rule"] in ("ceiling", "floor", "margin_floor", "map")
+        if (
+            not hard
+            and abs(d["new_price"] - d["current_price"])
+            > config.max_step * d["current_price"] + 0.006
+        ):
+            violations += 1
+    for p in run.decisions.get("promo-adjustments", []):
+        c = run.catalog[p["sku_id"]]
+        if (
+            p["action"] != "stop"
+            and p["promo_price"]
+            < max(c["min_price"], c["unit_cost"] * (1 + config.min_margin)) - 1e-9
+        ):
+            violations += 1
+    return violations

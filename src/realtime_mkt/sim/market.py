@@ -1,0 +1,296 @@
+"""A simulated market with known ground truth, for backtests and live runs.
+
+Each SKU has a category, cost, list price, bounds, lead time, a base demand at its list price,
+a constant own-price elasticity, a cross elasticity to its competitor's price, weekday factors
+and Poisson noise. Stock is real: demand beyond stock on hand is lost (and the day's sales are
+censored), and restock requests arrive as receipts after the true lead time. Users have latent
+tastes; impressions become clicks with a known probability (taste · item + placement/position
+effects), so CTR and preference models can be judged against the truth. Competitors reprice.
+Everything is drawn from one seed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from realtime_mkt.events import format_time
+
+START = datetime(2026, 1, 5, tzinfo=UTC).timestamp()  # a Monday
+DAY = 86_400.0
+CATEGORIES = ("shoes", "outerwear", "kitchen", "toys", "garden")
+PLACEMENTS = {"ad": 0.2, "search": 0.0, "browse": -0.5, "recommendation": 0.4}
+WEEKDAY = np.array([0.85, 0.9, 0.95, 1.0, 1.1, 1.3, 0.9])
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """What kind of market to simulate."""
+
+    name: str
+    seasonal: bool = False
+    shock_day: int | None = None  # demand of a third of the SKUs doubles from this day
+    competitor_war: bool = False  # competitors undercut us after each of our price moves
+    new_products_day: int | None = None  # a third of the SKUs appear only from this day
+
+
+SCENARIOS = {
+    "steady": Scenario("steady"),
+    "seasonal": Scenario("seasonal", seasonal=True),
+    "demand-shock": Scenario("demand-shock", seasonal=True, shock_day=45),
+    "competitor-war": Scenario("competitor-war", competitor_war=True),
+    "new-products": Scenario("new-products", seasonal=True, new_products_day=30),
+}
+
+
+@dataclass(slots=True)
+class SimSku:
+    """A SKU's master data and true demand."""
+
+    sku_id: str
+    category: str
+    unit_cost: float
+    list_price: float
+    min_price: float
+    max_price: float
+    lead_time_days: int
+    order_multiple: int
+    base_demand: float  # units/day at list price, competitor at list price, average weekday
+    elasticity: float
+    cross: float
+    latent: np.ndarray
+    appears: int = 0  # first day on sale
+
+
+@dataclass
+class Market:
+    """The world the engine acts in; `day_events` generates, `apply` feeds decisions back."""
+
+    scenario: Scenario
+    seed: int = 7
+    n_skus: int = 30
+    n_users: int = 400
+    skus: list[SimSku] = field(init=False)
+    price: dict[str, float] = field(init=False)
+    promo_price: dict[str, float | None] = field(init=False)
+    competitor: dict[str, float] = field(init=False)
+    on_hand: dict[str, int] = field(init=False)
+    arrivals: dict[int, list[tuple[str, int, str]]] = field(init=False)
+    log: list[dict[str, Any]] = field(init=False)  # one row per SKU per day: the ground truth
+
+    def __post_init__(self) -> None:
+        self.rng = np.random.default_rng(self.seed)
+        self.users = [f"u{i:05d}" for i in range(self.n_users)]
+        self.user_latent = self.rng.normal(0, 0.7, (self.n_users, 4))
+        self.skus = [self._sku(i) for i in range(self.n_skus)]
+        self.price = {s.sku_id: s.list_price for s in self.skus}
+        self.promo_price = {s.sku_id: None for s in self.skus}
+        self.competitor = {s.sku_id: s.list_price for s in self.skus}
+        self.on_hand = {s.sku_id: int(s.base_demand * 10) for s in self.skus}
+        self.arrivals = {}
+        self.log = []
+        self._serial = 0
+
+    def _sku(self, i: int) -> SimSku:
+        cost = round(float(self.rng.uniform(5, 60)), 2)
+        elasticity = float(self.rng.uniform(-3.5, -1.6))
+        optimum = cost * elasticity / (1 + elasticity)
+        list_price = round(optimum * float(self.rng.uniform(0.85, 1.2)), 2)
+        appears = 0
+        if self.scenario.new_products_day is not None and i % 3 == 2:
+            appears = self.scenario.new_products_day
+        return SimSku(
+            sku_id=f"sku-{i:04d}",
+            category=CATEGORIES[i % len(CATEGORIES)],
+            unit_cost=cost,
+            list_price=list_price,
+            min_price=round(max(cost * 1.06, list_price * 0.6), 2),
+            max_price=round(list_price * 1.6, 2),
+            lead_time_days=int(self.rng.choice([2, 3, 5, 7])),
+            order_multiple=int(self.rng.choice([1, 1, 5, 10])),
+            base_demand=float(self.rng.uniform(8, 40)),
+            elasticity=elasticity,
+            cross=float(self.rng.uniform(0.2, 0.8)),
+            latent=self.rng.normal(0, 0.7, 4),
+            appears=appears,
+        )
+
+    def _id(self, prefix: str) -> str:
+        self._serial += 1
+        return f"{prefix}-{self._serial:09d}"
+
+    # ---- truth -------------------------------------------------------------------------
+
+    def mean_demand(
+        self, sku: SimSku, day: int, price: float, competitor: float | None = None
+    ) -> float:
+        """Expected units on `day` at `price` (the truth the engine never sees)."""
+        competitor = self.competitor[sku.sku_id] if competitor is None else competitor
+        mean = sku.base_demand * (price / sku.list_price) ** sku.elasticity
+        mean *= (competitor / price) ** sku.cross
+        if self.scenario.seasonal:
+            mean *= WEEKDAY[day % 7]
+        if (
+            self.scenario.shock_day is not None
+            and day >= self.scenario.shock_day
+            and int(sku.sku_id[-4:]) % 3 == 0
+        ):
+            mean *= 2.0
+        return mean
+
+    def optimal_price(self, sku: SimSku) -> float:
+        """The profit-maximising price within the SKU's bounds, knowing the true elasticity."""
+        e = sku.elasticity
+        return min(max(sku.unit_cost * e / (1 + e), sku.min_price), sku.max_price)
+
+    def live(self, day: int) -> list[SimSku]:
+        """SKUs on sale on `day`."""
+        return [s for s in self.skus if s.appears <= day]
+
+    # ---- events ------------------------------------------------------------------------
+
+    def catalog_events(self, day: int) -> list[tuple[str, dict[str, Any]]]:
+        """Catalog records and opening stock for SKUs that appear on `day`."""
+        events: list[tuple[str, dict[str, Any]]] = []
+        at = format_time(START + day * DAY)
+        for s in self.skus:
+            if s.appears != day:
+                continue
+            events.append(("catalog", {
+                "sku_id": s.sku_id, "category": s.category, "unit_cost": s.unit_cost,
+                "list_price": s.list_price, "min_price": s.min_price, "max_price": s.max_price,
+                "lead_time_days": s.lead_time_days, "order_multiple": s.order_multiple,
+                "service_level": 0.95, "review_days": 1,
+            }))  # fmt: skip
+            events.append(("inventory", {
+                "event_id": self._id("snap"), "occurred_at": at, "sku_id": s.sku_id,
+                "kind": "snapshot", "quantity": self.on_hand[s.sku_id],
+            }))  # fmt: skip
+        return events
+
+    def day_events(self, day: int) -> list[tuple[str, dict[str, Any]]]:
+        """Receipts, competitor moves, impressions, clicks and orders of one day, in time order."""
+        timed: list[tuple[float, str, dict[str, Any]]] = []
+        self.received: dict[str, int] = {}
+        for sku_id, quantity, decision in self.arrivals.pop(day, []):
+            self.on_hand[sku_id] += quantity
+            self.received[sku_id] = self.received.get(sku_id, 0) + quantity
+            timed.append((START + day * DAY + 1, "inventory", {
+                "event_id": f"rcv-{decision}", "occurred_at": format_time(START + day * DAY + 1),
+                "sku_id": sku_id, "kind": "receipt", "quantity": quantity, "decision_id": decision,
+            }))  # fmt: skip
+        for s in self.live(day):
+            timed.extend(self._competitor_move(s, day))
+            timed.extend(self._sales(s, day))
+        timed.sort(key=lambda t: t[0])
+        return [(name, value) for _, name, value in timed]
+
+    def _competitor_move(self, s: SimSku, day: int) -> list[tuple[float, str, dict[str, Any]]]:
+        ours = self.price[s.sku_id]
+        if self.scenario.competitor_war:
+            new = round(max(ours * 0.97, s.unit_cost * 1.02), 2)  # always undercut us by 3 %
+        elif self.rng.random() < 0.15:
+            new = round(s.list_price * float(self.rng.uniform(0.9, 1.1)), 2)
+        else:
+            return []
+        if new == self.competitor[s.sku_id]:
+            return []
+        self.competitor[s.sku_id] = new
+        at = START + day * DAY + 600
+        return [(at, "price-changes", {
+            "event_id": self._id("comp"), "occurred_at": format_time(at), "sku_id": s.sku_id,
+            "kind": "competitor", "price": new, "competitor_id": "rival",
+        })]  # fmt: skip
+
+    def _sales(self, s: SimSku, day: int) -> list[tuple[float, str, dict[str, Any]]]:
+        promo = self.promo_price[s.sku_id]
+        price = self.price[s.sku_id] if promo is None else min(self.price[s.sku_id], promo)
+        mean = self.mean_demand(s, day, price)
+        demand = int(self.rng.poisson(mean))
+        sold = min(demand, max(self.on_hand[s.sku_id], 0))
+        self.on_hand[s.sku_id] -= sold
+        optimum = self.optimal_price(s)
+        clairvoyant = (optimum - s.unit_cost) * self.mean_demand(s, day, optimum)
+        self.log.append({
+            "day": day, "sku_id": s.sku_id, "price": price, "mean": mean, "demand": demand,
+            "sold": sold, "on_hand_end": self.on_hand[s.sku_id], "unit_cost": s.unit_cost,
+            "competitor": self.competitor[s.sku_id],
+            "optimal_price": optimum, "list_price": s.list_price,
+            "profit": sold * (price - s.unit_cost), "clairvoyant_profit": clairvoyant,
+            "received": self.received.get(s.sku_id, 0),
+        })  # fmt: skip
+        events = []
+        times = np.sort(self.rng.uniform(0.05, 0.95, sold)) if sold else []
+        for t in times:
+            at = START + (day + float(t)) * DAY
+            user = int(self.rng.integers(self.n_users))
+            events.extend(self._impression(s, user, at - 120, day))
+            order_id = self._id("ord")
+            events.append((at, "orders", {
+                "event_id": self._id("evt"), "occurred_at": format_time(at), "order_id": order_id,
+                "user_id": self.users[user], "status": "placed",
+                "lines": [{"sku_id": s.sku_id, "quantity": 1, "unit_price": round(price, 2)}],
+            }))  # fmt: skip
+        for _ in range(int(self.rng.poisson(mean * 2))):  # browsing that does not end in an order
+            user = int(self.rng.integers(self.n_users))
+            events.extend(
+                self._impression(s, user, START + (day + float(self.rng.random())) * DAY, day)
+            )
+        return events
+
+    def click_probability(self, s: SimSku, user: int, placement: str, position: int) -> float:
+        """True CTR of an impression."""
+        z = (
+            -3.0
+            + float(self.user_latent[user] @ s.latent)
+            + PLACEMENTS[placement]
+            - 0.15 * position
+        )
+        return 1 / (1 + math.exp(-z))
+
+    def _impression(
+        self, s: SimSku, user: int, at: float, day: int
+    ) -> list[tuple[float, str, dict[str, Any]]]:
+        placement = list(PLACEMENTS)[int(self.rng.integers(4))]
+        position = int(self.rng.integers(1, 9))
+        base = {"occurred_at": format_time(at), "user_id": self.users[user], "sku_id": s.sku_id,
+                "placement": placement, "position": position}  # fmt: skip
+        events = [(at, "clicks", {**base, "event_id": self._id("imp"), "action": "impression"})]
+        if self.rng.random() < self.click_probability(s, user, placement, position):
+            clicked = {
+                **base,
+                "occurred_at": format_time(at + 20),
+                "event_id": self._id("clk"),
+                "action": "click",
+            }
+            events.append((at + 20, "clicks", clicked))
+        return events
+
+    # ---- feedback ----------------------------------------------------------------------
+
+    def apply(
+        self, topic: str, decision: dict[str, Any], day: int
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Carry out a decision; returns the events the rest of the company would publish."""
+        sku_id = decision["sku_id"]
+        if topic == "restock-requests":
+            sku = next(s for s in self.skus if s.sku_id == sku_id)
+            self.arrivals.setdefault(day + sku.lead_time_days, []).append(
+                (sku_id, decision["quantity"], decision["decision_id"])
+            )
+            return []
+        if topic == "promo-adjustments":
+            self.promo_price[sku_id] = (
+                None if decision["action"] == "stop" else decision["promo_price"]
+            )
+            return []
+        self.price[sku_id] = decision["new_price"]
+        at = format_time(START + (day + 0.99) * DAY)
+        return [("price-changes", {
+            "event_id": f"list-{decision['decision_id']}", "occurred_at": at, "sku_id": sku_id,
+            "kind": "list", "price": decision["new_price"],
+        })]  # fmt: skip
