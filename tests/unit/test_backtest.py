@@ -1,0 +1,67 @@
+"""Backtests over the simulator: the report is complete, honest and reproducible."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from realtime_mkt.backtest import evaluate, run_backtest
+from realtime_mkt.report import write_report
+from realtime_mkt.sim.market import SCENARIOS
+
+REQUIRED = {
+    "profit_vs_clairvoyant", "profit_lift_vs_static", "cycle_service_level", "fill_rate", "avg_on_hand",
+    "guardrail_violations", "ctr_logloss", "ctr_logloss_baseline", "ctr_calibration", "forecast_mase",
+    "forecast_pi90_coverage", "reco_mae", "reco_rmse",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def steady():
+    run = run_backtest("steady", days=50, n_skus=8, seed=3, progress=False)
+    static = run_backtest("steady", days=50, n_skus=8, seed=3, dynamic=False, progress=False)
+    return run, static, evaluate(run, static)
+
+
+def test_report_holds_every_figure_and_its_files(steady, tmp_path):
+    run, _, figures = steady
+    assert set(figures) >= REQUIRED
+    context = {"scenario": "steady", "days": 50, "skus": 8, "seed": 3, "command": "test"}
+    write_report(tmp_path, run, figures, context)
+    assert json.loads((tmp_path / "report.json").read_text())["figures"] == figures
+    assert "| guardrail violations | 0 |" in (tmp_path / "report.md").read_text()
+    for plot in ("prices.png", "stock.png", "forecast.png", "ctr_calibration.png"):
+        assert (tmp_path / plot).stat().st_size > 10_000
+
+
+def test_decisions_are_safe_and_the_models_beat_their_baselines(steady):
+    _, _, figures = steady
+    assert figures["guardrail_violations"] == 0
+    assert figures["decisions"]["price-adjustments"] > 0 and figures["decisions"]["restock-requests"] > 0
+    assert figures["ctr_logloss"] < figures["ctr_logloss_baseline"]
+    assert figures["forecast_mase"] < 1.0
+    assert 0.85 <= figures["profit_vs_clairvoyant"] <= 1.05
+    assert figures["fill_rate"] > 0.9
+
+
+def test_the_static_twin_never_moves_prices(steady):
+    _, static, _ = steady
+    assert "price-adjustments" not in static.decisions and "promo-adjustments" not in static.decisions
+    assert all(row["price"] == row["list_price"] for row in static.market.log)
+
+
+def test_runs_are_reproducible_for_a_seed():
+    first = run_backtest("competitor-war", days=20, n_skus=4, seed=11, progress=False)
+    second = run_backtest("competitor-war", days=20, n_skus=4, seed=11, progress=False)
+    assert first.market.log == second.market.log
+    assert first.decisions == second.decisions
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_every_scenario_runs_without_guardrail_violations(scenario):
+    run = run_backtest(scenario, days=50, n_skus=6, seed=5, progress=False)
+    static = run_backtest(scenario, days=50, n_skus=6, seed=5, dynamic=False, progress=False)
+    assert evaluate(run, static)["guardrail_violations"] == 0
+    if scenario == "new-products":
+        assert {row["sku_id"] for row in run.market.log if row["day"] < 30} < {row["sku_id"] for row in run.market.log}
