@@ -1,7 +1,7 @@
 """End-to-end throughput of the worker next to a raw aiokafka consume-decode-produce loop.
 
 Both run on the same broker in the same run, on the same pre-built order events (one line each,
-spread over 1,000 SKUs with catalog and stock): the worker validates, splits orders into
+spread over 1,000 SKUs of the simulator's steady market, with catalog and stock): the worker validates, splits orders into
 `order-lines`, updates per-SKU state (RocksDB + changelog) and emits restock requests; the raw loop
 only consumes, decodes JSON and produces one record per order. Events/s = orders / elapsed, where
 elapsed runs from the first produced order until everything is consumed (the worker's is measured
@@ -31,20 +31,20 @@ from realtime_mkt.engine import order_lines
 from realtime_mkt.ops.lag import wait_until_consumed
 from realtime_mkt.ops.topic_admin import create_topics
 from realtime_mkt.settings import Settings
-from realtime_mkt.sim.demo_market import DemoMarket
+from realtime_mkt.sim.market import SCENARIOS, Market
 from realtime_mkt.worker_process import start_worker, stop_worker
 
 
 def build_orders(n: int) -> tuple[list[tuple[bytes, bytes]], list[tuple[str, dict]]]:
-    market = DemoMarket(seed=1, n_skus=1000, n_users=5000)
-    master = [(e.topic, e.value) for e in [*market.catalog(), *market.opening_stock()]]
+    market = Market(SCENARIOS["steady"], seed=1, n_skus=1000, n_users=5000)
+    master = market.catalog_events(0)
     orders: list[tuple[bytes, bytes]] = []
     day = 0
     while len(orders) < n:
         orders.extend(
-            (e.key.encode(), json.dumps(e.value).encode())
-            for e in market.day(day)
-            if e.topic == "orders"
+            (value["order_id"].encode(), json.dumps(value).encode())
+            for name, value in market.day_events(day)
+            if name == "orders"
         )
         day += 1
     return orders[:n], master

@@ -81,7 +81,27 @@ def _lag(args: argparse.Namespace, settings: Settings) -> int:
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from realtime_mkt.demo import run_demo
 
-    run_demo(settings, seconds=args.seconds, days=args.days, n_skus=args.skus)
+    run_demo(
+        settings, seconds=args.seconds, days=args.days, n_skus=args.skus, scenario=args.scenario
+    )
+    return 0
+
+
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from realtime_mkt.sim.live import LiveMarket, print_events
+    from realtime_mkt.sim.market import Market
+
+    if not args.kafka:
+        print_events(args.scenario, args.days, args.skus, args.seed)
+        return 0
+    live = LiveMarket(settings, Market(SCENARIOS[args.scenario], seed=args.seed, n_skus=args.skus))
+    try:
+        live.run(args.days, args.seconds_per_day)
+    finally:
+        live.close()
+    print(
+        f"sent {dict(live.sent)}; decisions received { ({k: len(v) for k, v in live.decisions.items()}) }"
+    )
     return 0
 
 
@@ -136,8 +156,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="broker, topics, worker and a generated market, end to end")
     demo.add_argument("--seconds", type=float, default=40.0, help="wall-clock length of the feed")
     demo.add_argument("--days", type=int, default=40, help="simulated days")
-    demo.add_argument("--skus", type=int, default=20)
+    demo.add_argument("--skus", type=int, default=8)
+    demo.add_argument("--scenario", default="steady", choices=sorted(SCENARIOS))
     demo.set_defaults(run=_demo)
+    simulate = sub.add_parser(
+        "simulate", help="stream a simulated market into Kafka (--kafka) or stdout"
+    )
+    simulate.add_argument(
+        "--kafka", action="store_true", help="publish to the topics and act on decisions"
+    )
+    simulate.add_argument("--scenario", default="steady", choices=sorted(SCENARIOS))
+    simulate.add_argument("--days", type=int, default=30)
+    simulate.add_argument("--skus", type=int, default=20)
+    simulate.add_argument("--seed", type=int, default=7)
+    simulate.add_argument("--seconds-per-day", type=float, default=1.0, help="pace with --kafka")
+    simulate.set_defaults(run=_simulate)
     backtest = sub.add_parser(
         "backtest", help="run the engine in-process over a simulated market, write a report"
     )

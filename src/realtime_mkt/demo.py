@@ -1,25 +1,19 @@
-"""`realtime-mkt demo`: a local broker, the topics, the worker and a generated market, end to end."""
+"""`realtime-mkt demo`: a local broker, the topics, the worker and a simulated market, end to end."""
 
 from __future__ import annotations
 
-import json
 import time
-from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from kafka import KafkaConsumer, KafkaProducer
-from tqdm import tqdm
-
-from realtime_mkt.catalogue import topic
 from realtime_mkt.ops.lag import format_table, group_lag, wait_until_consumed
 from realtime_mkt.ops.local_broker import LocalBroker, broker_answers
 from realtime_mkt.ops.topic_admin import create_topics
 from realtime_mkt.settings import Settings
-from realtime_mkt.sim.demo_market import DemoMarket, Event, malformed_examples
+from realtime_mkt.sim.live import LiveMarket
+from realtime_mkt.sim.malformed import malformed_examples
+from realtime_mkt.sim.market import SCENARIOS, Market
 from realtime_mkt.worker_process import start_worker, stop_worker
-
-DECISION_TOPICS = ("restock-requests", "price-adjustments", "promo-adjustments")
 
 
 def ensure_broker(settings: Settings) -> None:
@@ -33,55 +27,15 @@ def ensure_broker(settings: Settings) -> None:
     broker.start()
 
 
-class _Market:
-    """Feeds the market into Kafka and closes the loop: restock requests become receipts."""
-
-    def __init__(self, settings: Settings, market: DemoMarket) -> None:
-        self.settings = settings
-        self.market = market
-        self.sent: Counter[str] = Counter()
-        self.producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=10)
-        self.outputs = KafkaConsumer(
-            *(topic(name).full_name(settings) for name in DECISION_TOPICS),
-            topic("dead-letter").full_name(settings),
-            bootstrap_servers=settings.bootstrap_servers,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-        )
-        self.decisions: dict[str, list[dict]] = {name: [] for name in DECISION_TOPICS}
-        self.dead_letters: list[dict] = []
-        self.receipts: dict[int, list[Event]] = {}
-
-    def send(self, event: Event) -> None:
-        value = json.dumps(event.value).encode()
-        self.producer.send(
-            topic(event.topic).full_name(self.settings), key=event.key.encode(), value=value
-        )
-        self.sent[event.topic] += 1
-
-    def collect(self, today: int) -> None:
-        for records in self.outputs.poll(timeout_ms=100).values():
-            for record in records:
-                value = json.loads(record.value)
-                name = record.topic.removeprefix(self.settings.topic_prefix)
-                if name == "dead-letter":
-                    self.dead_letters.append(value)
-                    continue
-                self.decisions[name].append(value)
-                if name != "restock-requests":
-                    continue
-                arrival = today + self.market.lead_time(value["sku_id"])
-                self.receipts.setdefault(arrival, []).append(
-                    self.market.receipt_for(value, arrival)
-                )
-
-
-def run_demo(settings: Settings, seconds: float, days: int, n_skus: int) -> None:
-    """Run the whole pipeline on a generated market for about `seconds` and print a summary."""
+def run_demo(
+    settings: Settings, seconds: float, days: int, n_skus: int, scenario: str = "steady"
+) -> None:
+    """Run the whole pipeline on a simulated market for about `seconds` and print a summary."""
     settings = replace(settings, topic_prefix=settings.topic_prefix or f"demo-{int(time.time())}.")
     settings = replace(
         settings, data_dir=Path(".realtime-mkt") / "demo" / settings.topic_prefix.rstrip(".")
     )
+    settings = replace(settings, tick_seconds=min(settings.tick_seconds, seconds / days))
     ensure_broker(settings)
     created = create_topics(settings)
     print(
@@ -89,41 +43,30 @@ def run_demo(settings: Settings, seconds: float, days: int, n_skus: int) -> None
     )
     log = settings.data_dir / "worker.log"
     worker = start_worker(settings, log)
-    print(f"worker started (pid {worker.pid}, log {log})", flush=True)
-    market = DemoMarket(n_skus=n_skus)
-    feed = _Market(settings, market)
+    print(
+        f"worker started (pid {worker.pid}, log {log}, web http://127.0.0.1:{settings.web_port}/)",
+        flush=True,
+    )
+    live = LiveMarket(settings, Market(SCENARIOS[scenario], n_skus=n_skus))
     try:
-        for event in [*market.catalog(), *market.opening_stock()]:
-            feed.send(event)
         for name, key, raw in malformed_examples():
-            feed.producer.send(topic(name).full_name(settings), key=key, value=raw)
-            feed.sent[f"{name} (malformed)"] += 1
-        pace = seconds / days
-        for day in tqdm(range(days), desc="simulated days", unit="day"):
-            started = time.monotonic()
-            for event in [*feed.receipts.pop(day, []), *market.day(day)]:
-                feed.send(event)
-            feed.producer.flush()
-            while time.monotonic() - started < pace:
-                feed.collect(day)
-            if worker.poll() is not None:
-                raise SystemExit(f"the worker stopped (exit {worker.returncode}); see {log}")
+            live.send_raw(name, key, raw)
+        live.run(days, seconds / days, alive=lambda: worker.poll() is None)
 
         def collecting_while_alive() -> bool:
-            feed.collect(days)
+            live.collect()
             return worker.poll() is None
 
         inputs = ["orders", "order-lines", "clicks", "inventory", "price-changes", "catalog"]
-        wait_until_consumed(settings, inputs, 60, collecting_while_alive)
-        feed.collect(days)
-        _summary(settings, feed)
+        wait_until_consumed(settings, inputs, 120, collecting_while_alive)
+        live.collect()
+        _summary(settings, live)
     finally:
         stop_worker(worker)
-        feed.producer.close()
-        feed.outputs.close()
+        live.close()
 
 
-def _summary(settings: Settings, feed: _Market) -> None:
+def _summary(settings: Settings, feed: LiveMarket) -> None:
     print("\n== inputs sent ==")
     for name, count in sorted(feed.sent.items()):
         print(f"  {name:<28} {count}")

@@ -38,7 +38,10 @@ def test_report_holds_every_figure_and_its_files(steady, tmp_path):
 def test_decisions_are_safe_and_the_models_beat_their_baselines(steady):
     _, _, figures = steady
     assert figures["guardrail_violations"] == 0
-    assert figures["decisions"]["price-adjustments"] > 0 and figures["decisions"]["restock-requests"] > 0
+    assert (
+        figures["decisions"]["price-adjustments"] > 0
+        and figures["decisions"]["restock-requests"] > 0
+    )
     assert figures["ctr_logloss"] < figures["ctr_logloss_baseline"]
     assert figures["forecast_mase"] < 1.0
     assert 0.85 <= figures["profit_vs_clairvoyant"] <= 1.05
@@ -47,7 +50,9 @@ def test_decisions_are_safe_and_the_models_beat_their_baselines(steady):
 
 def test_the_static_twin_never_moves_prices(steady):
     _, static, _ = steady
-    assert "price-adjustments" not in static.decisions and "promo-adjustments" not in static.decisions
+    assert (
+        "price-adjustments" not in static.decisions and "promo-adjustments" not in static.decisions
+    )
     assert all(row["price"] == row["list_price"] for row in static.market.log)
 
 
@@ -64,4 +69,6 @@ def test_every_scenario_runs_without_guardrail_violations(scenario):
     static = run_backtest(scenario, days=50, n_skus=6, seed=5, dynamic=False, progress=False)
     assert evaluate(run, static)["guardrail_violations"] == 0
     if scenario == "new-products":
-        assert {row["sku_id"] for row in run.market.log if row["day"] < 30} < {row["sku_id"] for row in run.market.log}
+        assert {row["sku_id"] for row in run.market.log if row["day"] < 30} < {
+            row["sku_id"] for row in run.market.log
+        }
