@@ -116,7 +116,7 @@ def demand_history(
 
 
 def shared_data(*parts: str) -> Path:
-    """A file of the shared public datasets (`../shared/data`, or `$REALTIME_MKT_SHARED_DATA`)."""
+    """The shared public datasets folder, or a file in it (`../shared/data` or `$REALTIME_MKT_SHARED_DATA`)."""
     candidates = (
         [Path(os.environ["REALTIME_MKT_SHARED_DATA"])]
         if "REALTIME_MKT_SHARED_DATA" in os.environ

@@ -126,6 +126,15 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    from realtime_mkt.replays import run_replays, write_replays
+
+    results = run_replays(Path(args.data))
+    write_replays(Path(args.out), results, " ".join(["realtime-mkt", *sys.argv[1:]]))
+    print((Path(args.out) / "replays.md").read_text())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="realtime-mkt", description=__doc__)
@@ -180,6 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--seed", type=int, default=7)
     backtest.add_argument("--out", default="out/backtest")
     backtest.set_defaults(run=_backtest)
+    replay = sub.add_parser(
+        "replay", help="replay the shared real datasets through the models, write a report"
+    )
+    replay.add_argument("--data", default="../shared/data", help="folder of the shared datasets")
+    replay.add_argument("--out", default="out/replays")
+    replay.set_defaults(run=_replay)
     return parser
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from river import linear_model
 
 from realtime_mkt.models.base import BinaryScore
 from realtime_mkt.models.ctr import CtrModel, ctr_features
+from realtime_mkt.replays import obd_ctr
 from tests.helpers import shared_data
 
 PLACEMENT_EFFECT = {"ad": 0.3, "search": 0.0, "browse": -0.4, "recommendation": 0.5}
@@ -45,18 +45,6 @@ def test_ftrl_beats_plain_logistic_regression_and_is_calibrated():
 
 
 def test_real_impressions_from_open_bandit_dataset():
-    data = pd.read_csv(
-        shared_data("obd-zozotown", "all.csv"),
-        usecols=["timestamp", "item_id", "position", "click", "user_feature_0"],
-    )
-    model, plain, plain_score = CtrModel(), linear_model.LogisticRegression(), BinaryScore()
-    for row in data.itertuples():
-        event = {"user_id": row.user_feature_0, "sku_id": str(row.item_id), "placement": "recommendation",
-                 "position": int(row.position), "ts": pd.Timestamp(row.timestamp).timestamp()}  # fmt: skip
-        x, y = ctr_features(event), float(row.click)
-        model.learn_one(x, y)
-        plain_score.update(plain.predict_proba_one(x).get(True, 0.0), y)
-        plain.learn_one(x, bool(y))
-    ours = model.health()
-    assert ours["n"] == len(data) and 0.001 < ours["base_rate"] < 0.02
-    assert ours["log_loss"] < plain_score.metrics()["log_loss"]
+    result = obd_ctr(shared_data())
+    assert result["n"] == 10_000 and 0.001 < result["base_rate"] < 0.02
+    assert result["log_loss"] < result["log_loss_baseline"]

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
 from realtime_mkt.models.preference import GRADES, PreferenceModel
+from realtime_mkt.replays import RIVER_BASELINE_MAE, RIVER_BIASED_MF_MAE, movielens_preference
 from tests.helpers import shared_data
-
-RIVER_BIASED_MF_MAE = 0.7486  # river's MovieLens-100K benchmark (progressive validation)
-RIVER_BASELINE_MAE = 0.7547
 
 
 def test_movielens_progressive_mae_matches_river_benchmark():
-    ratings = pd.read_csv(
-        shared_data("movielens-100k", "u.data"), sep="\t", names=["user", "item", "rating", "ts"]
-    )
-    ratings = ratings.sort_values("ts", kind="stable")
-    model = PreferenceModel(grades=(1.0, 5.0))
-    for user, item, rating in zip(
-        ratings.user.astype(str), ratings.item.astype(str), ratings.rating, strict=True
-    ):
-        model.learn_one({"user": user, "item": item}, float(rating))
-    health = model.health()
+    health = movielens_preference(shared_data())
     assert health["n"] == 100_000
     assert health["mae"] < RIVER_BASELINE_MAE
     assert health["mae"] <= RIVER_BIASED_MF_MAE + 0.002

@@ -1,0 +1,35 @@
+"""Real-data replays: the figures the report prints, checked against what is published."""
+
+from realtime_mkt.replays import oj_elasticity, walmart_forecast, write_replays
+from tests.helpers import shared_data
+
+
+def test_orange_juice_elasticities_fall_in_the_published_range():
+    result = oj_elasticity(shared_data())
+    assert set(result["brands"]) == {"dominicks", "minute.maid", "tropicana"}
+    for brand in result["brands"].values():
+        assert -3.6 <= brand["estimate"] <= -2.0 and brand["stderr"] < 0.1
+    pooled = sum(b["estimate"] for b in result["brands"].values()) / 3
+    assert abs(pooled - result["published_pooled"]) < 0.3
+
+
+def test_walmart_forecast_is_scored_against_naive_baselines():
+    result = walmart_forecast(shared_data())
+    assert result["series"] == 7 and result["forecasts"] == 7 * (143 - 8)
+    assert result["mase_vs_naive"] < 1.1  # about as good as last week's sales on this series
+    assert 0.8 < result["pi90_coverage"] < 0.97
+
+
+def test_report_files_name_sources(tmp_path):
+    results = {
+        "preference_movielens": {"mae": 0.75, "rmse": 0.95},
+        "ctr_open_bandit": {"log_loss": 0.03, "log_loss_baseline": 0.031, "calibration": 1.0,
+                            "calibration_baseline": 1.1, "normalised_entropy": 0.98},
+        "forecast_walmart": {"mase_vs_naive": 1.0, "mase_vs_seasonal_naive_52": 0.9, "pi90_coverage": 0.88},
+        "elasticity_oj": {"brands": {"tropicana": {"estimate": -2.7, "stderr": 0.03}}},
+        "sources": {"movielens-100k": "GroupLens"},
+    }  # fmt: skip
+    write_replays(tmp_path, results, "realtime-mkt replay")
+    text = (tmp_path / "replays.md").read_text()
+    assert "| MovieLens-100K, BiasedMF progressive MAE / RMSE | 0.7500 / 0.9500 |" in text
+    assert "`movielens-100k`: GroupLens" in text
