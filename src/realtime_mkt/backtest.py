@@ -17,7 +17,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from realtime_mkt.catalogue import load_catalogue
-from realtime_mkt.engine import EngineConfig, SkuEngine, order_lines
+from realtime_mkt.engine import EngineConfig, SkuEngine, order_lines, price_factor
 from realtime_mkt.events import decode
 from realtime_mkt.models.ctr import CtrModel
 from realtime_mkt.models.preference import PreferenceModel
@@ -79,11 +79,10 @@ class _Driver:
                 self.feed(name, follow_up, day)
 
     def record_forecasts(self, day: int) -> None:
+        """The engine's forecast of each SKU's demand today, at today's price, before it happens."""
         for sku_id, state in self.skus.items():
             if state.demand.n >= 7:
-                mean, std = state.demand.forecast(
-                    state.demand.day if state.demand.day == day else day
-                )
+                mean, std = state.demand.forecast(day, 1, price_factor(state, state.price))
                 self.run.forecasts.append({"day": day, "sku_id": sku_id, "mean": mean, "std": std})
 
 

@@ -155,12 +155,20 @@ class SkuEngine:
 
     def _learn_closed_days(self, state: SkuState, today: int) -> bool:
         """Close days up to today; feed each observed day to the price-response model."""
-        opened_before = state.demand.day
-        for units, revenue in state.demand.advance(today, stocked_out=state.out_of_stock):
+        demand = state.demand
+        opened_before = demand.day
+        if opened_before is None or today <= opened_before:
+            demand.advance(today, stocked_out=state.out_of_stock)  # opens the first day, or a no-op
+            return False
+        day_price = demand.revenue / demand.units if demand.units > 0 else state.price
+        factor = price_factor(state, day_price)
+        for units, revenue in demand.advance(
+            today, stocked_out=state.out_of_stock, price_factor=factor
+        ):
             price = revenue / units if units > 0 else state.price
             if price:
                 state.elasticity.learn(price, units, state.competitor_min)
-        return opened_before is not None and today > opened_before
+        return True
 
     def _apply_catalog(self, state: SkuState, value: dict[str, Any]) -> None:
         if state.catalog is None:
@@ -232,7 +240,9 @@ class SkuEngine:
         )
         # mean daily demand over the protection period (weekday factors), one-day error spread
         horizon = math.ceil(params.lead_time_days + params.review_days)
-        mean, std = state.demand.forecast(state.demand.day + 1, horizon)
+        mean, std = state.demand.forecast(
+            state.demand.day + 1, horizon, price_factor(state, state.price)
+        )
         position = state.inventory_position
         plan = restock.plan(mean, std, params, position)
         if plan.quantity <= 0:
@@ -265,7 +275,7 @@ class SkuEngine:
             unit_cost=bounds.unit_cost,
             elasticity=estimate[0],
             stderr=estimate[1],
-            demand_per_day=state.demand.forecast()[0],
+            demand_per_day=state.demand.forecast(price_factor=price_factor(state, state.price))[0],
             on_hand=max(state.net_stock, 0) + state.on_order,
             cover_days_needed=state.catalog["lead_time_days"]
             + state.catalog.get("review_days", 1.0),
@@ -291,7 +301,7 @@ class SkuEngine:
         if bounds is None or reference is None or not self._ready(state):
             return
         config = self.config.promo
-        mean = state.demand.forecast()[0]
+        mean = state.demand.forecast(price_factor=price_factor(state, state.price))[0]
         on_hand = max(state.net_stock, 0)
         plan = promo.plan_promo(
             reference,
@@ -333,6 +343,14 @@ class SkuEngine:
             )
         )
         state.promo = None if action == "stop" else {"discount": plan.discount, "until": until}
+
+
+def price_factor(state: SkuState, price: float | None) -> float:
+    """Demand at `price` relative to demand at the list price, by the current elasticity estimate."""
+    if state.catalog is None or not price:
+        return 1.0
+    elasticity = state.elasticity.estimate()[0]
+    return (price / state.catalog["list_price"]) ** elasticity
 
 
 def _clear_on_order(outstanding: dict[str, int], quantity: int, decision: str | None) -> None:

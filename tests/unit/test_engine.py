@@ -3,9 +3,19 @@ import math
 import numpy as np
 import pytest
 
-from realtime_mkt.engine import EngineConfig, SkuEngine
+from realtime_mkt.engine import EngineConfig, SkuEngine, price_factor
 from realtime_mkt.policies.restock import safety_factor
-from tests.helpers import DAY, T0, assert_valid, catalog, demand_history, inventory, order, replay
+from tests.helpers import (
+    DAY,
+    T0,
+    EngineRun,
+    assert_valid,
+    catalog,
+    demand_history,
+    inventory,
+    order,
+    replay,
+)
 
 DAYS = [10, 12, 8, 11, 9, 10, 13, 7, 10, 12]
 
@@ -24,7 +34,8 @@ def market(sku: str = "sku-1", stock: int = 80, **cat) -> list:
 
 def test_first_restock_matches_the_closed_form():
     inputs = market() + demand_history("sku-1", DAYS)
-    _, outputs = restocks(SkuEngine(), inputs)
+    # prices held at list: the demand forecast is then the plain sample mean of the learned days
+    _, outputs = restocks(SkuEngine(EngineConfig(dynamic_pricing=False)), inputs)
     first = outputs[0].value
     day = next(
         i
@@ -153,3 +164,17 @@ def test_multi_line_orders_update_each_sku():
     inputs = market("a") + market("b") + [("orders", order("m", T0 + 10, [("a", 2), ("b", 5)]))]
     states, _ = restocks(SkuEngine(), inputs)
     assert states["a"].net_stock == 78 and states["b"].net_stock == 75
+
+
+def test_demand_is_learned_at_the_list_price_and_forecast_at_the_current_one():
+    # the engine raised its price: the forecast for restocking follows the elasticity estimate
+    run = EngineRun()
+    run.feed(market(stock=500) + demand_history("sku-1", DAYS))
+    state = run.states()["sku-1"]
+    elasticity = state.elasticity.estimate()[0]
+    factor = (state.price / 20.0) ** elasticity
+    assert state.price != 20.0
+    assert state.demand.forecast(price_factor=factor)[0] == pytest.approx(
+        state.demand.level * factor
+    )
+    assert price_factor(state, state.price) == pytest.approx(factor)

@@ -1,7 +1,13 @@
 """Per-SKU daily demand by event time: an exponentially weighted level, day-of-week factors and
 the spread of the one-day-ahead forecast error.
 
-    forecast for day d = level × season[weekday(d)],  error spread σ = EW std of (actual − forecast)
+    forecast for day d = level × season[weekday(d)] × price factor,
+    error spread σ = EW std of (actual − forecast)
+
+The level is demand at the SKU's reference (list) price: each day's units are divided by the
+price factor (day price / reference price)^elasticity the engine passes in, and forecasts are
+multiplied back by the factor of the price they are for. So the engine's own price moves are
+not mistaken for changes in demand.
 
 State is a handful of numbers so it is cheap to keep per SKU in a table. Days on which the SKU
 was out of stock are *censored* (sales were capped by stock, not by demand) and are not learned.
@@ -44,10 +50,13 @@ class DailyDemand:
     season: list[float] = field(default_factory=lambda: [1.0] * 7)
     span_days: int = 28
 
-    def advance(self, day: int, stocked_out: bool) -> list[tuple[float, float]]:
+    def advance(
+        self, day: int, stocked_out: bool, price_factor: float = 1.0
+    ) -> list[tuple[float, float]]:
         """Close every day before `day`, learning each uncensored one; open `day`.
 
-        Returns (units, revenue) of each closed, uncensored day, for the price-response model.
+        `price_factor` is the demand multiplier of the closing days' price against the reference
+        price. Returns (units, revenue) of each closed, uncensored day, for the price-response model.
         """
         if self.day is None:
             self.day, self.censored = day, stocked_out
@@ -55,11 +64,11 @@ class DailyDemand:
         gap = day - self.day
         if gap <= 0:
             return []
-        closed = [self._close_day()]
+        closed = [self._close_day(price_factor)]
         for _ in range(min(gap - 1, MAX_GAP_DAYS)):  # days without any event for this SKU
             self.day += 1
             self.units, self.revenue, self.censored = 0.0, 0.0, stocked_out
-            closed.append(self._close_day())
+            closed.append(self._close_day(price_factor))
         self.day, self.units, self.revenue, self.censored = day, 0.0, 0.0, stocked_out
         return [c for c in closed if c is not None]
 
@@ -72,19 +81,19 @@ class DailyDemand:
         """The SKU ran out of stock during the open day: its sales are only a lower bound."""
         self.censored = True
 
-    def _close_day(self) -> tuple[float, float] | None:
+    def _close_day(self, price_factor: float) -> tuple[float, float] | None:
         if self.censored:
             return None
         assert self.day is not None
         factor = self.season[weekday(self.day)]
-        predicted = self.level * factor
+        reference_units = self.units / price_factor  # what would have sold at the reference price
         self.n += 1
         alpha = max(1.0 / self.n, 2.0 / (self.span_days + 1))
-        error = self.units - (predicted if self.n > 1 else self.units)
+        error = self.units - (self.level * factor * price_factor if self.n > 1 else self.units)
         self.var = (1.0 - alpha) * (self.var + alpha * error * error) if self.n > 1 else 0.0
-        self.level += alpha * (self.units / factor - self.level)
+        self.level += alpha * (reference_units / factor - self.level)
         if self.n > SEASON_AFTER_DAYS and self.level > 0:
-            self._learn_season(weekday(self.day), self.units / self.level)
+            self._learn_season(weekday(self.day), reference_units / self.level)
         return self.units, self.revenue
 
     def _learn_season(self, dow: int, ratio: float) -> None:
@@ -94,18 +103,21 @@ class DailyDemand:
         if mean > 0:
             self.season = [max(f / mean, 0.05) for f in season]
 
-    def forecast(self, day: int | None = None, days: int = 1) -> tuple[float, float]:
+    def forecast(
+        self, day: int | None = None, days: int = 1, price_factor: float = 1.0
+    ) -> tuple[float, float]:
         """Mean and standard deviation of units per day over `days` days from `day`.
 
-        Without `day` the mean is the weekly average level. The spread is that of a one-day
-        forecast error (sample-size corrected while young).
+        Without `day` the mean is the weekly average. `price_factor` is the demand multiplier
+        of the price the forecast is for. The spread is that of a one-day forecast error
+        (sample-size corrected while young).
         """
         correction = self.n / (self.n - 1) if self.n > 1 else 1.0
         std = math.sqrt(self.var * min(correction, 2.0))
         if day is None:
-            return self.level, std
+            return self.level * price_factor, std
         factors = [self.season[weekday(day + k)] for k in range(max(days, 1))]
-        return self.level * sum(factors) / len(factors), std
+        return self.level * price_factor * sum(factors) / len(factors), std
 
     def to_list(self) -> list:
         """Compact form for table storage."""
