@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 import faust
 from prometheus_client import generate_latest
@@ -24,6 +25,7 @@ from realtime_mkt.user_engine import UserEngine, UserState
 log = logging.getLogger(__name__)
 SKU_INPUTS = ("order-lines", "price-changes", "inventory", "catalog", "sku-ticks")
 CHECKPOINT_SECONDS = 30.0
+T = TypeVar("T")
 
 
 def _dumps(value: Any) -> bytes:
@@ -98,32 +100,52 @@ def create_app(settings: Settings) -> faust.App:
         )
         outputs["dead-letter"].send_soon(key=event.key, value=_dumps(record))
 
+    async def valid_events(stream: faust.StreamT) -> AsyncIterator[tuple[faust.EventT, InputEvent]]:
+        """The stream's events that pass validation; the rest go to the dead-letter topic."""
+        async for event in stream.events():
+            accepted = accept(event)
+            if accepted is not None:
+                yield event, accepted
+
+    def guarded(event: faust.EventT, step: Callable[[], T]) -> T | None:
+        """Run one event's processing; a bug dead-letters the event instead of blocking the partition."""
+        try:
+            return step()
+        except Exception as exc:
+            log.exception("processing failed on %s@%s", event.message.topic, event.message.offset)
+            reject(event, RejectedEvent(None, f"internal error: {exc!r}"))
+            return None
+
+    def learn_purchases(lines: list[dict[str, Any]]) -> None:
+        for line in lines:
+            if line["status"] == "placed":
+                users.learn_purchase(line["user_id"], line["sku_id"])
+
     @app.agent(kafka_topic("orders"))
     async def split_orders(stream: faust.StreamT) -> None:
         """Split each order into lines keyed by `sku_id` (the one repartition); learn purchases."""
-        async for event in stream.events():
-            accepted = accept(event)
-            if accepted is None:
-                continue
-            for line in order_lines(accepted.value):
+        async for event, accepted in valid_events(stream):
+            lines = order_lines(accepted.value)
+            for line in lines:
                 outputs["order-lines"].send_soon(key=line["sku_id"].encode(), value=_dumps(line))
-                if line["status"] == "placed":
-                    users.learn_purchase(line["user_id"], line["sku_id"])
+            purchases = [
+                (line["user_id"], line["sku_id"]) for line in lines if line["status"] == "placed"
+            ]
+            guarded(
+                event, lambda purchases=purchases: [users.learn_purchase(*p) for p in purchases]
+            )
 
     @app.agent(kafka_topic(*SKU_INPUTS))
     async def sku_events(stream: faust.StreamT) -> None:
         """Apply SKU-keyed events to per-SKU state and publish the decisions they cause."""
-        async for event in stream.events():
-            accepted = accept(event)
-            if accepted is None:
-                continue
+        async for event, accepted in valid_events(stream):
             sku_id = accepted.value["sku_id"]
             stored = sku_table.get(sku_id)
-            try:
-                outcome = engine.apply(SkuState.from_dict(stored) if stored else None, accepted)
-            except Exception as exc:  # an engine bug must not block the partition
-                log.exception("engine failed on %s", sku_id)
-                reject(event, RejectedEvent(None, f"internal error: {exc!r}"))
+            state = SkuState.from_dict(stored) if stored else None
+            outcome = guarded(
+                event, lambda state=state, accepted=accepted: engine.apply(state, accepted)
+            )
+            if outcome is None:
                 continue
             if outcome.duplicate:
                 metrics.DUPLICATES.labels(accepted.topic).inc()
@@ -138,13 +160,15 @@ def create_app(settings: Settings) -> faust.App:
     @app.agent(kafka_topic("clicks"))
     async def user_events(stream: faust.StreamT) -> None:
         """Learn CTR and preference from clicks; drop duplicates per user."""
-        async for event in stream.events():
-            accepted = accept(event)
-            if accepted is None:
-                continue
+        async for event, accepted in valid_events(stream):
             user_id = accepted.value["user_id"]
             stored = user_table.get(user_id)
-            outcome = users.apply(UserState.from_dict(stored) if stored else None, accepted)
+            state = UserState.from_dict(stored) if stored else None
+            outcome = guarded(
+                event, lambda state=state, accepted=accepted: users.apply(state, accepted)
+            )
+            if outcome is None:
+                continue
             if outcome.duplicate:
                 metrics.DUPLICATES.labels("clicks").inc()
                 continue
