@@ -21,6 +21,7 @@ from realtime_mkt.engine import EngineConfig, SkuEngine, order_lines, price_fact
 from realtime_mkt.events import decode
 from realtime_mkt.models.ctr import CtrModel
 from realtime_mkt.models.preference import PreferenceModel
+from realtime_mkt.policies import restock
 from realtime_mkt.policies.guardrails import GuardrailConfig
 from realtime_mkt.sim.market import SCENARIOS, Market
 from realtime_mkt.sku_state import SkuState
@@ -39,16 +40,38 @@ class Run:
     catalog: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+class TunedRestockEngine(SkuEngine):
+    """The restock baseline: a static (s, S) per SKU, tuned on its first `tuned_days` of demand.
+
+    Until then it plans like the engine; from then on it keeps the mean and spread it had.
+    """
+
+    def __init__(self, config: EngineConfig, tuned_days: int = 28, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self.tuned_days = tuned_days
+        self.frozen: dict[str, tuple[float, float]] = {}
+
+    def restock_forecast(
+        self, state: SkuState, params: restock.RestockParams
+    ) -> tuple[float, float]:
+        if state.sku_id in self.frozen:
+            return self.frozen[state.sku_id]
+        forecast = super().restock_forecast(state, params)
+        if state.demand.n >= self.tuned_days:
+            self.frozen[state.sku_id] = forecast
+        return forecast
+
+
 class _Driver:
     """Feeds events to the engines the way the worker's agents do."""
 
-    def __init__(self, run: Run, dynamic: bool) -> None:
+    def __init__(self, run: Run, dynamic: bool, tuned_restock: bool) -> None:
         self.run = run
         self.users = UserEngine(CtrModel(), PreferenceModel())
         self.baseline = UserEngine(CtrModel.plain(), PreferenceModel())
-        self.engine = SkuEngine(
-            EngineConfig(dynamic_pricing=dynamic, promotions=dynamic), audience=self.users.audience
-        )
+        config = EngineConfig(dynamic_pricing=dynamic, promotions=dynamic)
+        engine_class = TunedRestockEngine if tuned_restock else SkuEngine
+        self.engine = engine_class(config, audience=self.users.audience)
         self.skus: dict[str, SkuState] = {}
         self.user_states: dict[str, UserState] = {}
         self.baseline_states: dict[str, UserState] = {}
@@ -87,13 +110,21 @@ class _Driver:
 
 
 def run_backtest(
-    scenario: str, days: int, n_skus: int, seed: int, dynamic: bool = True, progress: bool = True
+    scenario: str,
+    days: int,
+    n_skus: int,
+    seed: int,
+    dynamic: bool = True,
+    tuned_restock: bool = False,
+    progress: bool = True,
 ) -> Run:
-    """Simulate `days` days of `scenario` with the engine deciding (or prices static)."""
+    """Simulate `days` days of `scenario` with the engine deciding; `dynamic=False` keeps list
+    prices (the pricing baseline), `tuned_restock=True` swaps in the static (s, S) baseline."""
     market = Market(SCENARIOS[scenario], seed=seed, n_skus=n_skus)
     run = Run(market)
-    driver = _Driver(run, dynamic)
-    label = f"{scenario} ({'engine' if dynamic else 'static prices'})"
+    driver = _Driver(run, dynamic, tuned_restock)
+    kind = "static (s,S)" if tuned_restock else "engine" if dynamic else "static prices"
+    label = f"{scenario} ({kind})"
     for day in tqdm(range(days), desc=label, unit="day", disable=not progress):
         for topic, value in market.catalog_events(day):
             driver.feed(topic, value, day)
@@ -103,10 +134,11 @@ def run_backtest(
     return run
 
 
-def evaluate(run: Run, static: Run) -> dict[str, Any]:
-    """The report's figures, each next to its baseline."""
+def evaluate(run: Run, static: Run, tuned: Run) -> dict[str, Any]:
+    """The report's figures, each next to its baseline (static prices; static (s, S) restock)."""
     log = pd.DataFrame(run.market.log)
     static_log = pd.DataFrame(static.market.log)
+    tuned_log = pd.DataFrame(tuned.market.log)
     profit, clairvoyant, static_profit = (
         log.profit.sum(),
         log.clairvoyant_profit.sum(),
@@ -125,9 +157,11 @@ def evaluate(run: Run, static: Run) -> dict[str, Any]:
         "profit_lift_vs_static": round(float(profit / static_profit - 1), 4),
         "cycle_service_level": _cycle_service_level(log),
         "cycle_service_level_target": 0.95,
-        "fill_rate": round(float(log.sold.sum() / max(log.demand.sum(), 1)), 4),
+        "cycle_service_level_baseline": _cycle_service_level(tuned_log),
+        "fill_rate": round(_fill_rate(log), 4),
+        "fill_rate_baseline": round(_fill_rate(tuned_log), 4),
         "avg_on_hand": round(float(log.on_hand_end.clip(lower=0).mean()), 2),
-        "avg_on_hand_static": round(float(static_log.on_hand_end.clip(lower=0).mean()), 2),
+        "avg_on_hand_baseline": round(float(tuned_log.on_hand_end.clip(lower=0).mean()), 2),
         "guardrail_violations": guardrail_violations(run),
         "decisions": {topic: len(values) for topic, values in sorted(run.decisions.items())},
         "ctr_logloss": round(ctr["log_loss"], 5),
@@ -139,7 +173,13 @@ def evaluate(run: Run, static: Run) -> dict[str, Any]:
         **forecast,
         "reco_mae": round(reco["mae"], 4),
         "reco_rmse": round(reco["rmse"], 4),
+        "reco_mae_baseline": round(reco["mae_popularity"], 4),
+        "reco_rmse_baseline": round(reco["rmse_popularity"], 4),
     }
+
+
+def _fill_rate(log: pd.DataFrame) -> float:
+    return float(log.sold.sum() / max(log.demand.sum(), 1))
 
 
 def _forecast_accuracy(log: pd.DataFrame, forecasts: pd.DataFrame) -> dict[str, float]:

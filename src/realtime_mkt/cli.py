@@ -111,7 +111,8 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
 
     run = run_backtest(args.scenario, args.days, args.skus, args.seed)
     static = run_backtest(args.scenario, args.days, args.skus, args.seed, dynamic=False)
-    figures = evaluate(run, static)
+    tuned = run_backtest(args.scenario, args.days, args.skus, args.seed, tuned_restock=True)
+    figures = evaluate(run, static, tuned)
     command = " ".join(["realtime-mkt", *sys.argv[1:]])
     context = {
         "scenario": args.scenario,

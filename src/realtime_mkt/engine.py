@@ -238,11 +238,7 @@ class SkuEngine:
             service_level=catalog.get("service_level", 0.95),
             order_multiple=catalog.get("order_multiple", 1),
         )
-        # mean daily demand over the protection period (weekday factors), one-day error spread
-        horizon = math.ceil(params.lead_time_days + params.review_days)
-        mean, std = state.demand.forecast(
-            state.demand.day + 1, horizon, price_factor(state, state.price)
-        )
+        mean, std = self.restock_forecast(state, params)
         position = state.inventory_position
         plan = restock.plan(mean, std, params, position)
         if plan.quantity <= 0:
@@ -250,6 +246,17 @@ class SkuEngine:
         output = restock_request(state, params, plan, (mean, std), position, trigger)
         state.outstanding[output.value["decision_id"]] = plan.quantity
         return [output]
+
+    def restock_forecast(
+        self, state: SkuState, params: restock.RestockParams
+    ) -> tuple[float, float]:
+        """Mean daily demand over the protection period (weekday factors, current price) and the
+        one-day error spread."""
+        assert state.demand.day is not None
+        horizon = math.ceil(params.lead_time_days + params.review_days)
+        return state.demand.forecast(
+            state.demand.day + 1, horizon, price_factor(state, state.price)
+        )
 
     def _bounds(self, state: SkuState) -> PriceBounds | None:
         if state.catalog is None or state.unit_cost is None:

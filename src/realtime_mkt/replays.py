@@ -144,7 +144,7 @@ def write_replays(out: Path, results: dict[str, Any], command: str) -> None:
         "",
         "| replay | ours | baseline |",
         "|---|---|---|",
-        f"| MovieLens-100K, BiasedMF progressive MAE / RMSE | {ml['mae']:.4f} / {ml['rmse']:.4f} | river BiasedMF {RIVER_BIASED_MF_MAE}, river baseline {RIVER_BASELINE_MAE} (MAE) |",
+        f"| MovieLens-100K, BiasedMF progressive MAE / RMSE | {ml['mae']:.4f} / {ml['rmse']:.4f} | river BiasedMF {RIVER_BIASED_MF_MAE}, river baseline {RIVER_BASELINE_MAE} (MAE); item popularity {ml['mae_popularity']:.4f} / {ml['rmse_popularity']:.4f} |",
         f"| Open Bandit (ZOZOTOWN), CTR log loss | {ctr['log_loss']:.5f} | {ctr['log_loss_baseline']:.5f} (river plain LR) |",
         f"| Open Bandit, calibration (predicted / observed) | {ctr['calibration']:.3f} | {ctr['calibration_baseline']:.3f} (river plain LR) |",
         f"| Open Bandit, normalised entropy | {ctr['normalised_entropy']:.4f} | 1.0 (base rate) |",

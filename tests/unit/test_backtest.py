@@ -21,7 +21,8 @@ REQUIRED = {
 def steady():
     run = run_backtest("steady", days=50, n_skus=8, seed=3, progress=False)
     static = run_backtest("steady", days=50, n_skus=8, seed=3, dynamic=False, progress=False)
-    return run, static, evaluate(run, static)
+    tuned = run_backtest("steady", days=50, n_skus=8, seed=3, tuned_restock=True, progress=False)
+    return run, static, evaluate(run, static, tuned)
 
 
 def test_report_holds_every_figure_and_its_files(steady, tmp_path):
@@ -44,8 +45,22 @@ def test_decisions_are_safe_and_the_models_beat_their_baselines(steady):
     )
     assert figures["ctr_logloss"] < figures["ctr_logloss_baseline"]
     assert figures["forecast_mase"] < 1.0
+    assert figures["reco_mae"] < figures["reco_mae_baseline"]
     assert 0.85 <= figures["profit_vs_clairvoyant"] <= 1.05
     assert figures["fill_rate"] > 0.9
+
+
+def test_the_tuned_restock_baseline_freezes_its_levels():
+    run = run_backtest(
+        "demand-shock", days=60, n_skus=6, seed=2, tuned_restock=True, progress=False
+    )
+    driver_frozen = [
+        r for r in run.decisions["restock-requests"] if r["forecast"]["history_days"] > 40
+    ]
+    by_sku: dict[str, set] = {}
+    for r in driver_frozen:
+        by_sku.setdefault(r["sku_id"], set()).add((r["reorder_point"], r["order_up_to"]))
+    assert by_sku and all(len(levels) == 1 for levels in by_sku.values())  # (s, S) no longer move
 
 
 def test_the_static_twin_never_moves_prices(steady):
@@ -67,7 +82,7 @@ def test_runs_are_reproducible_for_a_seed():
 def test_every_scenario_runs_without_guardrail_violations(scenario):
     run = run_backtest(scenario, days=50, n_skus=6, seed=5, progress=False)
     static = run_backtest(scenario, days=50, n_skus=6, seed=5, dynamic=False, progress=False)
-    assert evaluate(run, static)["guardrail_violations"] == 0
+    assert evaluate(run, static, static)["guardrail_violations"] == 0
     if scenario == "new-products":
         assert {row["sku_id"] for row in run.market.log if row["day"] < 30} < {
             row["sku_id"] for row in run.market.log

@@ -12,6 +12,7 @@ def test_movielens_progressive_mae_matches_river_benchmark():
     assert health["n"] == 100_000
     assert health["mae"] < RIVER_BASELINE_MAE
     assert health["mae"] <= RIVER_BIASED_MF_MAE + 0.002
+    assert health["mae"] < health["mae_popularity"] and health["rmse"] < health["rmse_popularity"]
 
 
 def test_top_k_prefers_what_similar_users_engaged_with_and_skips_recent_purchases():

@@ -22,7 +22,7 @@ def test_walmart_forecast_is_scored_against_naive_baselines():
 
 def test_report_files_name_sources(tmp_path):
     results = {
-        "preference_movielens": {"mae": 0.75, "rmse": 0.95},
+        "preference_movielens": {"mae": 0.75, "rmse": 0.95, "mae_popularity": 0.82, "rmse_popularity": 1.02},
         "ctr_open_bandit": {"log_loss": 0.03, "log_loss_baseline": 0.031, "calibration": 1.0,
                             "calibration_baseline": 1.1, "normalised_entropy": 0.98},
         "forecast_walmart": {"mase_vs_naive": 1.0, "mase_vs_seasonal_naive_52": 0.9, "pi90_coverage": 0.88},

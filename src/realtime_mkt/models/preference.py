@@ -1,7 +1,8 @@
 """User-item preference from implicit feedback: river BiasedMF on graded interactions.
 
 Implicit signals become ratings: view 1 < click 2 < add-to-cart 3 < purchase 4. Progressive MAE
-and RMSE are tracked on those grades. Top-K ranks the catalogue's recently active items for a
+and RMSE are tracked on those grades, next to a popularity baseline's (each item's mean grade so
+far, else the overall mean). Top-K ranks the catalogue's recently active items for a
 user, leaving out what the user bought recently.
 """
 
@@ -36,6 +37,9 @@ class PreferenceModel:
             l2_latent=0.0,
         )
         self.score = RegressionScore()
+        self.popularity_score = RegressionScore()
+        self.item_grades: dict[str, list[float]] = {}  # item -> [sum of grades, count]
+        self.total = [0.0, 0]
         self.grades = grades  # predictions are clipped to this range (river's PredClipper)
         self.items: OrderedDict[str, None] = OrderedDict()
         self.users: OrderedDict[str, None] = OrderedDict()
@@ -50,6 +54,12 @@ class PreferenceModel:
         user, item = x["user"], x["item"]
         low, high = self.grades
         self.score.update(min(max(self.predict_one(x), low), high), y)
+        self.popularity_score.update(self.popularity(item), y)
+        stats = self.item_grades.setdefault(item, [0.0, 0])
+        stats[0] += y
+        stats[1] += 1
+        self.total[0] += y
+        self.total[1] += 1
         self.model.learn_one(user, item, y)
         _touch(self.items, item, MAX_CANDIDATES)
         _touch(self.users, user, MAX_CANDIDATES * 5)
@@ -71,9 +81,20 @@ class PreferenceModel:
         scored = sorted(self.users, key=lambda u: (-self.model.predict_one(u, item), u))
         return scored[:k]
 
+    def popularity(self, item: str) -> float:
+        """The baseline's prediction: the item's mean grade so far, else the overall mean."""
+        total, count = self.item_grades.get(item, self.total)
+        if not count:
+            total, count = self.total
+        return total / count if count else 0.0
+
     def health(self) -> dict[str, float]:
-        """Progressive MAE and RMSE on interaction grades."""
-        return self.score.metrics()
+        """Progressive MAE and RMSE on interaction grades, and the popularity baseline's."""
+        baseline = self.popularity_score.metrics()
+        return {
+            **self.score.metrics(),
+            **{f"{k}_popularity": v for k, v in baseline.items() if k != "n"},
+        }
 
 
 def _touch(recent: OrderedDict[str, None], key: str, limit: int) -> None:
