@@ -79,8 +79,12 @@ class RunningWorker:
         self.log = log_dir / "worker.log"
         self.process = start_worker(settings, self.log)
 
-    def restart(self, wipe_local_state: bool) -> None:
-        stop_worker(self.process)
+    def restart(self, wipe_local_state: bool, kill: bool = False) -> None:
+        if kill:  # no shutdown: offsets, changelog and outputs may be out of step
+            self.process.kill()
+            self.process.wait()
+        else:
+            stop_worker(self.process)
         if wipe_local_state:
             shutil.rmtree(self.settings.data_dir, ignore_errors=True)
         self.process = start_worker(self.settings, self.log)
