@@ -22,7 +22,6 @@ class TopicSpec:
     partitions: int
     replication_factor: int
     schema: str | None = None
-    table: str | None = None
     config: dict[str, str] = field(default_factory=dict)
 
     def full_name(self, settings: Settings) -> str:
@@ -48,7 +47,6 @@ def load_catalogue(path: Path = CATALOGUE_PATH) -> dict[str, TopicSpec]:
                 spec.get("replication_factor", defaults.get("replication_factor", 1))
             ),
             schema=spec.get("schema"),
-            table=spec.get("table"),
             config={k: str(v) for k, v in spec.get("config", {}).items()},
         )
     return specs

@@ -14,6 +14,7 @@ from prometheus_client import generate_latest
 from realtime_mkt.catalogue import load_catalogue
 from realtime_mkt.engine import SkuEngine, order_lines, tick
 from realtime_mkt.events import InputEvent, RejectedEvent, dead_letter, decode
+from realtime_mkt.models.base import OnlineModel
 from realtime_mkt.models.ctr import CtrModel
 from realtime_mkt.models.daily_demand import day_of
 from realtime_mkt.models.preference import PreferenceModel
@@ -81,6 +82,7 @@ def create_app(settings: Settings) -> faust.App:
         checkpoint.load(models_dir / "preference.pkl", PreferenceModel()),
     )
     engine = SkuEngine(audience=users.audience)
+    shared_models: tuple[OnlineModel, ...] = (users.ctr, users.preference)
 
     def accept(event: faust.EventT) -> InputEvent | None:
         """Decode a record; reject it to the dead-letter topic (never raise) if it is bad."""
@@ -191,7 +193,7 @@ def create_app(settings: Settings) -> faust.App:
     @app.timer(CHECKPOINT_SECONDS)
     async def checkpoint_models() -> None:
         """Persist the shared models so a restarted worker resumes learning; export their health."""
-        for model in (users.ctr, users.preference):
+        for model in shared_models:
             checkpoint.save(models_dir / f"{model.name}.pkl", model)
             for metric, value in model.health().items():
                 metrics.MODEL_HEALTH.labels(model.name, metric).set(value)
@@ -203,7 +205,7 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.page("/health")
     async def model_health(web: Any, request: Any) -> Any:
-        return web.json({m.name: m.health() for m in (users.ctr, users.preference)})
+        return web.json({m.name: m.health() for m in shared_models})
 
     @app.page("/sku/{sku_id}")
     async def sku_view(web: Any, request: Any, sku_id: str) -> Any:
