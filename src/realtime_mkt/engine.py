@@ -20,6 +20,7 @@ from realtime_mkt.decisions import (
 )
 from realtime_mkt.events import InputEvent, format_time
 from realtime_mkt.models.daily_demand import day_of
+from realtime_mkt.models.elasticity import CategoryPriors
 from realtime_mkt.policies import pricing, promo, restock
 from realtime_mkt.policies.guardrails import (
     GuardrailConfig,
@@ -114,6 +115,7 @@ class SkuEngine:
         self.breaker = MarketBreaker(self.config.guardrails)
         self.audience = audience
         self.clock: float | None = None  # newest event time seen across SKUs: drives the ticks
+        self.category_priors = CategoryPriors()
 
     def apply(self, state: SkuState | None, event: InputEvent) -> Outcome:
         """Apply a validated event keyed by `sku_id` to its state (None for a new SKU)."""
@@ -168,11 +170,16 @@ class SkuEngine:
             price = revenue / units if units > 0 else state.price
             if price:
                 state.elasticity.learn(price, units, state.competitor_min)
+        if state.catalog is not None:
+            estimate, stderr, _ = state.elasticity.estimate()
+            self.category_priors.update(state.catalog["category"], estimate, stderr)
         return True
 
     def _apply_catalog(self, state: SkuState, value: dict[str, Any]) -> None:
         if state.catalog is None:
             self.breaker.known_skus += 1
+            if state.elasticity.n == 0:
+                state.elasticity.prior_elasticity = self.category_priors.prior(value["category"])
         state.catalog = {k: v for k, v in value.items() if k != "sku_id"}
         if state.price is None:
             state.price = value["list_price"]

@@ -2,7 +2,9 @@ import math
 
 import numpy as np
 
-from realtime_mkt.models.elasticity import PRIOR_ELASTICITY, LogLogElasticity
+from realtime_mkt.engine import SkuEngine
+from realtime_mkt.models.elasticity import PRIOR_ELASTICITY, CategoryPriors, LogLogElasticity
+from tests.helpers import EngineRun, catalog
 
 
 def simulate(seed: int, days: int, truth: float = -1.8, cross: float = 0.5) -> LogLogElasticity:
@@ -39,3 +41,23 @@ def test_standard_error_shrinks_like_one_over_root_n():
 def test_round_trips_through_its_compact_form():
     model = simulate(1, 20)
     assert LogLogElasticity.from_list(model.to_list()).estimate() == model.estimate()
+
+
+def test_category_priors_pool_confident_estimates_only():
+    priors = CategoryPriors(min_updates=3)
+    assert priors.prior("toys") == PRIOR_ELASTICITY
+    for estimate in (-3.0, -3.2, -3.1):
+        priors.update("toys", estimate, stderr=0.2)
+    priors.update("toys", -0.5, stderr=2.0)  # too uncertain to count
+    assert abs(priors.prior("toys") + 3.1) < 0.05
+    assert priors.prior("garden") == PRIOR_ELASTICITY
+
+
+def test_new_skus_start_from_their_category_prior():
+    engine = SkuEngine()
+    engine.category_priors.means["toys"] = (-3.3, 100)
+    run = EngineRun(engine)
+    run.feed([("catalog", catalog("new")), ("catalog", catalog("other", category="garden"))])
+    states = run.states()
+    assert states["new"].elasticity.estimate()[0] == -3.3
+    assert states["other"].elasticity.estimate()[0] == PRIOR_ELASTICITY

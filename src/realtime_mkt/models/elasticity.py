@@ -2,9 +2,10 @@
 
     ln(units + 0.5) = a + e·ln(price) + x·ln(competitor price / price) + noise
 
-The prior centres the own-price elasticity e on −2.62 (the meta-analysis mean of Bijmolt et al.
-2005) with standard deviation `prior_sd`, and the cross elasticity x on 0, so a young SKU is priced
-like the average product and its own data takes over as price variation accumulates. State is the sufficient statistics
+The prior centres the own-price elasticity e on its category's pooled estimate when the engine
+has one (`CategoryPriors`), else on −2.62 (the meta-analysis mean of Bijmolt et al. 2005), with
+standard deviation `prior_sd`, and the cross elasticity x on 0; so a young SKU is priced like its
+category and its own data takes over as price variation accumulates. State is the sufficient statistics
 (XᵀX, Xᵀy, yᵀy, n): 14 numbers, cheap to keep per SKU.
 """
 
@@ -64,10 +65,38 @@ class LogLogElasticity:
 
     def to_list(self) -> list:
         """Compact form for table storage."""
-        return [self.xtx, self.xty, self.yty, self.n]
+        return [self.xtx, self.xty, self.yty, self.n, self.prior_elasticity]
 
     @classmethod
     def from_list(cls, data: list) -> LogLogElasticity:
         """Inverse of `to_list`."""
-        xtx, xty, yty, n = data
-        return cls(xtx, xty, yty, n)
+        xtx, xty, yty, n, prior = data
+        return cls(xtx, xty, yty, n, prior)
+
+
+class CategoryPriors:
+    """Pooled own-price elasticity per category: a running mean of its SKUs' confident estimates.
+
+    It only sets the prior of SKUs that appear later (the prior is fixed into each SKU's state
+    when its catalog record first arrives), so a SKU's estimates never depend on when its
+    neighbours are processed after that. Memory is one entry per category.
+    """
+
+    def __init__(self, max_stderr: float = 0.5, min_updates: int = 20, rate: float = 0.05) -> None:
+        self.max_stderr, self.min_updates, self.rate = max_stderr, min_updates, rate
+        self.means: dict[str, tuple[float, int]] = {}
+
+    def update(self, category: str, estimate: float, stderr: float) -> None:
+        """Fold in one SKU's current estimate if it is confident enough."""
+        if stderr > self.max_stderr:
+            return
+        mean, count = self.means.get(category, (estimate, 0))
+        self.means[category] = (
+            mean + max(self.rate, 1 / (count + 1)) * (estimate - mean),
+            count + 1,
+        )
+
+    def prior(self, category: str) -> float:
+        """The category's pooled elasticity, or the meta-analysis mean until it has enough data."""
+        mean, count = self.means.get(category, (PRIOR_ELASTICITY, 0))
+        return mean if count >= self.min_updates else PRIOR_ELASTICITY

@@ -1,7 +1,7 @@
 """A simulated market with known ground truth, for backtests and live runs.
 
 Each SKU has a category, cost, list price, bounds, lead time, a base demand at its list price,
-a constant own-price elasticity, a cross elasticity to its competitor's price, weekday factors
+a constant own-price elasticity (its category's, ± 0.25), a cross elasticity to its competitor's price, weekday factors
 and Poisson noise. Stock is real: demand beyond stock on hand is lost (and the day's sales are
 censored), and restock requests arrive as receipts after the true lead time. Users have latent
 tastes; impressions become clicks with a known probability (taste · item + placement/position
@@ -23,6 +23,13 @@ from realtime_mkt.events import format_time
 START = datetime(2026, 1, 5, tzinfo=UTC).timestamp()  # a Monday
 DAY = 86_400.0
 CATEGORIES = ("shoes", "outerwear", "kitchen", "toys", "garden")
+CATEGORY_ELASTICITY = {
+    "shoes": -2.0,
+    "outerwear": -1.8,
+    "kitchen": -2.7,
+    "toys": -3.1,
+    "garden": -2.3,
+}
 PLACEMENTS = {"ad": 0.2, "search": 0.0, "browse": -0.5, "recommendation": 0.4}
 WEEKDAY = np.array([0.85, 0.9, 0.95, 1.0, 1.1, 1.3, 0.9])
 
@@ -97,7 +104,8 @@ class Market:
 
     def _sku(self, i: int) -> SimSku:
         cost = round(float(self.rng.uniform(5, 60)), 2)
-        elasticity = float(self.rng.uniform(-3.5, -1.6))
+        category = CATEGORIES[i % len(CATEGORIES)]
+        elasticity = min(CATEGORY_ELASTICITY[category] + float(self.rng.normal(0, 0.25)), -1.4)
         optimum = cost * elasticity / (1 + elasticity)
         list_price = round(optimum * float(self.rng.uniform(0.85, 1.2)), 2)
         appears = 0
@@ -105,7 +113,7 @@ class Market:
             appears = self.scenario.new_products_day
         return SimSku(
             sku_id=f"sku-{i:04d}",
-            category=CATEGORIES[i % len(CATEGORIES)],
+            category=category,
             unit_cost=cost,
             list_price=list_price,
             min_price=round(max(cost * 1.06, list_price * 0.6), 2),
