@@ -17,7 +17,14 @@ import pandas as pd
 from tqdm import tqdm
 
 from realtime_mkt.catalogue import load_catalogue
-from realtime_mkt.engine import EngineConfig, SkuEngine, order_lines, price_factor
+from realtime_mkt.engine import (
+    SIGNAL_ACTIONS,
+    EngineConfig,
+    SkuEngine,
+    forecast_factor,
+    order_lines,
+    sku_signal,
+)
 from realtime_mkt.events import decode
 from realtime_mkt.models.ctr import CtrModel
 from realtime_mkt.models.preference import PreferenceModel
@@ -84,10 +91,12 @@ class _Driver:
             self.run.catalog[value["sku_id"]] = value
         if topic == "clicks":
             user = value["user_id"]
-            self.user_states[user] = self.users.apply(self.user_states.get(user), event).state
-            self.baseline_states[user] = self.baseline.apply(
-                self.baseline_states.get(user), event
-            ).state
+            outcome = self.users.apply(self.user_states.get(user), event)
+            self.user_states[user] = outcome.state
+            baseline = self.baseline.apply(self.baseline_states.get(user), event)
+            self.baseline_states[user] = baseline.state
+            if not outcome.duplicate and value["action"] in SIGNAL_ACTIONS:
+                self.feed("sku-signals", sku_signal(value), day)
             return
         if topic == "orders":
             for line in order_lines(event.value):
@@ -105,7 +114,7 @@ class _Driver:
         """The engine's forecast of each SKU's demand today, at today's price, before it happens."""
         for sku_id, state in self.skus.items():
             if state.demand.n >= 7:
-                mean, std = state.demand.forecast(day, 1, price_factor(state, state.price))
+                mean, std = state.demand.forecast(day, 1, forecast_factor(state))
                 self.run.forecasts.append({"day": day, "sku_id": sku_id, "mean": mean, "std": std})
 
 

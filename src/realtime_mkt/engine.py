@@ -70,6 +70,16 @@ def tick(sku_id: str, clock: float) -> dict[str, Any]:
     return {"event_id": f"tick:{day}", "occurred_at": format_time(clock), "sku_id": sku_id}
 
 
+SIGNAL_ACTIONS = ("click", "add_to_cart")
+
+
+def sku_signal(click: dict[str, Any]) -> dict[str, Any]:
+    """The `sku-signals` value of a click or add-to-cart (repartitioned by `sku_id`)."""
+    return {k: click[k] for k in ("occurred_at", "sku_id", "action")} | {
+        "event_id": f"sig:{click['event_id']}"
+    }
+
+
 def order_lines(order: dict[str, Any]) -> list[dict[str, Any]]:
     """Split an order into `order-lines` values keyed by `sku_id`, each with its own event id."""
     header = {k: order[k] for k in ("occurred_at", "order_id", "user_id", "status")}
@@ -124,7 +134,8 @@ class SkuEngine:
         if event.topic == "catalog":
             self._apply_catalog(state, value)
             return Outcome(state)
-        if state.recent.seen_before(value["event_id"]):
+        # click signals were de-duplicated per user upstream; keep the window for rarer events
+        if event.topic != "sku-signals" and state.recent.seen_before(value["event_id"]):
             return Outcome(state, duplicate=True)
         assert event.ts is not None
         state.watermark = event.ts if state.watermark is None else max(state.watermark, event.ts)
@@ -139,6 +150,8 @@ class SkuEngine:
             self._apply_inventory(state, value)
         elif event.topic == "price-changes":
             reprice = self._apply_price_change(state, value, outcome) or reprice
+        elif event.topic == "sku-signals":
+            state.clicks.add_click()
         if state.out_of_stock:
             state.demand.mark_stockout()
         outcome.outputs.extend(self._restock(state, value["event_id"]))
@@ -157,6 +170,7 @@ class SkuEngine:
 
     def _learn_closed_days(self, state: SkuState, today: int) -> bool:
         """Close days up to today; feed each observed day to the price-response model."""
+        state.clicks.advance(today)  # first: a day's demand is related to the day before's clicks
         demand = state.demand
         opened_before = demand.day
         if opened_before is None or today <= opened_before:
@@ -164,12 +178,12 @@ class SkuEngine:
             return False
         day_price = demand.revenue / demand.units if demand.units > 0 else state.price
         factor = price_factor(state, day_price)
-        for units, revenue in demand.advance(
-            today, stocked_out=state.out_of_stock, price_factor=factor
-        ):
-            price = revenue / units if units > 0 else state.price
+        for closed in demand.advance(today, stocked_out=state.out_of_stock, price_factor=factor):
+            price = closed.revenue / closed.units if closed.units > 0 else state.price
             if price:
-                state.elasticity.learn(price, units, state.competitor_min)
+                state.elasticity.learn(price, closed.units, state.competitor_min)
+            if closed.surprise is not None:
+                state.clicks.learn(closed.day, closed.surprise)
         if state.catalog is not None:
             estimate, stderr, _ = state.elasticity.estimate()
             self.category_priors.update(state.catalog["category"], estimate, stderr)
@@ -261,9 +275,7 @@ class SkuEngine:
         one-day error spread."""
         assert state.demand.day is not None
         horizon = math.ceil(params.lead_time_days + params.review_days)
-        return state.demand.forecast(
-            state.demand.day + 1, horizon, price_factor(state, state.price)
-        )
+        return state.demand.forecast(state.demand.day + 1, horizon, forecast_factor(state))
 
     def _bounds(self, state: SkuState) -> PriceBounds | None:
         if state.catalog is None or state.unit_cost is None:
@@ -289,7 +301,7 @@ class SkuEngine:
             unit_cost=bounds.unit_cost,
             elasticity=estimate[0],
             stderr=estimate[1],
-            demand_per_day=state.demand.forecast(price_factor=price_factor(state, state.price))[0],
+            demand_per_day=state.demand.forecast(price_factor=forecast_factor(state))[0],
             on_hand=max(state.net_stock, 0) + state.on_order,
             cover_days_needed=state.catalog["lead_time_days"]
             + state.catalog.get("review_days", 1.0),
@@ -315,7 +327,7 @@ class SkuEngine:
         if bounds is None or reference is None or not self._ready(state):
             return
         config = self.config.promo
-        mean = state.demand.forecast(price_factor=price_factor(state, state.price))[0]
+        mean = state.demand.forecast(price_factor=forecast_factor(state))[0]
         on_hand = max(state.net_stock, 0)
         plan = promo.plan_promo(
             reference,
@@ -357,6 +369,14 @@ class SkuEngine:
             )
         )
         state.promo = None if action == "stop" else {"discount": plan.discount, "until": until}
+
+
+def forecast_factor(state: SkuState) -> float:
+    """Demand multiplier for forecasts made now: the current price against the list price, and
+    yesterday's click surprise (the leading signal)."""
+    day = state.demand.day
+    clicks = state.clicks.multiplier(day) if day is not None else 1.0
+    return price_factor(state, state.price) * clicks
 
 
 def price_factor(state: SkuState, price: float | None) -> float:

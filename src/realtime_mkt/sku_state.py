@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from realtime_mkt.models.click_signal import ClickSignal
 from realtime_mkt.models.daily_demand import DailyDemand
 from realtime_mkt.models.elasticity import LogLogElasticity
 
@@ -44,6 +45,7 @@ class SkuState:
     stock_known: bool = False  # a snapshot or receipt has been seen
     outstanding: dict[str, int] = field(default_factory=dict)  # restock decision_id -> units due
     demand: DailyDemand = field(default_factory=DailyDemand)
+    clicks: ClickSignal = field(default_factory=ClickSignal)
     watermark: float | None = None  # newest event time seen (epoch seconds)
     price: float | None = None
     unit_cost: float | None = None
@@ -98,6 +100,7 @@ class SkuState:
             "known": self.stock_known,
             "out": self.outstanding,
             "dem": self.demand.to_list(),
+            "clk": self.clicks.to_list(),
             "wm": self.watermark,
             "px": self.price,
             "cost": self.unit_cost,
@@ -120,6 +123,7 @@ class SkuState:
             stock_known=data["known"],
             outstanding=data["out"],
             demand=DailyDemand.from_list(data["dem"]),
+            clicks=ClickSignal.from_list(data["clk"]),
             watermark=data["wm"],
             price=data["px"],
             unit_cost=data["cost"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
@@ -49,6 +50,24 @@ def consume(
     settings: Settings, name: str, count: int, timeout: float = 60, settle: float = 3.0
 ) -> list[Any]:
     """Read `name` from the beginning until `count` records arrived, then `settle` s more for extras."""
+    return consume_until(settings, name, lambda records: len(records) >= count, timeout, settle)
+
+
+def consume_decisions(
+    settings: Settings, name: str, wanted: set[str], timeout: float = 90
+) -> list[Any]:
+    """Read decisions until every wanted `decision_id` arrived (repeats do not count), then 3 s more."""
+
+    def complete(records: list[Any]) -> bool:
+        return wanted <= {json.loads(r.value)["decision_id"] for r in records}
+
+    return consume_until(settings, name, complete, timeout, settle=3.0)
+
+
+def consume_until(
+    settings: Settings, name: str, done: Callable[[list[Any]], bool], timeout: float, settle: float
+) -> list[Any]:
+    """Read `name` from the beginning until `done(records)`, then `settle` s more for extras."""
     consumer = KafkaConsumer(
         topic(name).full_name(settings),
         bootstrap_servers=settings.bootstrap_servers,
@@ -64,7 +83,7 @@ def consume(
         ):
             for batch in consumer.poll(timeout_ms=250).values():
                 records.extend(batch)
-            if extra_until is None and len(records) >= count:
+            if extra_until is None and done(records):
                 extra_until = time.monotonic() + settle
         return records
     finally:

@@ -17,7 +17,7 @@ from tests.helpers import (
     order,
     replay,
 )
-from tests.integration.kafka_io import consume, produce, produce_in_order
+from tests.integration.kafka_io import consume, consume_decisions, produce, produce_in_order
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +54,7 @@ def test_decisions_match_the_engine_and_validate(worker):
     for name in ("restock-requests", "price-adjustments"):
         wanted = {o.value["decision_id"]: o.value for o in expected if o.topic == name}
         assert wanted, name
-        records = consume(settings, name, len(wanted))
+        records = consume_decisions(settings, name, set(wanted))
         assert by_id(records) == wanted
         for record in records:
             value = json.loads(record.value)
@@ -120,7 +120,7 @@ def test_restarted_worker_recovers_state_from_changelog(worker):
     _, expected = replay(SkuEngine(), first + second)
     for name in ("restock-requests", "price-adjustments"):
         wanted = {o.value["decision_id"]: o.value for o in expected if o.topic == name}
-        assert by_id(consume(settings, name, len(wanted))) == wanted
+        assert by_id(consume_decisions(settings, name, set(wanted))) == wanted
 
 
 def test_a_killed_worker_repeats_no_decision_under_a_new_id(worker):
@@ -135,7 +135,7 @@ def test_a_killed_worker_repeats_no_decision_under_a_new_id(worker):
     _, expected = replay(SkuEngine(), master_data() + history)
     for name in ("restock-requests", "price-adjustments"):
         wanted = {o.value["decision_id"]: o.value for o in expected if o.topic == name}
-        records = [json.loads(r.value) for r in consume(settings, name, len(wanted))]
+        records = [json.loads(r.value) for r in consume_decisions(settings, name, set(wanted))]
         copies: dict[str, list[dict]] = {}
         for value in records:
             copies.setdefault(value["decision_id"], []).append(value)

@@ -36,6 +36,17 @@ def weekday(day: int) -> int:
     return (day + 3) % 7
 
 
+@dataclass(frozen=True, slots=True)
+class ClosedDay:
+    """A day the model learned: units, revenue and its demand surprise (units at the reference
+    price over the forecast, minus one; None while the model is too young to forecast)."""
+
+    day: int
+    units: float
+    revenue: float
+    surprise: float | None
+
+
 @dataclass(slots=True)
 class DailyDemand:
     """Running estimate of units per day; `day` is the open (not yet learned) day bucket."""
@@ -50,13 +61,11 @@ class DailyDemand:
     season: list[float] = field(default_factory=lambda: [1.0] * 7)
     span_days: int = 28
 
-    def advance(
-        self, day: int, stocked_out: bool, price_factor: float = 1.0
-    ) -> list[tuple[float, float]]:
+    def advance(self, day: int, stocked_out: bool, price_factor: float = 1.0) -> list[ClosedDay]:
         """Close every day before `day`, learning each uncensored one; open `day`.
 
         `price_factor` is the demand multiplier of the closing days' price against the reference
-        price. Returns (units, revenue) of each closed, uncensored day, for the price-response model.
+        price. Returns each closed, uncensored day, for the price-response and click models.
         """
         if self.day is None:
             self.day, self.censored = day, stocked_out
@@ -81,12 +90,14 @@ class DailyDemand:
         """The SKU ran out of stock during the open day: its sales are only a lower bound."""
         self.censored = True
 
-    def _close_day(self, price_factor: float) -> tuple[float, float] | None:
+    def _close_day(self, price_factor: float) -> ClosedDay | None:
         if self.censored:
             return None
         assert self.day is not None
         factor = self.season[weekday(self.day)]
         reference_units = self.units / price_factor  # what would have sold at the reference price
+        expected = self.level * factor
+        surprise = reference_units / expected - 1.0 if self.n >= 7 and expected > 0 else None
         self.n += 1
         alpha = max(1.0 / self.n, 2.0 / (self.span_days + 1))
         error = self.units - (self.level * factor * price_factor if self.n > 1 else self.units)
@@ -94,7 +105,7 @@ class DailyDemand:
         self.level += alpha * (reference_units / factor - self.level)
         if self.n > SEASON_AFTER_DAYS and self.level > 0:
             self._learn_season(weekday(self.day), reference_units / self.level)
-        return self.units, self.revenue
+        return ClosedDay(self.day, self.units, self.revenue, surprise)
 
     def _learn_season(self, dow: int, ratio: float) -> None:
         season = self.season

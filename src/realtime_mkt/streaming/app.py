@@ -12,7 +12,7 @@ import faust
 from prometheus_client import generate_latest
 
 from realtime_mkt.catalogue import load_catalogue
-from realtime_mkt.engine import SkuEngine, order_lines, tick
+from realtime_mkt.engine import SIGNAL_ACTIONS, SkuEngine, order_lines, sku_signal, tick
 from realtime_mkt.events import InputEvent, RejectedEvent, dead_letter, decode
 from realtime_mkt.models.base import OnlineModel
 from realtime_mkt.models.ctr import CtrModel
@@ -24,7 +24,7 @@ from realtime_mkt.streaming import checkpoint, metrics
 from realtime_mkt.user_engine import UserEngine, UserState
 
 log = logging.getLogger(__name__)
-SKU_INPUTS = ("order-lines", "price-changes", "inventory", "catalog", "sku-ticks")
+SKU_INPUTS = ("order-lines", "price-changes", "inventory", "catalog", "sku-ticks", "sku-signals")
 CHECKPOINT_SECONDS = 30.0
 T = TypeVar("T")
 
@@ -175,6 +175,11 @@ def create_app(settings: Settings) -> faust.App:
                 metrics.DUPLICATES.labels("clicks").inc()
                 continue
             user_table[user_id] = outcome.state.to_dict()
+            if accepted.value["action"] in SIGNAL_ACTIONS:
+                signal = sku_signal(accepted.value)
+                outputs["sku-signals"].send_soon(
+                    key=signal["sku_id"].encode(), value=_dumps(signal)
+                )
 
     ticked_day = -1
 
