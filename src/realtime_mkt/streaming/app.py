@@ -123,6 +123,24 @@ def create_app(settings: Settings) -> faust.App:
             if line["status"] == "placed":
                 users.learn_purchase(line["user_id"], line["sku_id"])
 
+    def apply_keyed(
+        event: faust.EventT,
+        accepted: InputEvent,
+        table: faust.Table,
+        key: str,
+        apply: Callable[[dict[str, Any] | None, InputEvent], Any],
+    ) -> Any:
+        """Load the key's state, apply the event (guarded), count a duplicate or store the result."""
+        stored = table.get(key)
+        outcome = guarded(event, lambda: apply(stored, accepted))
+        if outcome is None:
+            return None
+        if outcome.duplicate:
+            metrics.DUPLICATES.labels(accepted.topic).inc()
+            return None
+        table[key] = outcome.state.to_dict()
+        return outcome
+
     @app.agent(kafka_topic("orders"))
     async def split_orders(stream: faust.StreamT) -> None:
         """Split each order into lines keyed by `sku_id` (the one repartition); learn purchases."""
@@ -130,52 +148,35 @@ def create_app(settings: Settings) -> faust.App:
             lines = order_lines(accepted.value)
             for line in lines:
                 outputs["order-lines"].send_soon(key=line["sku_id"].encode(), value=_dumps(line))
-            purchases = [
-                (line["user_id"], line["sku_id"]) for line in lines if line["status"] == "placed"
-            ]
-            guarded(
-                event, lambda purchases=purchases: [users.learn_purchase(*p) for p in purchases]
-            )
+            guarded(event, lambda lines=lines: learn_purchases(lines))
+
+    def apply_sku(stored: dict[str, Any] | None, accepted: InputEvent) -> Any:
+        return engine.apply(SkuState.from_dict(stored) if stored else None, accepted)
 
     @app.agent(kafka_topic(*SKU_INPUTS))
     async def sku_events(stream: faust.StreamT) -> None:
         """Apply SKU-keyed events to per-SKU state and publish the decisions they cause."""
         async for event, accepted in valid_events(stream):
-            sku_id = accepted.value["sku_id"]
-            stored = sku_table.get(sku_id)
-            state = SkuState.from_dict(stored) if stored else None
-            outcome = guarded(
-                event, lambda state=state, accepted=accepted: engine.apply(state, accepted)
-            )
+            outcome = apply_keyed(event, accepted, sku_table, accepted.value["sku_id"], apply_sku)
             if outcome is None:
                 continue
-            if outcome.duplicate:
-                metrics.DUPLICATES.labels(accepted.topic).inc()
-                continue
-            sku_table[sku_id] = outcome.state.to_dict()
             if outcome.held:
                 metrics.HELD.labels(outcome.held).inc()
             for out in outcome.outputs:
                 metrics.DECISIONS.labels(out.topic).inc()
                 outputs[out.topic].send_soon(key=out.key.encode(), value=_dumps(out.value))
 
+    def apply_user(stored: dict[str, Any] | None, accepted: InputEvent) -> Any:
+        return users.apply(UserState.from_dict(stored) if stored else None, accepted)
+
     @app.agent(kafka_topic("clicks"))
     async def user_events(stream: faust.StreamT) -> None:
-        """Learn CTR and preference from clicks; drop duplicates per user."""
+        """Learn CTR and preference from clicks; pass clicks and add-to-carts on to their SKU."""
         async for event, accepted in valid_events(stream):
-            user_id = accepted.value["user_id"]
-            stored = user_table.get(user_id)
-            state = UserState.from_dict(stored) if stored else None
-            outcome = guarded(
-                event, lambda state=state, accepted=accepted: users.apply(state, accepted)
+            outcome = apply_keyed(
+                event, accepted, user_table, accepted.value["user_id"], apply_user
             )
-            if outcome is None:
-                continue
-            if outcome.duplicate:
-                metrics.DUPLICATES.labels("clicks").inc()
-                continue
-            user_table[user_id] = outcome.state.to_dict()
-            if accepted.value["action"] in SIGNAL_ACTIONS:
+            if outcome is not None and accepted.value["action"] in SIGNAL_ACTIONS:
                 signal = sku_signal(accepted.value)
                 outputs["sku-signals"].send_soon(
                     key=signal["sku_id"].encode(), value=_dumps(signal)
