@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -22,6 +23,13 @@ from realtime_mkt.settings import Settings
 from realtime_mkt.worker_process import start_worker, stop_worker
 
 pytestmark = pytest.mark.integration
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, so parallel test runs do not collide."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _docker_engine_answers() -> bool:
@@ -65,7 +73,7 @@ def fresh_settings(kafka_bootstrap: str, tmp_path) -> Settings:
         bootstrap_servers=kafka_bootstrap,
         topic_prefix=f"it-{uuid.uuid4().hex[:10]}.",
         data_dir=tmp_path / "state",
-        web_port=6099,  # unused: web disabled
+        web_port=free_port(),  # Faust binds its web port even with the web views off
         web_enabled=False,
         tick_seconds=3600.0,  # no timer ticks unless a test asks: outputs must equal the replay
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import urllib.request
 from dataclasses import replace
 
@@ -13,16 +12,10 @@ from realtime_mkt.events import format_time
 from realtime_mkt.ops.topic_admin import create_topics
 from realtime_mkt.worker_process import stop_worker
 from tests.helpers import T0, assert_valid, catalog, demand_history, inventory
-from tests.integration.conftest import RunningWorker
+from tests.integration.conftest import RunningWorker, free_port
 from tests.integration.kafka_io import consume, produce_in_order
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get(port: int, path: str) -> tuple[int, dict | str]:
