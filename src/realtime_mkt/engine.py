@@ -136,7 +136,10 @@ class SkuEngine:
             return Outcome(state)
         # click signals were de-duplicated per user upstream; keep the window for rarer events
         if event.topic != "sku-signals" and state.recent.seen_before(value["event_id"]):
-            return Outcome(state, duplicate=True)
+            # a redelivered input (e.g. replayed after a crash, before its outputs were flushed):
+            # send its decisions again, unchanged and under the same ids, so none is lost
+            again = state.decisions_of(value["event_id"])
+            return Outcome(state, [Output(t, state.sku_id, v) for t, v in again], duplicate=True)
         assert event.ts is not None
         state.watermark = event.ts if state.watermark is None else max(state.watermark, event.ts)
         self.clock = event.ts if self.clock is None else max(self.clock, event.ts)
@@ -161,11 +164,10 @@ class SkuEngine:
             self._promote(state, value["event_id"], today, outcome)
         if state.price is not None:
             state.record_price(today, state.price)
-        for output in outcome.outputs:
-            summary = {
-                k: output.value[k] for k in ("decision_id", "occurred_at") if k in output.value
-            }
-            state.last_decisions = [*state.last_decisions[-4:], {"topic": output.topic, **summary}]
+        if outcome.outputs:
+            state.remember_decisions(
+                value["event_id"], [(o.topic, o.value) for o in outcome.outputs]
+            )
         return outcome
 
     def _learn_closed_days(self, state: SkuState, today: int) -> bool:

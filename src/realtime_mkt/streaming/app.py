@@ -130,15 +130,16 @@ def create_app(settings: Settings) -> faust.App:
         key: str,
         apply: Callable[[dict[str, Any] | None, InputEvent], Any],
     ) -> Any:
-        """Load the key's state, apply the event (guarded), count a duplicate or store the result."""
+        """Load the key's state, apply the event (guarded), store the result or count a duplicate
+        (whose outcome may carry decisions to send again)."""
         stored = table.get(key)
         outcome = guarded(event, lambda: apply(stored, accepted))
         if outcome is None:
             return None
         if outcome.duplicate:
             metrics.DUPLICATES.labels(accepted.topic).inc()
-            return None
-        table[key] = outcome.state.to_dict()
+        else:
+            table[key] = outcome.state.to_dict()
         return outcome
 
     @app.agent(kafka_topic("orders"))
@@ -176,7 +177,7 @@ def create_app(settings: Settings) -> faust.App:
             outcome = apply_keyed(
                 event, accepted, user_table, accepted.value["user_id"], apply_user
             )
-            if outcome is not None and accepted.value["action"] in SIGNAL_ACTIONS:
+            if outcome and not outcome.duplicate and accepted.value["action"] in SIGNAL_ACTIONS:
                 signal = sku_signal(accepted.value)
                 outputs["sku-signals"].send_soon(
                     key=signal["sku_id"].encode(), value=_dumps(signal)
@@ -251,7 +252,15 @@ def sku_summary(state: SkuState) -> dict[str, Any]:
         "on_order": state.on_order,
         "forecast": {"mean_per_day": mean, "std_per_day": std, "history_days": state.demand.n},
         "elasticity": {"estimate": elasticity, "stderr": stderr, "cross": cross},
-        "last_decisions": state.last_decisions,
+        "last_decisions": [
+            {
+                "topic": topic,
+                "decision_id": value["decision_id"],
+                "occurred_at": value["occurred_at"],
+            }
+            for _, decisions in state.recent_decisions
+            for topic, value in decisions
+        ],
     }
 
 
