@@ -213,7 +213,7 @@ def _cycle_service_level(log: pd.DataFrame) -> float:
     for _, rows in log.sort_values("day").groupby("sku_id"):
         stocked_out = False
         for received, demand, sold in zip(rows.received, rows.demand, rows.sold, strict=True):
-            if received and cycles is not None:
+            if received:
                 cycles += 1
                 ok += not stocked_out
                 stocked_out = False

@@ -30,6 +30,10 @@ class LogLogElasticity:
     n: int = 0
     prior_elasticity: float = PRIOR_ELASTICITY
     prior_sd: float = 1.0
+    # the last estimate and what it was computed from: learning (n) or a new prior recomputes it
+    _memo: tuple[tuple[int, float, float], tuple[float, float, float]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def learn(self, price: float, units: float, competitor_price: float | None) -> None:
         """Add one day's observation: average selling price and units sold."""
@@ -58,10 +62,15 @@ class LogLogElasticity:
 
     def estimate(self) -> tuple[float, float, float]:
         """Own-price elasticity, its standard error, and the cross elasticity to competitors."""
+        key = (self.n, self.prior_elasticity, self.prior_sd)
+        if self._memo is not None and self._memo[0] == key:
+            return self._memo[1]
         _, _, noise = self._fit(PRIOR_NOISE_VAR)
         beta, a, noise = self._fit(noise)  # second pass: prior weighed against the data's noise
         cov = noise * np.linalg.inv(a)
-        return float(beta[1]), float(math.sqrt(max(cov[1, 1], 0.0))), float(beta[2])
+        result = float(beta[1]), float(math.sqrt(max(cov[1, 1], 0.0))), float(beta[2])
+        self._memo = (key, result)
+        return result
 
     def to_list(self) -> list:
         """Compact form for table storage."""
