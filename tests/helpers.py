@@ -55,6 +55,14 @@ def inventory(
             "quantity": quantity, **extra}  # fmt: skip
 
 
+def opening(sku: str, stock: int, **catalog_overrides: Any) -> list[tuple[str, dict[str, Any]]]:
+    """A SKU's catalog record and its opening stock snapshot (at T0)."""
+    return [
+        ("catalog", catalog(sku, **catalog_overrides)),
+        ("inventory", inventory(f"open-{sku}", T0, sku, "snapshot", stock)),
+    ]
+
+
 def encoded(value: dict[str, Any]) -> bytes:
     return json.dumps(value).encode()
 

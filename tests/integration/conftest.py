@@ -21,6 +21,7 @@ from realtime_mkt.ops.local_broker import BrokerError, LocalBroker, broker_answe
 from realtime_mkt.ops.topic_admin import create_topics
 from realtime_mkt.settings import Settings
 from realtime_mkt.worker_process import start_worker, stop_worker
+from tests.integration.kafka_io import produce_in_order
 
 pytestmark = pytest.mark.integration
 
@@ -96,6 +97,11 @@ class RunningWorker:
         if wipe_local_state:
             shutil.rmtree(self.settings.data_dir, ignore_errors=True)
         self.process = start_worker(self.settings, self.log)
+
+    def open_market(self, values: list[tuple[str, dict]]) -> None:
+        """Publish catalog records and stock snapshots, and wait until the worker has them all."""
+        produce_in_order(self.settings, values)
+        self.wait_idle(["catalog", "inventory"])
 
     def wait_idle(self, topics: list[str], timeout: float = 90) -> None:
         def alive() -> bool:

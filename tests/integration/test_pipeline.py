@@ -10,10 +10,10 @@ from realtime_mkt.engine import SkuEngine
 from tests.helpers import (
     T0,
     assert_valid,
-    catalog,
     demand_history,
     encoded,
     inventory,
+    opening,
     order,
     replay,
 )
@@ -26,11 +26,11 @@ SKUS = ("sku-a", "sku-b", "sku-c")
 
 
 def master_data() -> list[tuple[str, dict]]:
-    values: list[tuple[str, dict]] = []
-    for i, sku in enumerate(SKUS):
-        values.append(("catalog", catalog(sku, lead_time_days=2 + i, order_multiple=1 + i)))
-        values.append(("inventory", inventory(f"snap-{sku}", T0, sku, "snapshot", 60)))
-    return values
+    return [
+        x
+        for i, sku in enumerate(SKUS)
+        for x in opening(sku, 60, lead_time_days=2 + i, order_multiple=1 + i)
+    ]
 
 
 def demand(days: list[int], prefix: str, start: float = T0) -> list[tuple[str, dict]]:
@@ -45,8 +45,7 @@ def by_id(records) -> dict[str, dict]:
 
 def test_decisions_match_the_engine_and_validate(worker):
     settings = worker.settings
-    produce_in_order(settings, master_data())
-    worker.wait_idle(["catalog", "inventory"])
+    worker.open_market(master_data())
     history = demand(DAYS, "d")
     produce_in_order(settings, history + history[:5])  # the repeats are duplicates: same event ids
     _, expected = replay(SkuEngine(), master_data() + history)
@@ -110,8 +109,7 @@ def test_bad_input_goes_to_dead_letter_with_the_reason(worker):
 def test_restarted_worker_recovers_state_from_changelog(worker):
     settings = worker.settings
     first = master_data() + demand(DAYS[:6], "p1")
-    produce_in_order(settings, master_data())
-    worker.wait_idle(["catalog", "inventory"])
+    worker.open_market(master_data())
     produce_in_order(settings, first[len(master_data()) :])
     worker.wait_idle(["orders", "order-lines"])
     worker.restart(wipe_local_state=True)  # RocksDB gone: state must come back from the changelog
@@ -125,8 +123,7 @@ def test_restarted_worker_recovers_state_from_changelog(worker):
 
 def test_a_killed_worker_repeats_no_decision_under_a_new_id(worker):
     settings = worker.settings
-    produce_in_order(settings, master_data())
-    worker.wait_idle(["catalog", "inventory"])
+    worker.open_market(master_data())
     history = demand(DAYS * 2, "k")
     produce_in_order(settings, history)
     consume(settings, "restock-requests", 3, settle=0.0)  # the worker is mid-stream

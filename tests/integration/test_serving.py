@@ -11,7 +11,7 @@ import pytest
 from realtime_mkt.events import format_time
 from realtime_mkt.ops.topic_admin import create_topics
 from realtime_mkt.worker_process import stop_worker
-from tests.helpers import T0, assert_valid, catalog, demand_history, inventory
+from tests.helpers import T0, assert_valid, demand_history, opening
 from tests.integration.conftest import RunningWorker, free_port
 from tests.integration.kafka_io import consume, produce_in_order
 
@@ -51,14 +51,7 @@ def test_views_metrics_and_an_overstock_promotion(fresh_settings, tmp_path):
     create_topics(settings)
     worker = RunningWorker(settings, tmp_path)
     try:
-        produce_in_order(
-            settings,
-            [
-                ("catalog", catalog("sku-over")),
-                ("inventory", inventory("snap", T0, "sku-over", "snapshot", 5000)),
-            ],
-        )
-        worker.wait_idle(["catalog", "inventory"])
+        worker.open_market(opening("sku-over", 5000))
         produce_in_order(settings, clicks("fan", "sku-over", 30) + clicks("other", "sku-else", 5))
         produce_in_order(settings, demand_history("sku-over", [10] * 6))
         worker.wait_idle(["clicks", "orders", "order-lines"])

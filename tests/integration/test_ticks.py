@@ -9,7 +9,7 @@ import pytest
 
 from realtime_mkt.ops.topic_admin import create_topics
 from realtime_mkt.worker_process import stop_worker
-from tests.helpers import DAY, T0, assert_valid, catalog, demand_history, inventory, order
+from tests.helpers import DAY, T0, assert_valid, catalog, demand_history, opening, order
 from tests.integration.conftest import RunningWorker
 from tests.integration.kafka_io import consume, produce_in_order
 
@@ -21,14 +21,7 @@ def test_timer_ticks_reach_skus_without_events(fresh_settings, tmp_path):
     create_topics(settings)
     worker = RunningWorker(settings, tmp_path)
     try:
-        produce_in_order(
-            settings,
-            [
-                ("catalog", catalog("slow")),
-                ("inventory", inventory("snap", T0, "slow", "snapshot", 250)),
-            ],
-        )
-        worker.wait_idle(["catalog", "inventory"])
+        worker.open_market(opening("slow", 250))
         produce_in_order(settings, demand_history("slow", [4, 5, 4, 6]))
         worker.wait_idle(["orders", "order-lines"])
         # another SKU's sale twelve days later moves the worker's event-time clock

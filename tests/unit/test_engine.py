@@ -10,9 +10,9 @@ from tests.helpers import (
     T0,
     EngineRun,
     assert_valid,
-    catalog,
     demand_history,
     inventory,
+    opening,
     order,
     replay,
 )
@@ -26,10 +26,7 @@ def restocks(engine, inputs):
 
 
 def market(sku: str = "sku-1", stock: int = 80, **cat) -> list:
-    return [
-        ("catalog", catalog(sku, **cat)),
-        ("inventory", inventory("snap", T0, sku, "snapshot", stock)),
-    ]
+    return opening(sku, stock, **cat)
 
 
 def test_first_restock_matches_the_closed_form():

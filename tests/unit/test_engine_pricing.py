@@ -10,12 +10,12 @@ from hypothesis import strategies as st
 from realtime_mkt.engine import SkuEngine
 from realtime_mkt.events import format_time, parse_time
 from realtime_mkt.policies.guardrails import GuardrailConfig, PriceBounds, hard_floor
+from tests import helpers
 from tests.helpers import (
     DAY,
     T0,
     EngineRun,
     assert_valid,
-    catalog,
     demand_history,
     inventory,
     order,
@@ -41,10 +41,7 @@ def price_change(
 
 
 def opening(sku: str = "s", stock: int = 200, **cat) -> list:
-    return [
-        ("catalog", catalog(sku, **cat)),
-        ("inventory", inventory(f"open-{sku}", T0, sku, "snapshot", stock)),
-    ]
+    return helpers.opening(sku, stock, **cat)
 
 
 def prices_of(outputs) -> list[dict]:
