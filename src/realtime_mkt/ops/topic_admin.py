@@ -11,7 +11,11 @@ from realtime_mkt.settings import Settings
 
 
 def create_topics(settings: Settings) -> dict[str, str]:
-    """Create every catalogue topic that does not exist; return name -> 'created' | 'exists'."""
+    """Create every catalogue topic that does not exist; return name -> 'created' | 'exists'.
+
+    Returns once every topic has a leader for each partition: a worker started on topics its
+    broker does not list yet (a just-started broker lags) ignores them and never consumes them.
+    """
     admin = KafkaAdminClient(
         bootstrap_servers=settings.bootstrap_servers, client_id="realtime-mkt-admin"
     )
@@ -31,6 +35,7 @@ def create_topics(settings: Settings) -> dict[str, str]:
                 result[name] = "created"
             except TopicAlreadyExistsError:
                 result[name] = "exists"
+        admin.wait_for_topics(list(result), timeout_ms=60_000)
         return result
     finally:
         admin.close()
