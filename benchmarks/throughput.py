@@ -1,11 +1,16 @@
-"""End-to-end throughput of the worker next to a raw aiokafka consume-decode-produce loop.
+"""End-to-end throughput of the worker next to three baselines, all in the same run on the same broker.
 
-Both run on the same broker in the same run, on the same pre-built order events (one line each,
-spread over 1,000 SKUs of the simulator's steady market, with catalog and stock): the worker validates, splits orders into
-`order-lines`, updates per-SKU state (RocksDB + changelog) and emits restock requests; the raw loop
-only consumes, decodes JSON and produces one record per order. Events/s = orders / elapsed, where
-elapsed runs from the first produced order until everything is consumed (the worker's is measured
-on committed offsets, so its figure includes up to one commit interval).
+All four read the same pre-built order events (one line each, over 100 SKUs, about 8 days of the simulator's
+steady market):
+
+- raw aiokafka: consume, decode JSON, produce each order's lines keyed by SKU;
+- Quix Streams and a default Faust agent: count every record, forward 5 %;
+- the worker, every model and decision on: validates, splits orders into `order-lines`, updates
+  per-SKU state (RocksDB + changelog) and the models, and emits its decisions.
+
+Baselines are timed from their first record to their last over a pre-loaded topic (their own
+rate). The worker is timed end to end: from the first produced order until its group has
+committed every order and order line (so its figure includes up to one commit interval).
 
     .ci/venv python benchmarks/throughput.py --orders 20000
 """
@@ -13,122 +18,88 @@ on committed offsets, so its figure includes up to one commit interval).
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from kafka import KafkaAdminClient, KafkaProducer
+from harness import build_orders, running_workers, send_all
+from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
 from realtime_mkt.catalogue import topic
 from realtime_mkt.demo import ensure_broker
-from realtime_mkt.engine import order_lines
 from realtime_mkt.ops.lag import wait_until_consumed
-from realtime_mkt.ops.topic_admin import create_topics
 from realtime_mkt.settings import Settings
-from realtime_mkt.sim.market import SCENARIOS, Market
-from realtime_mkt.worker_process import start_worker, stop_worker
 
 
-def build_orders(n: int) -> tuple[list[tuple[bytes, bytes]], list[tuple[str, dict]]]:
-    market = Market(SCENARIOS["steady"], seed=1, n_skus=1000, n_users=5000)
-    master = market.catalog_events(0)
-    orders: list[tuple[bytes, bytes]] = []
-    day = 0
-    while len(orders) < n:
-        orders.extend(
-            (value["order_id"].encode(), json.dumps(value).encode())
-            for name, value in market.day_events(day)
-            if name == "orders"
-        )
-        day += 1
-    return orders[:n], master
-
-
-def send_all(bootstrap: str, name: str, records: list[tuple[bytes, bytes]]) -> float:
-    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, batch_size=262_144)
-    started = time.perf_counter()
-    for key, value in records:
-        producer.send(name, key=key, value=value)
-    producer.flush()
-    producer.close()
-    return started
-
-
-async def raw_loop(
-    bootstrap: str, source: str, sink: str, expected: int, ready: asyncio.Event
-) -> None:
-    consumer = AIOKafkaConsumer(
-        source,
-        bootstrap_servers=bootstrap,
-        group_id=f"raw-{uuid.uuid4().hex[:6]}",
-        auto_offset_reset="earliest",
-    )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20)
-    await consumer.start()
-    await producer.start()
-    ready.set()
-    seen = 0
-    try:
-        while seen < expected:
-            batches = await consumer.getmany(timeout_ms=500, max_records=2000)
-            for records in batches.values():
-                for record in records:
-                    for line in order_lines(json.loads(record.value)):
-                        await producer.send(
-                            sink, key=line["sku_id"].encode(), value=json.dumps(line).encode()
-                        )
-                    seen += 1
-        await producer.flush()
-    finally:
-        await consumer.stop()
-        await producer.stop()
-
-
-def bench_raw(bootstrap: str, orders: list[tuple[bytes, bytes]]) -> float:
-    source, sink = f"bench-raw-{uuid.uuid4().hex[:6]}", f"bench-raw-out-{uuid.uuid4().hex[:6]}"
+def bench_topics(bootstrap: str, label: str) -> tuple[str, str]:
+    """A fresh source and sink topic of 4 partitions each."""
+    run = uuid.uuid4().hex[:6]
+    source, sink = f"bench-{label}-{run}", f"bench-{label}-out-{run}"
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     admin.create_topics([NewTopic(source, 4, 1), NewTopic(sink, 4, 1)])
     admin.close()
+    return source, sink
 
-    async def run() -> float:
-        ready = asyncio.Event()
-        task = asyncio.create_task(raw_loop(bootstrap, source, sink, len(orders), ready))
-        await ready.wait()
-        await asyncio.sleep(3)  # group join
-        started = await asyncio.to_thread(send_all, bootstrap, source, orders)
-        await task
-        return time.perf_counter() - started
 
-    return len(orders) / asyncio.run(run())
+def bench_baseline(
+    bootstrap: str, orders: list[tuple[bytes, bytes]], script: str, *args: str
+) -> float:
+    """A baseline script's consume rate over a pre-loaded source topic (see `stopwatch.py`)."""
+    label = Path(script).stem.split("_")[0]
+    source, sink = bench_topics(bootstrap, label)
+    send_all(bootstrap, source, orders)
+    scratch = Path(tempfile.mkdtemp(prefix=f"bench-{label}-"))
+    result = scratch / "elapsed"
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "BENCH_SOURCE": source,
+        "BENCH_SINK": sink,
+        "BENCH_GROUP": f"bench-{label}-{uuid.uuid4().hex[:6]}",
+        "BENCH_DATADIR": str(scratch / "state"),
+        "BENCH_EXPECTED": str(len(orders)),
+        "BENCH_RESULT": str(result),
+    }
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).parent / script), *args],
+        env=env,
+        stdout=(scratch / "log").open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 600
+        while not result.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"{script} stopped early: {(scratch / 'log').read_text()[-2000:]}"
+                )
+            time.sleep(0.2)
+        time.sleep(0.1)  # the file is written in one call; let it land
+        return len(orders) / float(result.read_text())
+    finally:
+        process.terminate()
+        process.wait(30)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def bench_worker(
-    settings: Settings, orders: list[tuple[bytes, bytes]], master: list[tuple[str, dict]]
+    settings: Settings,
+    orders: list[tuple[bytes, bytes]],
+    master: list[tuple[str, dict]],
+    processes: int = 1,
 ) -> float:
-    create_topics(settings)
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers)
-    for name, value in master:
-        producer.send(
-            topic(name).full_name(settings),
-            key=value["sku_id"].encode(),
-            value=json.dumps(value).encode(),
-        )
-    producer.flush()
-    producer.close()
-    worker = start_worker(settings, settings.data_dir / "worker.log")
-    try:
-        wait_until_consumed(settings, ["catalog", "inventory"], 120, lambda: worker.poll() is None)
+    """Orders per second from the first produced order until the workers have committed all."""
+    with running_workers(settings, master, processes) as alive:
         started = send_all(settings.bootstrap_servers, topic("orders").full_name(settings), orders)
-        wait_until_consumed(settings, ["orders", "order-lines"], 900, lambda: worker.poll() is None)
+        wait_until_consumed(settings, ["orders", "order-lines"], 900, alive)
         return len(orders) / (time.perf_counter() - started)
-    finally:
-        stop_worker(worker)
 
 
 def main() -> None:
@@ -139,16 +110,32 @@ def main() -> None:
     ensure_broker(base)
     orders, master = build_orders(args.orders)
     data = Path(tempfile.mkdtemp(prefix="bench-"))
-    settings = Settings(base.bootstrap_servers, f"bench-{uuid.uuid4().hex[:8]}.", data, 6098, False)
+
+    def fresh(name: str) -> Settings:
+        prefix = f"bench-{uuid.uuid4().hex[:8]}."
+        return Settings(base.bootstrap_servers, prefix, data / name, 6098, False)
+
     try:
-        raw = bench_raw(base.bootstrap_servers, orders)
-        ours = bench_worker(settings, orders, master)
+        raw = bench_baseline(base.bootstrap_servers, orders, "raw_passthrough.py")
+        quix = bench_baseline(base.bootstrap_servers, orders, "quix_passthrough.py")
+        bare = bench_baseline(base.bootstrap_servers, orders, "faust_passthrough.py", "worker")
+        ours = bench_worker(fresh("one"), orders, master)
+        two = bench_worker(fresh("two"), orders, master, processes=2)
     finally:
         shutil.rmtree(data, ignore_errors=True)
-    print(f"orders: {len(orders)} (one line each, 1,000 SKUs), 4 partitions, one process each")
-    print(f"raw aiokafka consume-decode-produce loop: {raw:>9,.0f} events/s")
     print(
-        f"realtime-mkt worker end to end:           {ours:>9,.0f} events/s  ({ours / raw:.2f}x raw)"
+        f"orders: {len(orders)} (one line each, 100 SKUs, about 8 days), 4 partitions, one process each"
+    )
+    for label, rate in [
+        ("raw aiokafka consume-decode-produce loop", raw),
+        ("Quix Streams, count and forward 5 %", quix),
+        ("default Faust agent, count and forward 5 %", bare),
+        ("realtime-mkt worker end to end", ours),
+    ]:
+        print(f"{label + ':':<44}{rate:>9,.0f} events/s  ({rate / raw:.2f}x raw)")
+    print(
+        f"{'realtime-mkt, two workers in one group:':<44}{two:>9,.0f} events/s  "
+        f"({two / ours:.2f}x one worker)"
     )
 
 

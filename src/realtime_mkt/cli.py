@@ -46,7 +46,9 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from realtime_mkt.streaming.app import app
 
-    sys.argv = [sys.argv[0], "worker", "--loglevel", args.loglevel]
+    # Faust's own `--with-web` default would override REALTIME_MKT_WEB=0: pass the setting on
+    web = "--with-web" if settings.web_enabled else "--without-web"
+    sys.argv = [sys.argv[0], "--loop", "uvloop", "worker", web, "--loglevel", args.loglevel]
     app.main()
     return 0
 

@@ -74,7 +74,7 @@ def fresh_settings(kafka_bootstrap: str, tmp_path) -> Settings:
         bootstrap_servers=kafka_bootstrap,
         topic_prefix=f"it-{uuid.uuid4().hex[:10]}.",
         data_dir=tmp_path / "state",
-        web_port=free_port(),  # Faust binds its web port even with the web views off
+        web_port=free_port(),
         web_enabled=False,
         tick_seconds=3600.0,  # no timer ticks unless a test asks: outputs must equal the replay
     )

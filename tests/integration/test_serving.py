@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import urllib.request
 from dataclasses import replace
 
@@ -79,3 +80,9 @@ def test_views_metrics_and_an_overstock_promotion(fresh_settings, tmp_path):
         assert health["preference"]["n"] == 35 + 6
     finally:
         stop_worker(worker.process)
+
+
+def test_a_worker_with_the_web_off_leaves_its_port_free(worker):
+    worker.open_market(opening("sku-a", 10))  # the worker is up and consuming
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", worker.settings.web_port), timeout=5).close()

@@ -51,6 +51,8 @@ def create_app(settings: Settings) -> faust.App:
         web_enabled=settings.web_enabled,
         web_port=settings.web_port,
         processing_guarantee="at_least_once",
+        producer_linger=0.005,
+        producer_max_batch_size=262_144,
     )
     logical = {spec.full_name(settings): name for name, spec in catalogue.items()}
 

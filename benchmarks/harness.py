@@ -1,0 +1,96 @@
+"""What the benchmarks share: simulated orders, a fast producer and running workers on fresh topics."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from kafka import KafkaAdminClient, KafkaProducer
+
+from realtime_mkt.catalogue import topic
+from realtime_mkt.ops.lag import wait_until_consumed
+from realtime_mkt.ops.topic_admin import create_topics
+from realtime_mkt.settings import Settings
+from realtime_mkt.sim.market import SCENARIOS, Market
+from realtime_mkt.worker_process import start_worker, stop_worker
+
+Record = tuple[bytes, bytes]
+
+
+def build_orders(n: int, n_skus: int = 100) -> tuple[list[Record], list[tuple[str, dict]]]:
+    """The first `n` orders of the steady market (one line each) and its catalog and opening stock."""
+    market = Market(SCENARIOS["steady"], seed=1, n_skus=n_skus, n_users=5000)
+    master = market.catalog_events(0)
+    orders: list[tuple[bytes, bytes]] = []
+    day = 0
+    while len(orders) < n:
+        orders.extend(
+            (value["order_id"].encode(), json.dumps(value).encode())
+            for name, value in market.day_events(day)
+            if name == "orders"
+        )
+        day += 1
+    return orders[:n], master
+
+
+def send_all(bootstrap: str, name: str, records: list[tuple[bytes, bytes]]) -> float:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, batch_size=262_144)
+    started = time.perf_counter()
+    for key, value in records:
+        producer.send(name, key=key, value=value)
+    producer.flush()
+    producer.close()
+    return started
+
+
+@contextmanager
+def running_workers(
+    settings: Settings, master: list[tuple[str, dict]], processes: int = 1
+) -> Iterator[Callable[[], bool]]:
+    """Fresh topics holding the catalog and opening stock, and `processes` workers in one group
+    that have all joined and consumed them; yields a check that every worker is still running."""
+    create_topics(settings)
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers)
+    for name, value in master:
+        producer.send(
+            topic(name).full_name(settings),
+            key=value["sku_id"].encode(),
+            value=json.dumps(value).encode(),
+        )
+    producer.flush()
+    producer.close()
+    workers = []
+    for n in range(processes):
+        own = dataclasses.replace(settings, data_dir=settings.data_dir / f"worker-{n}")
+        workers.append(start_worker(own, own.data_dir / "worker.log"))
+
+    def alive() -> bool:
+        return all(w.poll() is None for w in workers)
+
+    try:
+        wait_for_members(settings, processes, 120, alive)
+        wait_until_consumed(settings, ["catalog", "inventory"], 120, alive)
+        yield alive
+    finally:
+        for worker in workers:
+            stop_worker(worker)
+
+
+def wait_for_members(
+    settings: Settings, members: int, timeout: float, alive: Callable[[], bool]
+) -> None:
+    """Block until the worker group is stable with `members` members."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and alive():
+            group = admin.describe_groups([settings.app_id])[settings.app_id]
+            if group["group_state"] == "Stable" and len(group["members"]) == members:
+                return
+            time.sleep(0.5)
+    finally:
+        admin.close()
+    raise TimeoutError(f"{members} workers did not join {settings.app_id} within {timeout}s")
