@@ -30,8 +30,8 @@ from realtime_mkt.ops.lag import wait_until_consumed
 from realtime_mkt.settings import Settings
 
 DECISIONS = ("restock-requests", "price-adjustments", "promo-adjustments")
-SKUS = 20  # about 480 orders per simulated day, so four warm-up days take seconds
-WARM_UP_ORDERS = 4 * 480
+SKUS = 100  # about 2,400 orders per simulated day
+WARM_UP_ORDERS = 4 * 2400
 
 
 def trigger(order: bytes) -> tuple[str, str]:

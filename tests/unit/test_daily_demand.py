@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from scipy import stats
 
 from realtime_mkt.models.daily_demand import DailyDemand
 
@@ -18,7 +19,9 @@ def test_learns_sample_mean_and_spread_while_young():
     mean, std = model.forecast()
     assert model.n == len(days)
     assert mean == pytest.approx(np.mean(days))
-    assert std == pytest.approx(np.std(days, ddof=1))
+    # widened by Student's t at 6 degrees of freedom over the normal quantile, then calibrated
+    widening = stats.t.ppf(0.95, len(days) - 1) / stats.norm.ppf(0.95)
+    assert std == pytest.approx(np.std(days, ddof=1) * widening * model.scale, rel=0.005)
 
 
 def test_tracks_a_level_shift_with_exponential_forgetting():

@@ -2,7 +2,14 @@
 the spread of the one-day-ahead forecast error.
 
     forecast for day d = level × season[weekday(d)] × price factor,
-    error spread σ = EW std of (actual − forecast)
+    error spread σ = EW std of (actual − forecast) × calibration scale
+
+The calibration scale is adaptive conformal inference (Gibbs & Candès, 2021) on the 90 %
+interval forecast ± 1.645 σ: each learned day multiplies it by exp(η (miss − 0.1)), so it grows
+while more than one day in ten falls outside and shrinks while fewer do. Daily counts are
+discrete, skewed at small means and shift when demand does, so a normal σ alone covers less
+than nominal; the scale corrects that per SKU, and restock's safety stock inherits it. A young
+SKU's σ is also widened by Student's t for its few days of history.
 
 The level is demand at the SKU's reference (list) price: each day's units are divided by the
 price factor (day price / reference price)^elasticity the engine passes in, and forecasts are
@@ -24,6 +31,9 @@ SECONDS_PER_DAY = 86_400.0
 MAX_GAP_DAYS = 60  # a jump in event time longer than this learns at most this many empty days
 SEASON_AFTER_DAYS = 14
 SEASON_RATE = 0.1
+PI90_Z = 1.645
+CALIBRATION_RATE = 0.1  # η of the adaptive conformal update
+CALIBRATION_BOUNDS = (0.5, 4.0)
 
 
 def day_of(ts: float) -> int:
@@ -60,6 +70,7 @@ class DailyDemand:
     var: float = 0.0
     season: list[float] = field(default_factory=lambda: [1.0] * 7)
     span_days: int = 28
+    scale: float = 1.0
 
     def advance(self, day: int, stocked_out: bool, price_factor: float = 1.0) -> list[ClosedDay]:
         """Close every day before `day`, learning each uncensored one; open `day`.
@@ -98,14 +109,34 @@ class DailyDemand:
         reference_units = self.units / price_factor  # what would have sold at the reference price
         expected = self.level * factor
         surprise = reference_units / expected - 1.0 if self.n >= 7 and expected > 0 else None
+        error = self.units - expected * price_factor
+        if self.n >= 2:
+            self._calibrate(abs(error) > PI90_Z * self._spread())
         self.n += 1
         alpha = max(1.0 / self.n, 2.0 / (self.span_days + 1))
-        error = self.units - (self.level * factor * price_factor if self.n > 1 else self.units)
+        error = error if self.n > 1 else 0.0
         self.var = (1.0 - alpha) * (self.var + alpha * error * error) if self.n > 1 else 0.0
         self.level += alpha * (reference_units / factor - self.level)
         if self.n > SEASON_AFTER_DAYS and self.level > 0:
             self._learn_season(weekday(self.day), reference_units / self.level)
         return ClosedDay(self.day, self.units, self.revenue, surprise)
+
+    def _calibrate(self, missed: bool) -> None:
+        step = math.exp(CALIBRATION_RATE * ((1.0 if missed else 0.0) - 0.1))
+        low, high = CALIBRATION_BOUNDS
+        self.scale = min(max(self.scale * step, low), high)
+
+    def _spread(self) -> float:
+        """The calibrated standard deviation of a one-day forecast error.
+
+        While young, σ is estimated from few days, so it is widened by Student's t over the
+        normal quantile (Cornish–Fisher approximation) at the estimate's degrees of freedom.
+        """
+        correction = self.n / (self.n - 1) if self.n > 1 else 1.0
+        dof = min(max(self.n - 1, 1), self.span_days)
+        z = PI90_Z
+        t = z + (z**3 + z) / (4 * dof) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * dof**2)
+        return math.sqrt(self.var * min(correction, 2.0)) * (t / z) * self.scale
 
     def _learn_season(self, dow: int, ratio: float) -> None:
         season = self.season
@@ -121,10 +152,9 @@ class DailyDemand:
 
         Without `day` the mean is the weekly average. `price_factor` is the demand multiplier
         of the price the forecast is for. The spread is that of a one-day forecast error
-        (sample-size corrected while young).
+        (sample-size corrected while young, and calibrated).
         """
-        correction = self.n / (self.n - 1) if self.n > 1 else 1.0
-        std = math.sqrt(self.var * min(correction, 2.0))
+        std = self._spread()
         if day is None:
             return self.level * price_factor, std
         factors = [self.season[weekday(day + k)] for k in range(max(days, 1))]
@@ -141,10 +171,11 @@ class DailyDemand:
             self.level,
             self.var,
             self.season,
+            self.scale,
         ]
 
     @classmethod
     def from_list(cls, data: list) -> DailyDemand:
         """Inverse of `to_list`."""
-        day, units, revenue, censored, n, level, var, season = data
-        return cls(day, units, revenue, censored, n, level, var, season)
+        day, units, revenue, censored, n, level, var, season, scale = data
+        return cls(day, units, revenue, censored, n, level, var, season, scale=scale)

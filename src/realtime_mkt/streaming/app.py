@@ -26,6 +26,14 @@ from realtime_mkt.user_engine import UserEngine, UserState
 log = logging.getLogger(__name__)
 SKU_INPUTS = ("order-lines", "price-changes", "inventory", "catalog", "sku-ticks", "sku-signals")
 CHECKPOINT_SECONDS = 30.0
+# RocksDB memory per table partition. Faust's defaults (a 2 GiB block cache and up to 3 × 64 MiB
+# memtables for each of the eight stores) would let a worker with 1M SKUs and 1M users grow far
+# past the 2 GiB budget; these bound the stores at 8 × (32 + 2 × 16) MiB = 512 MiB.
+TABLE_OPTIONS = {
+    "block_cache_size": 32 * 2**20,
+    "write_buffer_size": 16 * 2**20,
+    "max_write_buffer_number": 2,
+}
 T = TypeVar("T")
 
 
@@ -73,10 +81,16 @@ def create_app(settings: Settings) -> faust.App:
     }
     json_schema = faust.Schema(key_serializer="json", value_serializer="json")
     sku_table = app.Table(
-        "sku-state", partitions=catalogue["inventory"].partitions, schema=json_schema
+        "sku-state",
+        partitions=catalogue["inventory"].partitions,
+        schema=json_schema,
+        options=TABLE_OPTIONS,
     )
     user_table = app.Table(
-        "user-state", partitions=catalogue["clicks"].partitions, schema=json_schema
+        "user-state",
+        partitions=catalogue["clicks"].partitions,
+        schema=json_schema,
+        options=TABLE_OPTIONS,
     )
     models_dir = settings.data_dir / "models"
     users = UserEngine(

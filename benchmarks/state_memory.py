@@ -1,0 +1,130 @@
+"""Resident memory of the worker's state at scale: 1,000,000 SKUs and 1,000,000 users.
+
+Builds, in one process, what a worker holding that many keys holds: per-SKU and per-user state
+in RocksDB stores opened exactly as the worker's tables open them (Faust's `RocksDBOptions`
+with `TABLE_OPTIONS`, four partitions each, JSON values as the tables write them), and the
+shared in-memory models (CTR and preference) having learned from every user. Each SKU's value
+is a real state: the engine's state of a simulated SKU after 60 days of orders, re-keyed. Prints
+RSS after each stage; the brief's target is 2 GiB.
+
+    .ci/venv python benchmarks/state_memory.py --skus 1000000 --users 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from faust.stores.rocksdb import RocksDBOptions
+from tqdm import tqdm
+
+from realtime_mkt.catalogue import load_catalogue
+from realtime_mkt.engine import SkuEngine, order_lines
+from realtime_mkt.events import decode
+from realtime_mkt.models.ctr import CtrModel
+from realtime_mkt.models.preference import PreferenceModel
+from realtime_mkt.sim.market import SCENARIOS, Market
+from realtime_mkt.sku_state import RECENT_IDS, event_fingerprint
+from realtime_mkt.streaming.app import TABLE_OPTIONS
+from realtime_mkt.user_engine import UserEngine
+
+PARTITIONS = 4
+
+
+def rss_mib() -> float:
+    """Current resident set size of this process."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def mature_sku_state() -> dict:
+    """The largest engine state among ten simulated SKUs after 60 days of their orders."""
+    market = Market(SCENARIOS["steady"], seed=3, n_skus=10, n_users=500)
+    keys = {name: spec.key for name, spec in load_catalogue().items()}
+    engine = SkuEngine()
+    states: dict = {}
+
+    def apply(topic: str, value: dict) -> None:
+        event = decode(topic, value[keys[topic]].encode(), json.dumps(value).encode())
+        states[value["sku_id"]] = engine.apply(states.get(value["sku_id"]), event).state
+
+    for name, value in market.catalog_events(0):
+        apply(name, value)
+    for day in range(60):
+        for name, value in market.day_events(day):
+            if name == "orders":
+                for line in order_lines(value):
+                    apply("order-lines", line)
+            elif name in ("price-changes", "inventory"):
+                apply(name, value)
+    return max((s.to_dict() for s in states.values()), key=lambda d: len(json.dumps(d)))
+
+
+def fill_store(root: Path, table: str, n: int, value_for) -> int:
+    """Write `n` keys into `PARTITIONS` RocksDB stores like the worker's table; bytes written."""
+    options = RocksDBOptions(**TABLE_OPTIONS)
+    dbs = [options.open(root / f"{table}-{p}.db") for p in range(PARTITIONS)]
+    written = 0
+    for i in tqdm(range(n), desc=table, unit="key", mininterval=2):
+        key = json.dumps(f"{table}-{i:07d}").encode()
+        value = json.dumps(value_for(i), separators=(",", ":")).encode()
+        dbs[i % PARTITIONS][key] = value
+        written += len(key) + len(value)
+    for i in range(0, n, max(n // 50_000, 1)):  # read a sample back, as lookups would
+        _ = dbs[i % PARTITIONS][json.dumps(f"{table}-{i:07d}").encode()]
+    for db in dbs:
+        db.flush()
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skus", type=int, default=1_000_000)
+    parser.add_argument("--users", type=int, default=1_000_000)
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="bench-memory-"))
+    rows = [("start (engine, models and Faust imported)", rss_mib())]
+    try:
+        template = mature_sku_state()
+        sku_bytes = fill_store(
+            root, "sku-state", args.skus, lambda i: {**template, "sku": f"sku-{i}"}
+        )
+        rows.append(
+            (f"{args.skus:,} SKU states in RocksDB ({sku_bytes / 2**20:,.0f} MiB)", rss_mib())
+        )
+        user_value = {
+            "ids": [event_fingerprint(f"click-{i}") for i in range(RECENT_IDS)],
+            "pend": [],
+        }
+        user_bytes = fill_store(root, "user-state", args.users, lambda i: user_value)
+        rows.append(
+            (f"{args.users:,} user states in RocksDB ({user_bytes / 2**20:,.0f} MiB)", rss_mib())
+        )
+        users = UserEngine(CtrModel(), PreferenceModel())
+        started = time.perf_counter()
+        for i in tqdm(range(args.users), desc="models", unit="user", mininterval=2):
+            user, sku = f"user-{i:07d}", f"sku-{(i * 7919) % args.skus}"
+            users.learn_purchase(user, sku)
+            users.ctr.learn_one(
+                {f"user={user}": 1.0, f"item={sku}": 1.0, "placement=ad": 1.0}, float(i % 50 == 0)
+            )
+        rows.append(
+            (
+                f"CTR and preference models over {args.users:,} users ({time.perf_counter() - started:.0f} s)",
+                rss_mib(),
+            )
+        )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    for label, rss in rows:
+        print(f"{label:<72} RSS {rss:>7,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
