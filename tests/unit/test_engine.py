@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from realtime_mkt.engine import EngineConfig, SkuEngine, price_factor
+from realtime_mkt.models.daily_demand import DailyDemand
 from realtime_mkt.policies.restock import safety_factor
 from tests.helpers import (
     DAY,
@@ -40,7 +41,14 @@ def test_first_restock_matches_the_closed_form():
         if o["event_id"] == first["trigger_event_id"].split("#")[0]
     )
     learned = DAYS[:day]
-    mean, std = np.mean(learned), np.std(learned, ddof=1)
+    # the demand model's σ on those days: the sample spread, widened while young and calibrated
+    demand = DailyDemand()
+    for offset, units in enumerate(learned):
+        demand.advance(offset, stocked_out=False)
+        demand.add_sale(units, 1.0)
+    demand.advance(len(learned), stocked_out=False)
+    mean, std = demand.forecast()
+    assert mean == pytest.approx(np.mean(learned)) and std > np.std(learned, ddof=1)
     protection = 2 + 1
     order_up_to = mean * protection + safety_factor(0.95) * std * math.sqrt(protection)
     position = 80 - sum(DAYS[: day + 1])

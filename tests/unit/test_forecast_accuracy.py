@@ -10,9 +10,12 @@ from realtime_mkt.models.daily_demand import DailyDemand, weekday
 WEEKLY = np.array([0.8, 0.9, 0.95, 1.0, 1.1, 1.35, 0.9])  # Monday .. Sunday
 
 
-def one_step_ahead(seed: int, days: int = 400, level: float = 40.0, dispersion: float = 0.0):
+def one_step_ahead(
+    seed: int, days: int = 400, level: float = 40.0, dispersion: float = 0.0, skew: float = 0.0
+):
     """(actual, mean, std, actual a week earlier) per day after a 60-day burn-in; demand is
-    Poisson, or negative binomial (variance mean + dispersion × mean²) when `dispersion` > 0."""
+    Poisson, negative binomial (variance mean + dispersion × mean²) when `dispersion` > 0, or
+    rounded log-normal with log-sd `skew` (same mean, long right tail) when `skew` > 0."""
     rng = np.random.default_rng(seed)
     model = DailyDemand()
     start = 20_000
@@ -24,7 +27,10 @@ def one_step_ahead(seed: int, days: int = 400, level: float = 40.0, dispersion: 
         rate = level * WEEKLY[weekday(d)]
         if dispersion:
             rate = rng.gamma(1 / dispersion, rate * dispersion)
-        actual = float(rng.poisson(rate))
+        if skew:
+            actual = float(round(rng.lognormal(np.log(rate) - skew**2 / 2, skew)))
+        else:
+            actual = float(rng.poisson(rate))
         if d - start >= 60:
             rows.append((actual, mean, std, history[-7]))
         history.append(actual)
@@ -45,13 +51,19 @@ def coverage(rows) -> float:
 
 
 @pytest.mark.parametrize(
-    ("level", "dispersion"),
-    [(40.0, 0.0), (3.0, 0.0), (20.0, 0.3)],
-    ids=["poisson-40", "poisson-3-discrete", "negative-binomial-heavy-tails"],
+    "shape",
+    [
+        {"level": 40.0},
+        {"level": 3.0},
+        {"level": 20.0, "dispersion": 0.3},
+        {"level": 20.0, "skew": 0.8},
+    ],
+    ids=["poisson-40", "poisson-3-discrete", "negative-binomial", "log-normal-skewed"],
 )
-def test_ninety_percent_intervals_cover_near_nominal(level, dispersion):
-    covered = [coverage(one_step_ahead(seed, level=level, dispersion=dispersion)) for seed in range(5)]
-    assert 0.88 <= np.mean(covered) <= 0.92
+def test_ninety_percent_intervals_cover_near_nominal(shape):
+    # a plain normal σ covers 92–93 % of the skewed stream: the calibration brings it to ~90 %
+    covered = [coverage(one_step_ahead(seed, **shape)) for seed in range(5)]
+    assert 0.885 <= np.mean(covered) <= 0.915
 
 
 def test_coverage_recovers_after_a_demand_shock():
