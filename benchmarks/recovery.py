@@ -1,0 +1,101 @@
+"""Recovery time of a restarted worker holding many SKUs, next to a worker with nothing to recover.
+
+Fills the SKU table's changelog with `--skus` real engine states (as `state_memory.py` builds
+them), then times, from process start to Faust's "Worker ready": a worker on empty topics (the
+baseline: start-up and group join), a worker with an empty disk (restores the whole changelog),
+and the same worker restarted with its local RocksDB intact (reads only the changelog's tail).
+
+    .ci/venv python benchmarks/recovery.py --skus 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from harness import wait_for_members
+from kafka import KafkaProducer
+from state_memory import mature_sku_state
+from tqdm import tqdm
+
+from realtime_mkt.catalogue import topic
+from realtime_mkt.demo import ensure_broker
+from realtime_mkt.ops.topic_admin import create_topics
+from realtime_mkt.settings import Settings
+from realtime_mkt.worker_process import start_worker, stop_worker
+
+READY = "Worker ready"
+
+
+def fill_changelog(settings: Settings, n: int) -> int:
+    """Write `n` SKU states to the SKU table's changelog as the worker would; bytes written."""
+    template = mature_sku_state()
+    changelog = topic("sku-state-changelog").full_name(settings)
+    partitions = topic("sku-state-changelog").partitions
+    producer = KafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers, linger_ms=20, batch_size=1_048_576
+    )
+    written = 0
+    for i in tqdm(range(n), desc="changelog", unit="key", mininterval=2):
+        key = json.dumps(f"sku-{i:07d}").encode()
+        value = json.dumps({**template, "sku": f"sku-{i:07d}"}, separators=(",", ":")).encode()
+        producer.send(changelog, key=key, value=value, partition=i % partitions)
+        written += len(key) + len(value)
+    producer.flush()
+    producer.close()
+    return written
+
+
+def time_to_ready(settings: Settings) -> float:
+    """Seconds from starting a worker until it reports ready; the worker is stopped after."""
+    log = settings.data_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
+    started = time.perf_counter()
+    worker = start_worker(settings, log)
+    try:
+        while READY not in (log.read_text() if log.exists() else ""):
+            if worker.poll() is not None:
+                raise RuntimeError(f"the worker stopped: {log.read_text()[-2000:]}")
+            time.sleep(0.1)
+        elapsed = time.perf_counter() - started
+        wait_for_members(settings, 1, 60, lambda: worker.poll() is None)
+        return elapsed
+    finally:
+        stop_worker(worker, timeout=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skus", type=int, default=1_000_000)
+    args = parser.parse_args()
+    base = Settings.from_env()
+    ensure_broker(base)
+    root = Path(tempfile.mkdtemp(prefix="bench-recovery-"))
+
+    def fresh(name: str) -> Settings:
+        prefix = f"bench-{uuid.uuid4().hex[:8]}."
+        return Settings(base.bootstrap_servers, prefix, root / name, 6098, False)
+
+    try:
+        empty = fresh("empty")
+        create_topics(empty)
+        baseline = time_to_ready(empty)
+        full = fresh("full")
+        create_topics(full)
+        size = fill_changelog(full, args.skus)
+        from_scratch = time_to_ready(full)
+        restarted = time_to_ready(full)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print(f"changelog: {args.skus:,} SKU states, {size / 2**20:,.0f} MiB")
+    print(f"start to ready, nothing to recover:            {baseline:7.1f} s")
+    print(f"start to ready, empty disk (whole changelog):  {from_scratch:7.1f} s")
+    print(f"start to ready, local state intact (restart):  {restarted:7.1f} s")
+
+
+if __name__ == "__main__":
+    main()
