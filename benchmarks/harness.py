@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from kafka import KafkaAdminClient, KafkaProducer
 
@@ -18,6 +20,12 @@ from realtime_mkt.sim.market import SCENARIOS, Market
 from realtime_mkt.worker_process import start_worker, stop_worker
 
 Record = tuple[bytes, bytes]
+
+
+def fresh_settings(base: Settings, root: Path) -> Settings:
+    """Settings on `base`'s broker with a unique topic prefix and a state folder under `root`."""
+    prefix = f"bench-{uuid.uuid4().hex[:8]}."
+    return Settings(base.bootstrap_servers, prefix, root / prefix, 6098, False)
 
 
 def build_orders(n: int, n_skus: int = 100) -> tuple[list[Record], list[tuple[str, dict]]]:

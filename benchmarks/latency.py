@@ -16,13 +16,12 @@ import asyncio
 import json
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
-from harness import Record, build_orders, running_workers, send_all
+from harness import Record, build_orders, fresh_settings, running_workers, send_all
 
 from realtime_mkt.catalogue import topic
 from realtime_mkt.demo import ensure_broker
@@ -103,8 +102,7 @@ def main() -> None:
     )
     print("rate/s  decisions  p50 ms  p99 ms  max ms   (restock p99 ms, n)")
     for rate in args.rates:
-        prefix = f"bench-{uuid.uuid4().hex[:8]}."
-        settings = Settings(base.bootstrap_servers, prefix, data / prefix, 6098, False)
+        settings = fresh_settings(base, data)
         paced = orders[WARM_UP_ORDERS : WARM_UP_ORDERS + int(rate * args.seconds)]
         with running_workers(settings, master) as alive:
             send_all(

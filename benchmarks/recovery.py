@@ -18,7 +18,7 @@ import time
 import uuid
 from pathlib import Path
 
-from harness import wait_for_members
+from harness import fresh_settings, wait_for_members
 from kafka import KafkaProducer
 from state_memory import mature_sku_state
 from tqdm import tqdm
@@ -76,15 +76,11 @@ def main() -> None:
     ensure_broker(base)
     root = Path(tempfile.mkdtemp(prefix="bench-recovery-"))
 
-    def fresh(name: str) -> Settings:
-        prefix = f"bench-{uuid.uuid4().hex[:8]}."
-        return Settings(base.bootstrap_servers, prefix, root / name, 6098, False)
-
     try:
-        empty = fresh("empty")
+        empty = fresh_settings(base, root)
         create_topics(empty)
         baseline = time_to_ready(empty)
-        full = fresh("full")
+        full = fresh_settings(base, root)
         create_topics(full)
         size = fill_changelog(full, args.skus)
         from_scratch = time_to_ready(full)

@@ -27,7 +27,7 @@ import time
 import uuid
 from pathlib import Path
 
-from harness import build_orders, running_workers, send_all
+from harness import build_orders, fresh_settings, running_workers, send_all
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
@@ -111,16 +111,12 @@ def main() -> None:
     orders, master = build_orders(args.orders)
     data = Path(tempfile.mkdtemp(prefix="bench-"))
 
-    def fresh(name: str) -> Settings:
-        prefix = f"bench-{uuid.uuid4().hex[:8]}."
-        return Settings(base.bootstrap_servers, prefix, data / name, 6098, False)
-
     try:
         raw = bench_baseline(base.bootstrap_servers, orders, "raw_passthrough.py")
         quix = bench_baseline(base.bootstrap_servers, orders, "quix_passthrough.py")
         bare = bench_baseline(base.bootstrap_servers, orders, "faust_passthrough.py", "worker")
-        ours = bench_worker(fresh("one"), orders, master)
-        two = bench_worker(fresh("two"), orders, master, processes=2)
+        ours = bench_worker(fresh_settings(base, data), orders, master)
+        two = bench_worker(fresh_settings(base, data), orders, master, processes=2)
     finally:
         shutil.rmtree(data, ignore_errors=True)
     print(
