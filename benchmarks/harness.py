@@ -20,12 +20,29 @@ from realtime_mkt.sim.market import SCENARIOS, Market
 from realtime_mkt.worker_process import start_worker, stop_worker
 
 Record = tuple[bytes, bytes]
+RUN = f"bench-{uuid.uuid4().hex[:6]}"  # every topic and group of this run starts with it
 
 
 def fresh_settings(base: Settings, root: Path) -> Settings:
     """Settings on `base`'s broker with a unique topic prefix and a state folder under `root`."""
-    prefix = f"bench-{uuid.uuid4().hex[:8]}."
+    prefix = f"{RUN}-{uuid.uuid4().hex[:4]}."
     return Settings(base.bootstrap_servers, prefix, root / prefix, 6098, False)
+
+
+@contextmanager
+def run_topics_deleted(bootstrap: str) -> Iterator[None]:
+    """Delete every topic this run created when the block ends, however it ends: throwaway
+    partitions left on the broker would slow every later start of it."""
+    try:
+        yield
+    finally:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+        try:
+            names = [name for name in admin.list_topics() if name.startswith(RUN)]
+            if names:
+                admin.delete_topics(names, timeout_ms=60_000)
+        finally:
+            admin.close()
 
 
 def build_orders(n: int, n_skus: int = 100) -> tuple[list[Record], list[tuple[str, dict]]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -21,7 +22,14 @@ from pathlib import Path
 import numpy as np
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
-from harness import Record, build_orders, fresh_settings, running_workers, send_all
+from harness import (
+    Record,
+    build_orders,
+    fresh_settings,
+    run_topics_deleted,
+    running_workers,
+    send_all,
+)
 
 from realtime_mkt.catalogue import topic
 from realtime_mkt.demo import ensure_broker
@@ -101,27 +109,45 @@ def main() -> None:
         f"{SKUS} SKUs; after {WARM_UP_ORDERS} warm-up orders, orders at each rate for {args.seconds:g} s"
     )
     print("rate/s  decisions  p50 ms  p99 ms  max ms   (restock p99 ms, n)")
-    for rate in args.rates:
-        settings = fresh_settings(base, data)
-        paced = orders[WARM_UP_ORDERS : WARM_UP_ORDERS + int(rate * args.seconds)]
-        with running_workers(settings, master) as alive:
-            send_all(
-                settings.bootstrap_servers,
-                topic("orders").full_name(settings),
-                orders[:WARM_UP_ORDERS],
-            )
-            wait_until_consumed(settings, ["orders", "order-lines"], 300, alive)
-            latencies = asyncio.run(paced_phase(settings, paced, rate, alive))
-        every = np.array([x for xs in latencies.values() for x in xs]) * 1000
-        restock = np.array(latencies["restock-requests"]) * 1000
-        if not len(every):
-            print(f"{rate:>6.0f}  no decisions")
-            continue
-        restock_p99 = f"{np.percentile(restock, 99):.0f}" if len(restock) else "-"
-        print(
-            f"{rate:>6.0f}  {len(every):>9}  {np.percentile(every, 50):>6.0f}  "
-            f"{np.percentile(every, 99):>6.0f}  {every.max():>6.0f}   ({restock_p99}, {len(restock)})"
+    try:
+        with run_topics_deleted(base.bootstrap_servers):
+            for rate in args.rates:
+                paced = orders[WARM_UP_ORDERS : WARM_UP_ORDERS + int(rate * args.seconds)]
+                latencies = bench_rate(fresh_settings(base, data), orders, paced, master, rate)
+                print(summary(rate, latencies))
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def bench_rate(
+    settings: Settings,
+    orders: list[Record],
+    paced: list[Record],
+    master: list[tuple[str, dict]],
+    rate: float,
+) -> dict[str, list[float]]:
+    """Decision latencies per output topic of one worker fed `paced` at `rate` after a warm-up."""
+    with running_workers(settings, master) as alive:
+        send_all(
+            settings.bootstrap_servers,
+            topic("orders").full_name(settings),
+            orders[:WARM_UP_ORDERS],
         )
+        wait_until_consumed(settings, ["orders", "order-lines"], 300, alive)
+        return asyncio.run(paced_phase(settings, paced, rate, alive))
+
+
+def summary(rate: float, latencies: dict[str, list[float]]) -> str:
+    """One table row: decision count and latency percentiles in ms."""
+    every = np.array([x for xs in latencies.values() for x in xs]) * 1000
+    restock = np.array(latencies["restock-requests"]) * 1000
+    if not len(every):
+        return f"{rate:>6.0f}  no decisions"
+    restock_p99 = f"{np.percentile(restock, 99):.0f}" if len(restock) else "-"
+    return (
+        f"{rate:>6.0f}  {len(every):>9}  {np.percentile(every, 50):>6.0f}  "
+        f"{np.percentile(every, 99):>6.0f}  {every.max():>6.0f}   ({restock_p99}, {len(restock)})"
+    )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import time
 import uuid
 from pathlib import Path
 
-from harness import fresh_settings, wait_for_members
+from harness import fresh_settings, run_topics_deleted, wait_for_members
 from kafka import KafkaProducer
 from state_memory import mature_sku_state
 from tqdm import tqdm
@@ -77,14 +77,15 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="bench-recovery-"))
 
     try:
-        empty = fresh_settings(base, root)
-        create_topics(empty)
-        baseline = time_to_ready(empty)
-        full = fresh_settings(base, root)
-        create_topics(full)
-        size = fill_changelog(full, args.skus)
-        from_scratch = time_to_ready(full)
-        restarted = time_to_ready(full)
+        with run_topics_deleted(base.bootstrap_servers):
+            empty = fresh_settings(base, root)
+            create_topics(empty)
+            baseline = time_to_ready(empty)
+            full = fresh_settings(base, root)
+            create_topics(full)
+            size = fill_changelog(full, args.skus)
+            from_scratch = time_to_ready(full)
+            restarted = time_to_ready(full)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(f"changelog: {args.skus:,} SKU states, {size / 2**20:,.0f} MiB")

@@ -27,7 +27,7 @@ import time
 import uuid
 from pathlib import Path
 
-from harness import build_orders, fresh_settings, running_workers, send_all
+from harness import RUN, build_orders, fresh_settings, run_topics_deleted, running_workers, send_all
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
@@ -40,7 +40,7 @@ from realtime_mkt.settings import Settings
 def bench_topics(bootstrap: str, label: str) -> tuple[str, str]:
     """A fresh source and sink topic of 4 partitions each."""
     run = uuid.uuid4().hex[:6]
-    source, sink = f"bench-{label}-{run}", f"bench-{label}-out-{run}"
+    source, sink = f"{RUN}-{label}-{run}", f"{RUN}-{label}-out-{run}"
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     admin.create_topics([NewTopic(source, 4, 1), NewTopic(sink, 4, 1)])
     admin.close()
@@ -61,7 +61,7 @@ def bench_baseline(
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "BENCH_SOURCE": source,
         "BENCH_SINK": sink,
-        "BENCH_GROUP": f"bench-{label}-{uuid.uuid4().hex[:6]}",
+        "BENCH_GROUP": f"{RUN}-{label}-{uuid.uuid4().hex[:6]}",
         "BENCH_DATADIR": str(scratch / "state"),
         "BENCH_EXPECTED": str(len(orders)),
         "BENCH_RESULT": str(result),
@@ -112,11 +112,12 @@ def main() -> None:
     data = Path(tempfile.mkdtemp(prefix="bench-"))
 
     try:
-        raw = bench_baseline(base.bootstrap_servers, orders, "raw_passthrough.py")
-        quix = bench_baseline(base.bootstrap_servers, orders, "quix_passthrough.py")
-        bare = bench_baseline(base.bootstrap_servers, orders, "faust_passthrough.py", "worker")
-        ours = bench_worker(fresh_settings(base, data), orders, master)
-        two = bench_worker(fresh_settings(base, data), orders, master, processes=2)
+        with run_topics_deleted(base.bootstrap_servers):
+            raw = bench_baseline(base.bootstrap_servers, orders, "raw_passthrough.py")
+            quix = bench_baseline(base.bootstrap_servers, orders, "quix_passthrough.py")
+            bare = bench_baseline(base.bootstrap_servers, orders, "faust_passthrough.py", "worker")
+            ours = bench_worker(fresh_settings(base, data), orders, master)
+            two = bench_worker(fresh_settings(base, data), orders, master, processes=2)
     finally:
         shutil.rmtree(data, ignore_errors=True)
     print(

@@ -21,6 +21,13 @@ def _kafka(args: argparse.Namespace, settings: Settings) -> int:
             print(f"Kafka broker answering at {broker.start()} (files in {broker.home})")
         elif args.action == "stop":
             print("stopped" if broker.stop() else "no local broker was running")
+        elif args.action == "wipe":
+            wiped = broker.wipe()
+            print(
+                f"broker stopped; deleted {broker.data}"
+                if wiped
+                else "the local broker had no data"
+            )
         else:
             pid = broker.pid()
             answers = broker_answers(broker.bootstrap)
@@ -36,8 +43,14 @@ def _kafka(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _topics(args: argparse.Namespace, settings: Settings) -> int:
-    from realtime_mkt.ops.topic_admin import create_topics
+    from realtime_mkt.ops.topic_admin import create_topics, delete_topics
 
+    if args.action == "delete":
+        deleted = delete_topics(settings)
+        for name in deleted:
+            print(f"deleted  {name}")
+        print(f"{len(deleted)} topics deleted under prefix {settings.topic_prefix!r}")
+        return 0
     for name, status in create_topics(settings).items():
         print(f"{status:<8} {name}")
     return 0
@@ -143,10 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="realtime-mkt", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     kafka = sub.add_parser("kafka", help="a local single-node Apache Kafka (KRaft) from Maven jars")
-    kafka.add_argument("action", choices=["start", "stop", "status"])
+    kafka.add_argument("action", choices=["start", "stop", "status", "wipe"])
     kafka.set_defaults(run=_kafka)
-    topics = sub.add_parser("topics", help="create every topic declared in streams/")
-    topics.add_argument("action", choices=["create"])
+    topics = sub.add_parser(
+        "topics", help="create (or delete) every topic declared in streams/ under the prefix"
+    )
+    topics.add_argument("action", choices=["create", "delete"])
     topics.set_defaults(run=_topics)
     worker = sub.add_parser("worker", help="run the Faust stream processor")
     # below "warn" Faust turns its progress spinner off; with the spinner on, it sets the root

@@ -1,8 +1,9 @@
 """A real Kafka broker for the integration tests, and a running worker on fresh topics.
 
 Broker, in order: `KAFKA_BOOTSTRAP_SERVERS` if set; a testcontainers Kafka if a Docker engine
-answers; otherwise the local Apache Kafka started from Maven jars. If none can be had, the tests
-fail: they are never skipped.
+answers; the local broker if it is already running; otherwise a throwaway local Apache Kafka
+(the cached Maven jars, empty data under pytest's temporary folder) started for this session.
+If none can be had, the tests fail: they are never skipped. Each test deletes its topics after.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 
 from realtime_mkt.ops.lag import wait_until_consumed
 from realtime_mkt.ops.local_broker import BrokerError, LocalBroker, broker_answers
-from realtime_mkt.ops.topic_admin import create_topics
+from realtime_mkt.ops.topic_admin import create_topics, delete_topics
 from realtime_mkt.settings import Settings
 from realtime_mkt.worker_process import start_worker, stop_worker
 from tests.integration.kafka_io import produce_in_order
@@ -43,7 +44,7 @@ def _docker_engine_answers() -> bool:
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap() -> Iterator[str]:
+def kafka_bootstrap(tmp_path_factory) -> Iterator[str]:
     configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if configured:
         if not broker_answers(configured):
@@ -56,21 +57,24 @@ def kafka_bootstrap() -> Iterator[str]:
         with KafkaContainer("apache/kafka:3.9.1").with_kraft() as container:
             yield container.get_bootstrap_server()
         return
-    broker = LocalBroker.default()
-    was_running = broker.pid() is not None
+    installed = LocalBroker.default()
+    if broker_answers(installed.bootstrap):
+        yield installed.bootstrap
+        return
+    # not the default broker's data: whatever earlier runs left there must not slow this start
+    broker = LocalBroker(installed.home, tmp_path_factory.mktemp("kafka"))
     try:
         bootstrap = broker.start()
     except BrokerError as exc:
         pytest.fail(f"no Kafka broker for the integration tests: {exc}")
     yield bootstrap
-    if not was_running:
-        broker.stop()
+    broker.stop()
 
 
 @pytest.fixture()
-def fresh_settings(kafka_bootstrap: str, tmp_path) -> Settings:
+def fresh_settings(kafka_bootstrap: str, tmp_path) -> Iterator[Settings]:
     """Settings with a unique topic prefix and an empty state folder: tests never share topics."""
-    return Settings(
+    settings = Settings(
         bootstrap_servers=kafka_bootstrap,
         topic_prefix=f"it-{uuid.uuid4().hex[:10]}.",
         data_dir=tmp_path / "state",
@@ -78,6 +82,8 @@ def fresh_settings(kafka_bootstrap: str, tmp_path) -> Settings:
         web_enabled=False,
         tick_seconds=3600.0,  # no timer ticks unless a test asks: outputs must equal the replay
     )
+    yield settings
+    delete_topics(settings)
 
 
 class RunningWorker:

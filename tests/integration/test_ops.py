@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
@@ -48,6 +50,29 @@ def test_topics_create_is_idempotent_and_follows_the_catalogue(fresh_settings):
         assert configs["topic"][name]["cleanup.policy"]["value"] == "compact"
     finally:
         admin.close()
+
+
+def test_topics_delete_removes_its_prefix_only(fresh_settings):
+    other = dataclasses.replace(fresh_settings, topic_prefix=f"{fresh_settings.topic_prefix}other.")
+    create_topics(fresh_settings)
+    create_topics(other)
+    deleted = cli(other, "topics", "delete")
+    assert deleted.returncode == 0, deleted.stderr
+    assert deleted.stdout.count("deleted  ") == len(load_catalogue())
+    admin = KafkaAdminClient(bootstrap_servers=fresh_settings.bootstrap_servers)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # deletion completes asynchronously on the broker
+            listed = set(admin.list_topics())
+            if not any(spec.full_name(other) in listed for spec in load_catalogue().values()):
+                break
+            time.sleep(0.5)
+        assert not any(spec.full_name(other) in listed for spec in load_catalogue().values())
+        assert all(spec.full_name(fresh_settings) in listed for spec in load_catalogue().values())
+    finally:
+        admin.close()
+    again = cli(other, "topics", "delete")
+    assert again.returncode == 0 and "0 topics deleted" in again.stdout
 
 
 def test_produce_sends_good_lines_and_reports_bad_ones(fresh_settings, tmp_path):

@@ -28,15 +28,20 @@ class BrokerError(RuntimeError):
 
 @dataclass(frozen=True)
 class LocalBroker:
-    """Paths of one local broker installation under `home`."""
+    """One local broker: its jars under `home`, its data, logs, config and pid file under `state`.
+
+    The default broker keeps both in one folder; the tests run a throwaway `state` on the same jars.
+    """
 
     home: Path
+    state: Path
 
     @classmethod
     def default(cls) -> LocalBroker:
         """The broker under `$REALTIME_MKT_HOME` (default `~/.cache/realtime-mkt`)."""
         root = Path(os.environ.get("REALTIME_MKT_HOME", Path.home() / ".cache" / "realtime-mkt"))
-        return cls(root / f"kafka-{KAFKA_VERSION}")
+        home = root / f"kafka-{KAFKA_VERSION}"
+        return cls(home, home)
 
     @property
     def libs(self) -> Path:
@@ -44,19 +49,32 @@ class LocalBroker:
 
     @property
     def data(self) -> Path:
-        return self.home / "data"
+        return self.state / "data"
 
     @property
     def logs(self) -> Path:
-        return self.home / "logs"
+        return self.state / "logs"
 
     @property
     def pid_file(self) -> Path:
-        return self.home / "broker.pid"
+        return self.state / "broker.pid"
 
     @property
     def bootstrap(self) -> str:
         return f"{HOST}:{PORT}"
+
+    def partition_count(self) -> int:
+        """How many partition folders the broker's data holds (its start-up time grows with it)."""
+        if not self.data.exists():
+            return 0
+        return sum(1 for p in self.data.iterdir() if p.is_dir() and p.name[-1:].isdigit())
+
+    def wipe(self) -> bool:
+        """Stop the broker and delete its data (every topic); True if there was data."""
+        self.stop()
+        existed = self.data.exists()
+        shutil.rmtree(self.data, ignore_errors=True)
+        return existed
 
     def ensure_jars(self) -> None:
         """Resolve the broker jars from Maven Central into `libs/` unless already there."""
@@ -90,7 +108,7 @@ class LocalBroker:
         return java
 
     def _write_config(self) -> Path:
-        config = self.home / "server.properties"
+        config = self.state / "server.properties"
         config.write_text(
             "\n".join(
                 [
@@ -132,7 +150,7 @@ class LocalBroker:
             return None
         return pid
 
-    def start(self, timeout: float = 90.0) -> str:
+    def start(self, timeout: float = 180.0) -> str:
         """Start the broker (idempotent) and return its bootstrap address once it answers."""
         if self.pid() is not None and broker_answers(self.bootstrap):
             return self.bootstrap
@@ -140,8 +158,8 @@ class LocalBroker:
             raise BrokerError(f"something else already listens on {HOST}:{PORT}")
         java = self._java()  # fail early with a clear message
         self.ensure_jars()
-        config = self._write_config()
         self.logs.mkdir(parents=True, exist_ok=True)
+        config = self._write_config()
         if not (self.data / "meta.properties").exists():
             cluster_id = uuid.uuid4().hex[:22]
             fmt = self._jvm(
@@ -167,10 +185,12 @@ class LocalBroker:
             time.sleep(0.5)
         self.stop()
         raise BrokerError(
-            f"broker did not answer within {timeout:.0f}s (java: {java}); see {self.logs}"
+            f"broker did not answer within {timeout:.0f}s (java: {java}); its data holds "
+            f"{self.partition_count()} partitions (`realtime-mkt kafka wipe` deletes them). "
+            f"Last lines of {self.logs / 'server.log'}:\n{log_tail(self.logs / 'server.log')}"
         )
 
-    def stop(self, timeout: float = 30.0) -> bool:
+    def stop(self, timeout: float = 90.0) -> bool:
         """Stop the broker; True if one was running."""
         pid = self.pid()
         if pid is None:
@@ -215,3 +235,13 @@ def broker_answers(bootstrap: str) -> bool:
         return False
     finally:
         admin.close()
+
+
+def log_tail(log: Path, lines: int = 15) -> str:
+    """The last `lines` entries of a broker log, without the stack-trace lines between them."""
+    if not log.exists():
+        return "(no log)"
+    with log.open("rb") as f:
+        f.seek(max(0, log.stat().st_size - 64_000))
+        tail = f.read().decode(errors="replace").splitlines()
+    return "\n".join([line for line in tail if line.startswith("[")][-lines:])

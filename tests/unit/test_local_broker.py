@@ -1,0 +1,26 @@
+"""The local broker's housekeeping: what its data holds, wiping it, and the log shown on failure."""
+
+from __future__ import annotations
+
+from realtime_mkt.ops.local_broker import LocalBroker, log_tail
+
+
+def test_partition_count_and_wipe(tmp_path):
+    broker = LocalBroker(tmp_path / "install", tmp_path / "state")
+    assert broker.partition_count() == 0 and not broker.wipe()
+    for name in ["orders-0", "orders-1", "it-1.catalog-3", "__cluster_metadata-0"]:
+        (broker.data / name).mkdir(parents=True)
+    (broker.data / "meta.properties").write_text("node.id=1\n")
+    (broker.data / "bootstrap.checkpoint").mkdir()  # not a partition folder
+    assert broker.partition_count() == 4
+    assert broker.wipe()
+    assert not broker.data.exists() and broker.partition_count() == 0
+    assert broker.libs == tmp_path / "install" / "libs"  # the jars are kept
+
+
+def test_log_tail_keeps_entries_and_drops_stack_traces(tmp_path):
+    log = tmp_path / "server.log"
+    assert log_tail(log) == "(no log)"
+    entries = [f"[2026-11-25 21:58:{i:02d},000] WARN entry {i}" for i in range(30)]
+    log.write_text("\n".join(f"{e}\njava.lang.NullPointerException\n\tat kafka.X" for e in entries))
+    assert log_tail(log, lines=3).splitlines() == entries[-3:]
