@@ -20,10 +20,11 @@ from pathlib import Path
 
 from harness import fresh_settings, run_topics_deleted, wait_for_members
 from kafka import KafkaProducer
-from state_memory import mature_sku_state
+from state_memory import mature_sku
 from tqdm import tqdm
 
 from realtime_mkt.catalogue import topic
+from realtime_mkt.decision_log import log_key
 from realtime_mkt.demo import ensure_broker
 from realtime_mkt.ops.topic_admin import create_topics
 from realtime_mkt.settings import Settings
@@ -33,8 +34,9 @@ READY = "Worker ready"
 
 
 def fill_changelog(settings: Settings, n: int) -> int:
-    """Write `n` SKU states to the SKU table's changelog as the worker would; bytes written."""
-    template = mature_sku_state()
+    """Write `n` SKU states and decision logs to the SKU table's changelog as the worker would;
+    bytes written."""
+    state, decided = mature_sku()
     changelog = topic("sku-state-changelog").full_name(settings)
     partitions = topic("sku-state-changelog").partitions
     producer = KafkaProducer(
@@ -42,10 +44,11 @@ def fill_changelog(settings: Settings, n: int) -> int:
     )
     written = 0
     for i in tqdm(range(n), desc="changelog", unit="key", mininterval=2):
-        key = json.dumps(f"sku-{i:07d}").encode()
-        value = json.dumps({**template, "sku": f"sku-{i:07d}"}, separators=(",", ":")).encode()
-        producer.send(changelog, key=key, value=value, partition=i % partitions)
-        written += len(key) + len(value)
+        sku = f"sku-{i:07d}"
+        for key, value in [(log_key(sku), decided), (sku, {**state, "sku": sku})]:
+            encoded = json.dumps(key).encode(), json.dumps(value, separators=(",", ":")).encode()
+            producer.send(changelog, key=encoded[0], value=encoded[1], partition=i % partitions)
+            written += len(encoded[0]) + len(encoded[1])
     producer.flush()
     producer.close()
     return written

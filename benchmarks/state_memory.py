@@ -23,6 +23,7 @@ from faust.stores.rocksdb import RocksDBOptions
 from tqdm import tqdm
 
 from realtime_mkt.catalogue import load_catalogue
+from realtime_mkt.decision_log import log_key
 from realtime_mkt.engine import SkuEngine, order_lines
 from realtime_mkt.events import decode
 from realtime_mkt.models.ctr import CtrModel
@@ -43,8 +44,9 @@ def rss_mib() -> float:
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
-def mature_sku_state() -> dict:
-    """The largest engine state among ten simulated SKUs after 60 days of their orders."""
+def mature_sku() -> tuple[dict, list]:
+    """The largest engine state among ten simulated SKUs after 60 days of their orders, and the
+    largest decision log among them (the worker keeps both in its SKU table)."""
     market = Market(SCENARIOS["steady"], seed=3, n_skus=10, n_users=500)
     keys = {name: spec.key for name, spec in load_catalogue().items()}
     engine = SkuEngine()
@@ -63,21 +65,28 @@ def mature_sku_state() -> dict:
                     apply("order-lines", line)
             elif name in ("price-changes", "inventory"):
                 apply(name, value)
-    return max((s.to_dict() for s in states.values()), key=lambda d: len(json.dumps(d)))
+
+    def size(value: object) -> int:
+        return len(json.dumps(value))
+
+    logs = [engine.decisions.store.get(log_key(sku), []) for sku in states]
+    return max((s.to_dict() for s in states.values()), key=size), max(logs, key=size)
 
 
-def fill_store(root: Path, table: str, n: int, value_for) -> int:
-    """Write `n` keys into `PARTITIONS` RocksDB stores like the worker's table; bytes written."""
+def fill_store(root: Path, table: str, n: int, records_for) -> int:
+    """Write the (key, value) records of `n` keys into `PARTITIONS` RocksDB stores like the
+    worker's table; bytes written."""
     options = RocksDBOptions(**TABLE_OPTIONS)
     dbs = [options.open(root / f"{table}-{p}.db") for p in range(PARTITIONS)]
     written = 0
     for i in tqdm(range(n), desc=table, unit="key", mininterval=2):
-        key = json.dumps(f"{table}-{i:07d}").encode()
-        value = json.dumps(value_for(i), separators=(",", ":")).encode()
-        dbs[i % PARTITIONS][key] = value
-        written += len(key) + len(value)
+        for key, value in records_for(i):
+            encoded = json.dumps(key).encode()
+            dbs[i % PARTITIONS][encoded] = json.dumps(value, separators=(",", ":")).encode()
+            written += len(encoded) + len(dbs[i % PARTITIONS][encoded])
     for i in range(0, n, max(n // 50_000, 1)):  # read a sample back, as lookups would
-        _ = dbs[i % PARTITIONS][json.dumps(f"{table}-{i:07d}").encode()]
+        for key, _ in records_for(i):
+            _ = dbs[i % PARTITIONS][json.dumps(key).encode()]
     for db in dbs:
         db.flush()
     return written
@@ -91,18 +100,26 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="bench-memory-"))
     rows = [("start (engine, models and Faust imported)", rss_mib())]
     try:
-        template = mature_sku_state()
+        state, decided = mature_sku()
         sku_bytes = fill_store(
-            root, "sku-state", args.skus, lambda i: {**template, "sku": f"sku-{i}"}
+            root,
+            "sku-state",
+            args.skus,
+            lambda i: [(f"sku-{i}", {**state, "sku": f"sku-{i}"}), (log_key(f"sku-{i}"), decided)],
         )
         rows.append(
-            (f"{args.skus:,} SKU states in RocksDB ({sku_bytes / 2**20:,.0f} MiB)", rss_mib())
+            (
+                f"{args.skus:,} SKU states and decision logs in RocksDB ({sku_bytes / 2**20:,.0f} MiB)",
+                rss_mib(),
+            )
         )
         user_value = {
             "ids": [event_fingerprint(f"click-{i}") for i in range(RECENT_IDS)],
             "pend": [],
         }
-        user_bytes = fill_store(root, "user-state", args.users, lambda i: user_value)
+        user_bytes = fill_store(
+            root, "user-state", args.users, lambda i: [(f"user-{i:07d}", user_value)]
+        )
         rows.append(
             (f"{args.users:,} user states in RocksDB ({user_bytes / 2**20:,.0f} MiB)", rss_mib())
         )

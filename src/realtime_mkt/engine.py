@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from realtime_mkt.decision_log import DecisionLog
 from realtime_mkt.decisions import (
     Audience,
     Output,
@@ -119,11 +120,15 @@ class SkuEngine:
     """Per-SKU logic: stock, demand and price-response learning, restock and price decisions."""
 
     def __init__(
-        self, config: EngineConfig | None = None, audience: AudienceSource = no_audience
+        self,
+        config: EngineConfig | None = None,
+        audience: AudienceSource = no_audience,
+        decisions: DecisionLog | None = None,
     ) -> None:
         self.config = config or EngineConfig()
         self.breaker = MarketBreaker(self.config.guardrails)
         self.audience = audience
+        self.decisions = decisions or DecisionLog()  # what each SKU decided lately, to re-send
         self.clock: float | None = None  # newest event time seen across SKUs: drives the ticks
         self.category_priors = CategoryPriors()
 
@@ -138,7 +143,7 @@ class SkuEngine:
         if event.topic != "sku-signals" and state.recent.seen_before(value["event_id"]):
             # a redelivered input (e.g. replayed after a crash, before its outputs were flushed):
             # send its decisions again, unchanged and under the same ids, so none is lost
-            again = state.decisions_of(value["event_id"])
+            again = self.decisions.decisions_of(state.sku_id, value["event_id"])
             return Outcome(state, [Output(t, state.sku_id, v) for t, v in again], duplicate=True)
         assert event.ts is not None
         state.watermark = event.ts if state.watermark is None else max(state.watermark, event.ts)
@@ -165,8 +170,8 @@ class SkuEngine:
         if state.price is not None:
             state.record_price(today, state.price)
         if outcome.outputs:
-            state.remember_decisions(
-                value["event_id"], [(o.topic, o.value) for o in outcome.outputs]
+            self.decisions.remember(
+                state.sku_id, value["event_id"], [(o.topic, o.value) for o in outcome.outputs]
             )
         return outcome
 

@@ -11,7 +11,6 @@ from realtime_mkt.models.daily_demand import DailyDemand
 from realtime_mkt.models.elasticity import LogLogElasticity
 
 RECENT_IDS = 64  # duplicate-detection window: the last N event ids seen for this key
-RECENT_DECISIONS = 4  # inputs whose decisions are kept for re-sending on redelivery
 
 
 def event_fingerprint(event_id: str) -> int:
@@ -56,28 +55,11 @@ class SkuState:
     price_changes: list[float] = field(default_factory=list)  # event times of our adjustments
     daily_min_price: list[list[float]] = field(default_factory=list)  # [day, lowest price], 30 days
     promo: dict[str, Any] | None = None  # the running promotion: discount, until (day)
-    # the decisions of the last few inputs that caused any: [input fingerprint, [[topic, value]..]]
-    recent_decisions: list[list[Any]] = field(default_factory=list)
 
     @property
     def out_of_stock(self) -> bool:
         """Known to have nothing on hand (unknown stock never counts as a stock-out)."""
         return self.stock_known and self.net_stock <= 0
-
-    def remember_decisions(
-        self, event_id: str, decisions: list[tuple[str, dict[str, Any]]]
-    ) -> None:
-        """Keep the decisions an input caused, to re-send them if the input is redelivered."""
-        entry = [event_fingerprint(event_id), [list(d) for d in decisions]]
-        self.recent_decisions = [*self.recent_decisions[-(RECENT_DECISIONS - 1) :], entry]
-
-    def decisions_of(self, event_id: str) -> list[tuple[str, dict[str, Any]]]:
-        """The decisions a recent input caused (empty if none, or too long ago)."""
-        fingerprint = event_fingerprint(event_id)
-        for fp, decisions in self.recent_decisions:
-            if fp == fingerprint:
-                return [(topic, value) for topic, value in decisions]
-        return []
 
     @property
     def reference_price_30d_min(self) -> float | None:
@@ -127,7 +109,6 @@ class SkuState:
             "pchg": self.price_changes,
             "pmin": self.daily_min_price,
             "promo": self.promo,
-            "dec": self.recent_decisions,
         }
 
     @classmethod
@@ -150,5 +131,4 @@ class SkuState:
             price_changes=data["pchg"],
             daily_min_price=data["pmin"],
             promo=data["promo"],
-            recent_decisions=data["dec"],
         )

@@ -12,6 +12,7 @@ import faust
 from prometheus_client import generate_latest
 
 from realtime_mkt.catalogue import load_catalogue
+from realtime_mkt.decision_log import DecisionLog, Decisions
 from realtime_mkt.engine import SIGNAL_ACTIONS, SkuEngine, order_lines, sku_signal, tick
 from realtime_mkt.events import InputEvent, RejectedEvent, dead_letter, decode
 from realtime_mkt.models.base import OnlineModel
@@ -97,7 +98,8 @@ def create_app(settings: Settings) -> faust.App:
         checkpoint.load(models_dir / "ctr.pkl", CtrModel()),
         checkpoint.load(models_dir / "preference.pkl", PreferenceModel()),
     )
-    engine = SkuEngine(audience=users.audience)
+    # the decision log shares the SKU table, so its entries share the state's changelog partition
+    engine = SkuEngine(audience=users.audience, decisions=DecisionLog(sku_table))
     shared_models: tuple[OnlineModel, ...] = (users.ctr, users.preference)
 
     def accept(event: faust.EventT) -> InputEvent | None:
@@ -208,7 +210,7 @@ def create_app(settings: Settings) -> faust.App:
         if engine.clock is None or day_of(engine.clock) <= ticked_day:
             return
         ticked_day = day_of(engine.clock)
-        for sku_id in list(sku_table.keys()):
+        for sku_id in [key for key in sku_table if isinstance(key, str)]:  # not decision logs
             outputs["sku-ticks"].send_soon(
                 key=sku_id.encode(), value=_dumps(tick(sku_id, engine.clock))
             )
@@ -235,7 +237,7 @@ def create_app(settings: Settings) -> faust.App:
         stored = sku_table.get(sku_id)
         if stored is None:
             return web.json({"error": f"{sku_id} is unknown or not on this worker"}, status=404)
-        return web.json(sku_summary(SkuState.from_dict(stored)))
+        return web.json(sku_summary(SkuState.from_dict(stored), engine.decisions.last(sku_id)))
 
     @app.page("/forecast/{sku_id}")
     async def forecast_view(web: Any, request: Any, sku_id: str) -> Any:
@@ -253,7 +255,7 @@ def create_app(settings: Settings) -> faust.App:
     return app
 
 
-def sku_summary(state: SkuState) -> dict[str, Any]:
+def sku_summary(state: SkuState, last_decisions: Decisions) -> dict[str, Any]:
     """What the `/sku/<id>` view shows: price state, stock, estimates and the last decisions."""
     mean, std = state.demand.forecast()
     elasticity, stderr, cross = state.elasticity.estimate()
@@ -274,8 +276,7 @@ def sku_summary(state: SkuState) -> dict[str, Any]:
                 "decision_id": value["decision_id"],
                 "occurred_at": value["occurred_at"],
             }
-            for _, decisions in state.recent_decisions
-            for topic, value in decisions
+            for topic, value in last_decisions
         ],
     }
 

@@ -1,0 +1,32 @@
+"""The decision log: what a SKU's last deciding inputs caused, kept beside (not inside) its state."""
+
+from __future__ import annotations
+
+from realtime_mkt.decision_log import RECENT_DECISIONS, DecisionLog, log_key
+
+
+def decision(n: int) -> tuple[str, dict]:
+    return ("restock-requests", {"decision_id": f"d{n}", "quantity": n})
+
+
+def test_keeps_the_last_inputs_and_finds_each_by_event_id():
+    log = DecisionLog()
+    for n in range(RECENT_DECISIONS + 2):
+        log.remember("sku-1", f"e{n}", [decision(n), decision(100 + n)])
+    kept = range(2, RECENT_DECISIONS + 2)
+    for n in kept:
+        assert log.decisions_of("sku-1", f"e{n}") == [decision(n), decision(100 + n)]
+    assert log.decisions_of("sku-1", "e0") == [] and log.decisions_of("sku-1", "e1") == []
+    assert log.decisions_of("sku-2", "e3") == []  # per SKU
+    assert log.last("sku-1") == [d for n in kept for d in (decision(n), decision(100 + n))]
+
+
+def test_shares_a_store_with_sku_states_without_touching_them():
+    store: dict = {"decisions": {"sku": "decisions"}, "sku-1": {"sku": "sku-1"}}
+    log = DecisionLog(store)
+    log.remember("decisions", "e1", [decision(1)])  # a SKU may be called anything
+    log.remember("sku-1", "e2", [decision(2)])
+    assert store["decisions"] == {"sku": "decisions"} and store["sku-1"] == {"sku": "sku-1"}
+    assert log.decisions_of("decisions", "e1") == [decision(1)]
+    assert [k for k in store if isinstance(k, str)] == ["decisions", "sku-1"]
+    assert store[log_key("sku-1")][0][1] == [list(decision(2))]
