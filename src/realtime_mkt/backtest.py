@@ -27,10 +27,11 @@ from realtime_mkt.engine import (
 )
 from realtime_mkt.events import decode
 from realtime_mkt.models.ctr import CtrModel
+from realtime_mkt.models.daily_demand import day_of
 from realtime_mkt.models.preference import PreferenceModel
 from realtime_mkt.policies import restock
 from realtime_mkt.policies.guardrails import GuardrailConfig
-from realtime_mkt.sim.market import SCENARIOS, Market
+from realtime_mkt.sim.market import SCENARIOS, START, Market
 from realtime_mkt.sku_state import SkuState
 from realtime_mkt.user_engine import UserEngine, UserState
 
@@ -111,10 +112,14 @@ class _Driver:
                 self.feed(name, follow_up, day)
 
     def record_forecasts(self, day: int) -> None:
-        """The engine's forecast of each SKU's demand today, at today's price, before it happens."""
+        """The engine's forecast of each SKU's demand today, at today's price, before it happens.
+
+        `day` counts market days; the model's weekday factors are indexed by UTC day number.
+        """
+        utc_day = day_of(START) + day
         for sku_id, state in self.skus.items():
             if state.demand.n >= 7:
-                mean, std = state.demand.forecast(day, 1, forecast_factor(state))
+                mean, std = state.demand.forecast(utc_day, 1, forecast_factor(state))
                 self.run.forecasts.append({"day": day, "sku_id": sku_id, "mean": mean, "std": std})
 
 
