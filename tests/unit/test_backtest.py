@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from realtime_mkt.backtest import evaluate, run_backtest
 from realtime_mkt.report import write_report
-from realtime_mkt.sim.market import SCENARIOS
+from realtime_mkt.sim.market import SCENARIOS, WEEKDAY
 
 REQUIRED = {
     "profit_vs_clairvoyant", "profit_lift_vs_static", "cycle_service_level", "fill_rate", "avg_on_hand",
@@ -48,6 +50,15 @@ def test_decisions_are_safe_and_the_models_beat_their_baselines(steady):
     assert figures["reco_mae"] < figures["reco_mae_baseline"]
     assert 0.85 <= figures["profit_vs_clairvoyant"] <= 1.05
     assert figures["fill_rate"] > 0.9
+
+
+def test_scored_forecasts_follow_the_markets_weekdays():
+    run = run_backtest("seasonal", days=60, n_skus=6, seed=4, progress=False)
+    forecasts = pd.DataFrame(run.forecasts)
+    forecasts = forecasts[forecasts.day >= 35]  # weekday factors learn from the third week
+    relative = forecasts["mean"] / forecasts.groupby("sku_id")["mean"].transform("mean")
+    by_weekday = relative.groupby(forecasts.day % 7).mean()
+    assert np.corrcoef(by_weekday.to_numpy(), WEEKDAY)[0, 1] > 0.9
 
 
 def test_the_tuned_restock_baseline_freezes_its_levels():
