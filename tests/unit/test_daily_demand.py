@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from realtime_mkt.models import daily_demand
 from realtime_mkt.models.daily_demand import DailyDemand
 
 
@@ -61,4 +62,43 @@ def test_round_trips_through_its_compact_form():
     model = DailyDemand()
     feed(model, [3, 4, 5])
     model.add_sale(2, 10.0)
+    assert model.error_abs > 0
     assert DailyDemand.from_list(model.to_list()) == model
+    older = DailyDemand.from_list(model.to_list()[:9])  # a state stored before the signal
+    assert (older.level, older.error_mean, older.error_abs) == (model.level, 0.0, 0.0)
+
+
+def poisson_days(rng, means: list[float]) -> list[float]:
+    return [float(rng.poisson(m)) for m in means]
+
+
+@pytest.mark.parametrize("tracking", [True, False])
+def test_a_doubled_demand_is_followed_within_days_only_with_the_tracking_signal(
+    tracking, monkeypatch
+):
+    if not tracking:
+        monkeypatch.setattr(daily_demand, "TRACKING_ALARM", 1.1)  # the signal never exceeds 1
+    rng = np.random.default_rng(5)
+    lags = []
+    for _ in range(20):
+        model = DailyDemand()
+        feed(model, poisson_days(rng, [10.0] * 60 + [20.0] * 14))
+        lags.append(20.0 - model.forecast()[0])
+    if tracking:  # 14 days after the jump the level is within 10 % of the new demand
+        assert np.mean(lags) < 2.0
+    else:  # at the span's rate (2/29 a day) about a third of the jump is still missing
+        assert np.mean(lags) > 2.5
+
+
+def test_the_tracking_signal_stays_quiet_on_steady_demand():
+    rng = np.random.default_rng(6)
+    alarms = days = 0
+    for _ in range(20):
+        model = DailyDemand()
+        for offset, units in enumerate(poisson_days(rng, [10.0] * 200)):
+            model.advance(100 + offset, stocked_out=False)
+            model.add_sale(units, 10.0)
+            if model.n > 14:
+                days += 1
+                alarms += model._shift_rate() > 0
+    assert alarms / days < 0.03

@@ -4,6 +4,9 @@ the spread of the one-day-ahead forecast error.
     forecast for day d = level × season[weekday(d)] × price factor,
     error spread σ = EW std of (actual − forecast) × calibration scale
 
+The level's learning rate is 2 / (span + 1), raised to a fast rate while Trigg's tracking signal
+reports a shift (errors persistently on one side), so a level that jumped is followed in days.
+
 The calibration scale is adaptive conformal inference (Gibbs & Candès, 2021) on the 90 %
 interval forecast ± 1.645 σ: each learned day multiplies it by exp(η (miss − 0.1)), so it grows
 while more than one day in ten falls outside and shrinks while fewer do. Daily counts are
@@ -34,6 +37,10 @@ SEASON_RATE = 0.1
 PI90_Z = 1.645
 CALIBRATION_RATE = 0.1  # η of the adaptive conformal update
 CALIBRATION_BOUNDS = (0.5, 4.0)
+TRACKING_RATE = 0.1  # β of the smoothed error and absolute error behind the tracking signal
+TRACKING_CLIP = 2.0  # errors enter the signal clipped at this many smoothed absolute errors
+TRACKING_ALARM = 0.7  # |signal| above which the level learns faster
+TRACKING_MAX_RATE = 0.25  # the level's learning rate while the signal is above the alarm
 
 
 def day_of(ts: float) -> int:
@@ -71,6 +78,8 @@ class DailyDemand:
     season: list[float] = field(default_factory=lambda: [1.0] * 7)
     span_days: int = 28
     scale: float = 1.0
+    error_mean: float = 0.0  # smoothed forecast error (units, at the reference price)
+    error_abs: float = 0.0  # smoothed absolute forecast error
 
     def advance(self, day: int, stocked_out: bool, price_factor: float = 1.0) -> list[ClosedDay]:
         """Close every day before `day`, learning each uncensored one; open `day`.
@@ -112,8 +121,11 @@ class DailyDemand:
         error = self.units - expected * price_factor
         if self.n >= 2:
             self._calibrate(abs(error) > PI90_Z * self._spread())
+            self._track(reference_units - expected)
         self.n += 1
         alpha = max(1.0 / self.n, 2.0 / (self.span_days + 1))
+        if self.n > self.span_days // 2:  # while younger the plain mean follows fast enough
+            alpha = max(alpha, self._shift_rate())
         error = error if self.n > 1 else 0.0
         self.var = (1.0 - alpha) * (self.var + alpha * error * error) if self.n > 1 else 0.0
         self.level += alpha * (reference_units / factor - self.level)
@@ -125,6 +137,25 @@ class DailyDemand:
         step = math.exp(CALIBRATION_RATE * ((1.0 if missed else 0.0) - 0.1))
         low, high = CALIBRATION_BOUNDS
         self.scale = min(max(self.scale * step, low), high)
+
+    def _track(self, error: float) -> None:
+        if self.error_abs > 0:  # one huge surprise (a holiday) must not pass for a shift
+            bound = TRACKING_CLIP * self.error_abs
+            error = min(max(error, -bound), bound)
+        self.error_mean += TRACKING_RATE * (error - self.error_mean)
+        self.error_abs += TRACKING_RATE * (abs(error) - self.error_abs)
+
+    def _shift_rate(self) -> float:
+        """The level's learning rate while Trigg's tracking signal (smoothed error over smoothed
+        absolute error, in [-1, 1]) reports a shift, else 0. The signal stays near 0 while
+        errors fall on both sides and nears ±1 once they keep falling on one side, so a level
+        that jumped is caught up in days rather than a span. A fixed rate rather than the signal
+        itself (Trigg and Leach's adaptive rate) keeps a holiday peak from dragging the level
+        along: on Walmart's weekly sales the raw signal as rate did worse than no signal."""
+        if self.error_abs <= 0:
+            return 0.0
+        signal = abs(self.error_mean) / self.error_abs
+        return TRACKING_MAX_RATE if signal > TRACKING_ALARM else 0.0
 
     def _spread(self) -> float:
         """The calibrated standard deviation of a one-day forecast error.
@@ -172,10 +203,15 @@ class DailyDemand:
             self.var,
             self.season,
             self.scale,
+            self.error_mean,
+            self.error_abs,
         ]
 
     @classmethod
     def from_list(cls, data: list) -> DailyDemand:
         """Inverse of `to_list`."""
-        day, units, revenue, censored, n, level, var, season, scale = data
-        return cls(day, units, revenue, censored, n, level, var, season, scale=scale)
+        day, units, revenue, censored, n, level, var, season, scale, *tracking = data
+        model = cls(day, units, revenue, censored, n, level, var, season, scale=scale)
+        if tracking:  # states written before the tracking signal start it at zero
+            model.error_mean, model.error_abs = tracking
+        return model
