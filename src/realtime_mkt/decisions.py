@@ -90,12 +90,12 @@ def price_adjustment(
     current: float,
     target: pricing.PriceTarget,
     guarded: GuardedPrice,
-    estimate: tuple[float, float, float],
     trigger: str,
 ) -> Output:
-    """A `price-adjustments` event."""
+    """A `price-adjustments` event; its elasticity is the own-price response the target used."""
     assert state.watermark is not None
-    elasticity, stderr, cross = estimate
+    elasticity, stderr = state.elasticity.own_price_response()
+    cross = state.elasticity.estimate()[2]
     reasons = list(target.reasons)
     if guarded.binding_rule:
         reasons.append(f"clamped_by_{guarded.binding_rule}")

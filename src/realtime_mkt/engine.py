@@ -301,13 +301,13 @@ class SkuEngine:
         if len(state.price_changes) >= guard.max_changes:
             outcome.held = "cooldown"
             return
-        estimate = state.elasticity.estimate()
+        response, stderr = state.elasticity.own_price_response()
         view = pricing.MarketView(
             price=state.price,
             list_price=state.catalog["list_price"],
             unit_cost=bounds.unit_cost,
-            elasticity=estimate[0],
-            stderr=estimate[1],
+            elasticity=response,
+            stderr=stderr,
             demand_per_day=state.demand.forecast(price_factor=forecast_factor(state))[0],
             on_hand=max(state.net_stock, 0) + state.on_order,
             cover_days_needed=state.catalog["lead_time_days"]
@@ -321,9 +321,7 @@ class SkuEngine:
         if self.breaker.would_trip(state.watermark):
             outcome.held = "circuit_breaker_many_skus_moving"
             return
-        outcome.outputs.append(
-            price_adjustment(state, state.price, target, guarded, estimate, trigger)
-        )
+        outcome.outputs.append(price_adjustment(state, state.price, target, guarded, trigger))
         self.breaker.record(state.watermark, state.sku_id)
         state.price = guarded.price
         state.price_changes.append(state.watermark)
@@ -340,7 +338,7 @@ class SkuEngine:
             reference,
             on_hand,
             mean,
-            state.elasticity.estimate()[0],
+            state.elasticity.own_price_response()[0],
             hard_floor(bounds, self.config.guardrails),
             config,
         )
@@ -387,10 +385,11 @@ def forecast_factor(state: SkuState) -> float:
 
 
 def price_factor(state: SkuState, price: float | None) -> float:
-    """Demand at `price` relative to demand at the list price, by the current elasticity estimate."""
+    """Demand at `price` relative to demand at the list price (competitors' prices held), by the
+    current own-price response estimate."""
     if state.catalog is None or not price:
         return 1.0
-    elasticity = state.elasticity.estimate()[0]
+    elasticity = state.elasticity.own_price_response()[0]
     return (price / state.catalog["list_price"]) ** elasticity
 
 

@@ -32,6 +32,20 @@ def test_recovers_the_true_elasticity_within_its_standard_error():
     assert abs(np.mean([c for _, _, c in results]) - 0.5) < 0.25
 
 
+def test_own_price_response_is_e_minus_x_within_its_standard_error():
+    # demand = p^e · (competitor / p)^x: a 1 % higher own price moves units by e − x = −2.3 %
+    models = [simulate(seed, days=200) for seed in range(40)]
+    for model in models[:3]:
+        e, _, x = model.estimate()
+        assert math.isclose(model.own_price_response()[0], e - x)
+    within_two = np.mean(
+        [abs(r + 2.3) <= 2 * se for r, se in (m.own_price_response() for m in models)]
+    )
+    assert within_two >= 0.85
+    stderr, response_stderr = models[0].estimate()[1], models[0].own_price_response()[1]
+    assert response_stderr != stderr and response_stderr > 0
+
+
 def test_standard_error_shrinks_like_one_over_root_n():
     short = np.mean([simulate(s, 100).estimate()[1] for s in range(10)])
     long = np.mean([simulate(s, 400).estimate()[1] for s in range(10)])

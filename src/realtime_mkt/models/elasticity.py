@@ -31,7 +31,7 @@ class LogLogElasticity:
     prior_elasticity: float = PRIOR_ELASTICITY
     prior_sd: float = 1.0
     # the last estimate and what it was computed from: learning (n) or a new prior recomputes it
-    _memo: tuple[tuple[int, float, float], tuple[float, float, float]] | None = field(
+    _memo: tuple[tuple[int, float, float], tuple[np.ndarray, np.ndarray]] | None = field(
         default=None, repr=False, compare=False
     )
 
@@ -60,17 +60,29 @@ class LogLogElasticity:
         sse = self.yty - 2 * beta @ xty + beta @ xtx @ beta
         return beta, a, max(float(sse) / (self.n - 3), 1e-6)
 
-    def estimate(self) -> tuple[float, float, float]:
-        """Own-price elasticity, its standard error, and the cross elasticity to competitors."""
+    def _posterior(self) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and covariance of (intercept, e, x), memoised until data or prior change."""
         key = (self.n, self.prior_elasticity, self.prior_sd)
         if self._memo is not None and self._memo[0] == key:
             return self._memo[1]
         _, _, noise = self._fit(PRIOR_NOISE_VAR)
         beta, a, noise = self._fit(noise)  # second pass: prior weighed against the data's noise
-        cov = noise * np.linalg.inv(a)
-        result = float(beta[1]), float(math.sqrt(max(cov[1, 1], 0.0))), float(beta[2])
+        result = beta, noise * np.linalg.inv(a)
         self._memo = (key, result)
         return result
+
+    def estimate(self) -> tuple[float, float, float]:
+        """The regression's own-price coefficient e, its standard error, and the cross
+        elasticity x to competitors."""
+        beta, cov = self._posterior()
+        return float(beta[1]), float(math.sqrt(max(cov[1, 1], 0.0))), float(beta[2])
+
+    def own_price_response(self) -> tuple[float, float]:
+        """The elasticity of units to our own price with competitors' prices held, e − x (our
+        price enters both terms), and its standard error: what pricing and demand use."""
+        beta, cov = self._posterior()
+        variance = cov[1, 1] + cov[2, 2] - 2.0 * cov[1, 2]
+        return float(beta[1] - beta[2]), float(math.sqrt(max(variance, 0.0)))
 
     def to_list(self) -> list:
         """Compact form for table storage."""

@@ -1,6 +1,7 @@
 """Profit-maximising, inventory-aware price targets from the elasticity estimate.
 
-With constant elasticity e < −1 and unit cost c the profit-maximising price is p* = c·e/(1+e).
+With a constant own-price response e < −1 (the elasticity of units to our price, competitors'
+prices held) and unit cost c the profit-maximising price is p* = c·e/(1+e).
 While e is uncertain the target is shrunk toward the merchant's list price: the log-price moves a
 share w = 1/(1 + (SE/0.25)²) of the way from list price to p*.
 Stock bends it: if the stock on hand would run out before replenishment can arrive (L + R days)
@@ -16,7 +17,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 
-MODEL_VERSION = "loglog-elasticity/v1+pricing/v1"
+MODEL_VERSION = "loglog-elasticity/v2+pricing/v1"  # v2: own-price response e − x
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +47,7 @@ class MarketView:
     price: float
     list_price: float  # the merchant's own price: the anchor while the elasticity is uncertain
     unit_cost: float
-    elasticity: float
+    elasticity: float  # own-price response (competitors' prices held)
     stderr: float
     demand_per_day: float  # at the current price
     on_hand: int

@@ -54,6 +54,11 @@ SCENARIOS = {
 }
 
 
+def optimum_price(unit_cost: float, response: float) -> float:
+    """The profit-maximising price c·r/(1+r) under a constant own-price response r < −1."""
+    return unit_cost * response / (1 + response)
+
+
 @dataclass(slots=True)
 class SimSku:
     """A SKU's master data and true demand."""
@@ -106,11 +111,15 @@ class Market:
         cost = round(float(self.rng.uniform(5, 60)), 2)
         category = CATEGORIES[i % len(CATEGORIES)]
         elasticity = min(CATEGORY_ELASTICITY[category] + float(self.rng.normal(0, 0.25)), -1.4)
-        optimum = cost * elasticity / (1 + elasticity)
-        list_price = round(optimum * float(self.rng.uniform(0.85, 1.2)), 2)
+        list_vs_optimum = float(self.rng.uniform(0.85, 1.2))  # the merchant's list price is off
         appears = 0
         if self.scenario.new_products_day is not None and i % 3 == 2:
             appears = self.scenario.new_products_day
+        lead_time_days = int(self.rng.choice([2, 3, 5, 7]))
+        order_multiple = int(self.rng.choice([1, 1, 5, 10]))
+        base_demand = float(self.rng.uniform(8, 40))
+        cross = float(self.rng.uniform(0.2, 0.8))
+        list_price = round(optimum_price(cost, elasticity - cross) * list_vs_optimum, 2)
         return SimSku(
             sku_id=f"sku-{i:04d}",
             category=category,
@@ -118,11 +127,11 @@ class Market:
             list_price=list_price,
             min_price=round(max(cost * 1.06, list_price * 0.6), 2),
             max_price=round(list_price * 1.6, 2),
-            lead_time_days=int(self.rng.choice([2, 3, 5, 7])),
-            order_multiple=int(self.rng.choice([1, 1, 5, 10])),
-            base_demand=float(self.rng.uniform(8, 40)),
+            lead_time_days=lead_time_days,
+            order_multiple=order_multiple,
+            base_demand=base_demand,
             elasticity=elasticity,
-            cross=float(self.rng.uniform(0.2, 0.8)),
+            cross=cross,
             latent=self.rng.normal(0, 0.7, 4),
             appears=appears,
         )
@@ -151,9 +160,11 @@ class Market:
         return mean
 
     def optimal_price(self, sku: SimSku) -> float:
-        """The profit-maximising price within the SKU's bounds, knowing the true elasticity."""
-        e = sku.elasticity
-        return min(max(sku.unit_cost * e / (1 + e), sku.min_price), sku.max_price)
+        """The profit-maximising price within the SKU's bounds, knowing the true elasticities and
+        holding the competitor's price: our price enters demand as p^e · (competitor/p)^cross,
+        so units respond to it with elasticity e − cross."""
+        optimum = optimum_price(sku.unit_cost, sku.elasticity - sku.cross)
+        return min(max(optimum, sku.min_price), sku.max_price)
 
     def live(self, day: int) -> list[SimSku]:
         """SKUs on sale on `day`."""
