@@ -4,6 +4,8 @@ import numpy as np
 
 from realtime_mkt.engine import SkuEngine
 from realtime_mkt.models.elasticity import PRIOR_ELASTICITY, CategoryPriors, LogLogElasticity
+from realtime_mkt.sku_state import SkuState
+from realtime_mkt.streaming.app import sku_summary
 from tests.helpers import EngineRun, catalog
 
 
@@ -75,3 +77,11 @@ def test_new_skus_start_from_their_category_prior():
     states = run.states()
     assert states["new"].elasticity.estimate()[0] == -3.3
     assert states["other"].elasticity.estimate()[0] == PRIOR_ELASTICITY
+
+
+def test_the_sku_view_reports_the_response_that_prices_use():
+    state = SkuState("s", elasticity=simulate(1, days=200))
+    shown = sku_summary(state, [])["elasticity"]
+    response, stderr = state.elasticity.own_price_response()
+    assert (shown["estimate"], shown["stderr"]) == (response, stderr)
+    assert shown["cross"] == state.elasticity.estimate()[2] != 0.0

@@ -258,7 +258,9 @@ def create_app(settings: Settings) -> faust.App:
 def sku_summary(state: SkuState, last_decisions: Decisions) -> dict[str, Any]:
     """What the `/sku/<id>` view shows: price state, stock, estimates and the last decisions."""
     mean, std = state.demand.forecast()
-    elasticity, stderr, cross = state.elasticity.estimate()
+    # the same reading as price adjustments: the own-price response and the cross elasticity
+    response, stderr = state.elasticity.own_price_response()
+    cross = state.elasticity.estimate()[2]
     return {
         "sku_id": state.sku_id,
         "price": state.price,
@@ -269,7 +271,7 @@ def sku_summary(state: SkuState, last_decisions: Decisions) -> dict[str, Any]:
         "on_hand": max(state.net_stock, 0),
         "on_order": state.on_order,
         "forecast": {"mean_per_day": mean, "std_per_day": std, "history_days": state.demand.n},
-        "elasticity": {"estimate": elasticity, "stderr": stderr, "cross": cross},
+        "elasticity": {"estimate": response, "stderr": stderr, "cross": cross},
         "last_decisions": [
             {
                 "topic": topic,
