@@ -90,12 +90,13 @@ def price_adjustment(
     current: float,
     target: pricing.PriceTarget,
     guarded: GuardedPrice,
+    response: tuple[float, float, float],
     trigger: str,
 ) -> Output:
-    """A `price-adjustments` event; its elasticity is the own-price response the target used."""
+    """A `price-adjustments` event; `response` is the own-price response the target used, its
+    standard error and the cross elasticity."""
     assert state.watermark is not None
-    elasticity, stderr = state.elasticity.own_price_response()
-    cross = state.elasticity.estimate()[2]
+    elasticity, stderr, cross = response
     reasons = list(target.reasons)
     if guarded.binding_rule:
         reasons.append(f"clamped_by_{guarded.binding_rule}")

@@ -301,13 +301,13 @@ class SkuEngine:
         if len(state.price_changes) >= guard.max_changes:
             outcome.held = "cooldown"
             return
-        response, stderr = state.elasticity.own_price_response()
+        response = state.elasticity.own_price_response()
         view = pricing.MarketView(
             price=state.price,
             list_price=state.catalog["list_price"],
             unit_cost=bounds.unit_cost,
-            elasticity=response,
-            stderr=stderr,
+            elasticity=response[0],
+            stderr=response[1],
             demand_per_day=state.demand.forecast(price_factor=forecast_factor(state))[0],
             on_hand=max(state.net_stock, 0) + state.on_order,
             cover_days_needed=state.catalog["lead_time_days"]
@@ -321,7 +321,9 @@ class SkuEngine:
         if self.breaker.would_trip(state.watermark):
             outcome.held = "circuit_breaker_many_skus_moving"
             return
-        outcome.outputs.append(price_adjustment(state, state.price, target, guarded, trigger))
+        outcome.outputs.append(
+            price_adjustment(state, state.price, target, guarded, response, trigger)
+        )
         self.breaker.record(state.watermark, state.sku_id)
         state.price = guarded.price
         state.price_changes.append(state.watermark)

@@ -39,9 +39,10 @@ def test_own_price_response_is_e_minus_x_within_its_standard_error():
     models = [simulate(seed, days=200) for seed in range(40)]
     for model in models[:3]:
         e, _, x = model.estimate()
-        assert math.isclose(model.own_price_response()[0], e - x)
+        response, _, cross = model.own_price_response()
+        assert math.isclose(response, e - x) and cross == x
     within_two = np.mean(
-        [abs(r + 2.3) <= 2 * se for r, se in (m.own_price_response() for m in models)]
+        [abs(r + 2.3) <= 2 * se for r, se, _ in (m.own_price_response() for m in models)]
     )
     assert within_two >= 0.85
     stderr, response_stderr = models[0].estimate()[1], models[0].own_price_response()[1]
@@ -82,6 +83,6 @@ def test_new_skus_start_from_their_category_prior():
 def test_the_sku_view_reports_the_response_that_prices_use():
     state = SkuState("s", elasticity=simulate(1, days=200))
     shown = sku_summary(state, [])["elasticity"]
-    response, stderr = state.elasticity.own_price_response()
+    response, stderr, _ = state.elasticity.own_price_response()
     assert (shown["estimate"], shown["stderr"]) == (response, stderr)
     assert shown["cross"] == state.elasticity.estimate()[2] != 0.0

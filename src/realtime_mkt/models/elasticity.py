@@ -77,12 +77,17 @@ class LogLogElasticity:
         beta, cov = self._posterior()
         return float(beta[1]), float(math.sqrt(max(cov[1, 1], 0.0))), float(beta[2])
 
-    def own_price_response(self) -> tuple[float, float]:
+    def own_price_response(self) -> tuple[float, float, float]:
         """The elasticity of units to our own price with competitors' prices held, e − x (our
-        price enters both terms), and its standard error: what pricing and demand use."""
+        price enters both terms), its standard error, and x: what pricing, demand and the
+        explanations use."""
         beta, cov = self._posterior()
         variance = cov[1, 1] + cov[2, 2] - 2.0 * cov[1, 2]
-        return float(beta[1] - beta[2]), float(math.sqrt(max(variance, 0.0)))
+        return (
+            float(beta[1] - beta[2]),
+            float(math.sqrt(max(variance, 0.0))),
+            float(beta[2]),
+        )
 
     def to_list(self) -> list:
         """Compact form for table storage."""

@@ -259,8 +259,7 @@ def sku_summary(state: SkuState, last_decisions: Decisions) -> dict[str, Any]:
     """What the `/sku/<id>` view shows: price state, stock, estimates and the last decisions."""
     mean, std = state.demand.forecast()
     # the same reading as price adjustments: the own-price response and the cross elasticity
-    response, stderr = state.elasticity.own_price_response()
-    cross = state.elasticity.estimate()[2]
+    response, stderr, cross = state.elasticity.own_price_response()
     return {
         "sku_id": state.sku_id,
         "price": state.price,
