@@ -20,11 +20,10 @@ from pathlib import Path
 
 from harness import fresh_settings, run_topics_deleted, wait_for_members
 from kafka import KafkaProducer
-from state_memory import mature_sku
+from state_memory import mature_sku, sku_records
 from tqdm import tqdm
 
 from realtime_mkt.catalogue import topic
-from realtime_mkt.decision_log import log_key
 from realtime_mkt.demo import ensure_broker
 from realtime_mkt.ops.topic_admin import create_topics
 from realtime_mkt.settings import Settings
@@ -44,8 +43,7 @@ def fill_changelog(settings: Settings, n: int) -> int:
     )
     written = 0
     for i in tqdm(range(n), desc="changelog", unit="key", mininterval=2):
-        sku = f"sku-{i:07d}"
-        for key, value in [(log_key(sku), decided), (sku, {**state, "sku": sku})]:
+        for key, value in sku_records(f"sku-{i:07d}", state, decided):
             encoded = json.dumps(key).encode(), json.dumps(value, separators=(",", ":")).encode()
             producer.send(changelog, key=encoded[0], value=encoded[1], partition=i % partitions)
             written += len(encoded[0]) + len(encoded[1])
@@ -91,7 +89,7 @@ def main() -> None:
             restarted = time_to_ready(full)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    print(f"changelog: {args.skus:,} SKU states, {size / 2**20:,.0f} MiB")
+    print(f"changelog: {args.skus:,} SKU states and decision logs, {size / 2**20:,.0f} MiB")
     print(f"start to ready, nothing to recover:            {baseline:7.1f} s")
     print(f"start to ready, empty disk (whole changelog):  {from_scratch:7.1f} s")
     print(f"start to ready, local state intact (restart):  {restarted:7.1f} s")

@@ -73,6 +73,12 @@ def mature_sku() -> tuple[dict, list]:
     return max((s.to_dict() for s in states.values()), key=size), max(logs, key=size)
 
 
+def sku_records(sku_id: str, state: dict, decided: list) -> list[tuple[object, object]]:
+    """The worker's SKU-table entries of one SKU, in the order it writes them: its decision log,
+    then its state (both re-keyed copies of `mature_sku`'s)."""
+    return [(log_key(sku_id), decided), (sku_id, {**state, "sku": sku_id})]
+
+
 def fill_store(root: Path, table: str, n: int, records_for) -> int:
     """Write the (key, value) records of `n` keys into `PARTITIONS` RocksDB stores like the
     worker's table; bytes written."""
@@ -82,8 +88,9 @@ def fill_store(root: Path, table: str, n: int, records_for) -> int:
     for i in tqdm(range(n), desc=table, unit="key", mininterval=2):
         for key, value in records_for(i):
             encoded = json.dumps(key).encode()
-            dbs[i % PARTITIONS][encoded] = json.dumps(value, separators=(",", ":")).encode()
-            written += len(encoded) + len(dbs[i % PARTITIONS][encoded])
+            payload = json.dumps(value, separators=(",", ":")).encode()
+            dbs[i % PARTITIONS][encoded] = payload
+            written += len(encoded) + len(payload)
     for i in range(0, n, max(n // 50_000, 1)):  # read a sample back, as lookups would
         for key, _ in records_for(i):
             _ = dbs[i % PARTITIONS][json.dumps(key).encode()]
@@ -105,7 +112,7 @@ def main() -> None:
             root,
             "sku-state",
             args.skus,
-            lambda i: [(f"sku-{i}", {**state, "sku": f"sku-{i}"}), (log_key(f"sku-{i}"), decided)],
+            lambda i: sku_records(f"sku-{i:07d}", state, decided),
         )
         rows.append(
             (
