@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -30,10 +31,6 @@ class LogLogElasticity:
     n: int = 0
     prior_elasticity: float = PRIOR_ELASTICITY
     prior_sd: float = 1.0
-    # the last estimate and what it was computed from: learning (n) or a new prior recomputes it
-    _memo: tuple[tuple[int, float, float], tuple[np.ndarray, np.ndarray]] | None = field(
-        default=None, repr=False, compare=False
-    )
 
     def learn(self, price: float, units: float, competitor_price: float | None) -> None:
         """Add one day's observation: average selling price and units sold."""
@@ -46,30 +43,12 @@ class LogLogElasticity:
         self.yty += y * y
         self.n += 1
 
-    def _fit(self, noise: float) -> tuple[np.ndarray, np.ndarray, float]:
-        """Posterior mean and precision for a noise variance, and the residual variance."""
-        xtx = np.array(self.xtx).reshape(3, 3)
-        xty = np.array(self.xty)
-        # flat prior on the intercept; N(prior, prior_sd²) on both elasticities
-        weight = noise / self.prior_sd**2
-        precision = np.diag([1e-6, weight, weight])
-        a = xtx + precision
-        beta = np.linalg.solve(a, xty + precision @ np.array([0.0, self.prior_elasticity, 0.0]))
-        if self.n <= 3:
-            return beta, a, PRIOR_NOISE_VAR
-        sse = self.yty - 2 * beta @ xty + beta @ xtx @ beta
-        return beta, a, max(float(sse) / (self.n - 3), 1e-6)
-
     def _posterior(self) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and covariance of (intercept, e, x), memoised until data or prior change."""
-        key = (self.n, self.prior_elasticity, self.prior_sd)
-        if self._memo is not None and self._memo[0] == key:
-            return self._memo[1]
-        _, _, noise = self._fit(PRIOR_NOISE_VAR)
-        beta, a, noise = self._fit(noise)  # second pass: prior weighed against the data's noise
-        result = beta, noise * np.linalg.inv(a)
-        self._memo = (key, result)
-        return result
+        """Posterior mean and covariance of (intercept, e, x): remembered by value, so a state
+        read back from the table reuses what its last reading computed (it changes once a day)."""
+        return _posterior(
+            tuple(self.xtx), tuple(self.xty), self.yty, self.n, self.prior_elasticity, self.prior_sd
+        )
 
     def estimate(self) -> tuple[float, float, float]:
         """The regression's own-price coefficient e, its standard error, and the cross
@@ -98,6 +77,35 @@ class LogLogElasticity:
         """Inverse of `to_list`."""
         xtx, xty, yty, n, prior = data
         return cls(xtx, xty, yty, n, prior)
+
+
+@lru_cache(maxsize=4096)
+def _posterior(
+    xtx: tuple[float, ...],
+    xty: tuple[float, ...],
+    yty: float,
+    n: int,
+    prior_elasticity: float,
+    prior_sd: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    xtx_m = np.array(xtx).reshape(3, 3)
+    xty_v = np.array(xty)
+
+    def fit(noise: float) -> tuple[np.ndarray, np.ndarray, float]:
+        """Posterior mean and precision for a noise variance, and the residual variance."""
+        # flat prior on the intercept; N(prior, prior_sd²) on both elasticities
+        weight = noise / prior_sd**2
+        precision = np.diag([1e-6, weight, weight])
+        a = xtx_m + precision
+        beta = np.linalg.solve(a, xty_v + precision @ np.array([0.0, prior_elasticity, 0.0]))
+        if n <= 3:
+            return beta, a, PRIOR_NOISE_VAR
+        sse = yty - 2 * beta @ xty_v + beta @ xtx_m @ beta
+        return beta, a, max(float(sse) / (n - 3), 1e-6)
+
+    _, _, noise = fit(PRIOR_NOISE_VAR)
+    beta, a, noise = fit(noise)  # second pass: prior weighed against the data's noise
+    return beta, noise * np.linalg.inv(a)
 
 
 class CategoryPriors:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
@@ -22,6 +22,8 @@ from realtime_mkt.models.preference import PreferenceModel
 from realtime_mkt.settings import Settings
 from realtime_mkt.sku_state import SkuState
 from realtime_mkt.streaming import checkpoint, metrics
+from realtime_mkt.streaming.batches import KeyRun, apply_in_order, by_key
+from realtime_mkt.streaming.outbox import Outbox
 from realtime_mkt.user_engine import UserEngine, UserState
 
 log = logging.getLogger(__name__)
@@ -35,18 +37,31 @@ TABLE_OPTIONS = {
     "write_buffer_size": 16 * 2**20,
     "max_write_buffer_number": 2,
 }
+# Agents take events from Faust in batches: up to BATCH_MAX at once, waiting at most
+# BATCH_WITHIN seconds for a batch to fill (so at low rates a batch adds at most that latency).
+BATCH_MAX = 1000
+BATCH_WITHIN = 0.01
 T = TypeVar("T")
+S = TypeVar("S")
 
 
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
+def bind_partition(event: faust.EventT) -> None:
+    """Point Faust's table reads and writes at `event`'s partition.
+
+    Faust's RocksDB store and changelog take the partition from the current event. Inside
+    `take_events` that context belongs to the task filling the batch, not to the agent, so the
+    agent sets it (in its own task) before it touches a key's state.
+    """
+    faust.streams._current_event.set(weakref.ref(event))
 
 
 def create_app(settings: Settings) -> faust.App:
     """Build the worker: topics from the catalogue, tables, models, agents and web views.
 
-    Outputs go through `send_soon` (the producer buffer) rather than an awaited send per record:
-    Faust flushes that buffer before it commits offsets, so at-least-once still holds.
+    Agents handle their input in batches (`valid_batches`): each key's state is read and stored
+    once per batch, and the batch's outputs go to the producer through the `Outbox` before the
+    batch is acknowledged. Faust flushes the producer before it commits offsets, so at-least-once
+    holds.
     """
     catalogue = load_catalogue()
     app = faust.App(
@@ -75,11 +90,7 @@ def create_app(settings: Settings) -> faust.App:
             partitions=catalogue[names[0]].partitions,
         )
 
-    outputs = {
-        name: kafka_topic(name)
-        for name, spec in catalogue.items()
-        if spec.role in ("output", "internal")
-    }
+    outbox = Outbox(app, {name: spec.full_name(settings) for name, spec in catalogue.items()})
     json_schema = faust.Schema(key_serializer="json", value_serializer="json")
     sku_table = app.Table(
         "sku-state",
@@ -118,23 +129,33 @@ def create_app(settings: Settings) -> faust.App:
         record = dead_letter(
             rejection, message.topic, message.partition, message.offset, event.value, time.time()
         )
-        outputs["dead-letter"].send_soon(key=event.key, value=_dumps(record))
+        outbox.add("dead-letter", event.key, record)
 
-    async def valid_events(stream: faust.StreamT) -> AsyncIterator[tuple[faust.EventT, InputEvent]]:
-        """The stream's events that pass validation; the rest go to the dead-letter topic."""
-        async for event in stream.events():
-            accepted = accept(event)
-            if accepted is not None:
-                yield event, accepted
+    async def valid_batches(
+        stream: faust.StreamT,
+    ) -> AsyncIterator[list[tuple[faust.EventT, InputEvent]]]:
+        """The stream's events in batches (acknowledged once the agent has handled the whole
+        batch), those that pass validation; the rest go to the dead-letter topic."""
+        async for events in stream.take_events(BATCH_MAX, BATCH_WITHIN):
+            yield [(e, a) for e in events if (a := accept(e)) is not None]
+            await outbox.flush()
 
     def guarded(event: faust.EventT, step: Callable[[], T]) -> T | None:
         """Run one event's processing; a bug dead-letters the event instead of blocking the partition."""
         try:
             return step()
         except Exception as exc:
-            log.exception("processing failed on %s@%s", event.message.topic, event.message.offset)
-            reject(event, RejectedEvent(None, f"internal error: {exc!r}"))
+            report_failure(event, exc)
             return None
+
+    def report_failure(event: faust.EventT, exc: Exception) -> None:
+        log.error(
+            "processing failed on %s@%s",
+            event.message.topic,
+            event.message.offset,
+            exc_info=exc,
+        )
+        reject(event, RejectedEvent(None, f"internal error: {exc!r}"))
 
     def learn_purchases(lines: list[dict[str, Any]]) -> None:
         for line in lines:
@@ -142,64 +163,64 @@ def create_app(settings: Settings) -> faust.App:
                 users.learn_purchase(line["user_id"], line["sku_id"])
 
     def apply_keyed(
-        event: faust.EventT,
-        accepted: InputEvent,
         table: faust.Table,
         key: str,
-        apply: Callable[[dict[str, Any] | None, InputEvent], Any],
-    ) -> Any:
-        """Load the key's state, apply the event (guarded), store the result or count a duplicate
-        (whose outcome may carry decisions to send again)."""
-        stored = table.get(key)
-        outcome = guarded(event, lambda: apply(stored, accepted))
-        if outcome is None:
-            return None
-        if outcome.duplicate:
-            metrics.DUPLICATES.labels(accepted.topic).inc()
-        else:
-            table[key] = outcome.state.to_dict()
-        return outcome
+        items: list[tuple[faust.EventT, InputEvent]],
+        load: Callable[[dict[str, Any]], S],
+        apply: Callable[[S | None, InputEvent], Any],
+    ) -> KeyRun[faust.EventT, S]:
+        """Apply one key's events of a batch to its state, read once and stored once; dead-letter
+        the events whose processing failed, count duplicates (whose outcome may carry decisions
+        to send again)."""
+        bind_partition(items[0][0])  # one key, one partition
+
+        def initial() -> S | None:
+            stored = table.get(key)
+            return load(stored) if stored else None
+
+        run = apply_in_order(initial, items, apply)
+        for event, exc in run.failures:
+            report_failure(event, exc)
+        for _, accepted, outcome in run.outcomes:
+            if outcome.duplicate:
+                metrics.DUPLICATES.labels(accepted.topic).inc()
+        if run.state is not None:
+            table[key] = run.state.to_dict()
+        return run
 
     @app.agent(kafka_topic("orders"))
     async def split_orders(stream: faust.StreamT) -> None:
         """Split each order into lines keyed by `sku_id` (the one repartition); learn purchases."""
-        async for event, accepted in valid_events(stream):
-            lines = order_lines(accepted.value)
-            for line in lines:
-                outputs["order-lines"].send_soon(key=line["sku_id"].encode(), value=_dumps(line))
-            guarded(event, lambda lines=lines: learn_purchases(lines))
-
-    def apply_sku(stored: dict[str, Any] | None, accepted: InputEvent) -> Any:
-        return engine.apply(SkuState.from_dict(stored) if stored else None, accepted)
+        async for batch in valid_batches(stream):
+            for event, accepted in batch:
+                lines = order_lines(accepted.value)
+                for line in lines:
+                    outbox.add("order-lines", line["sku_id"].encode(), line)
+                guarded(event, lambda lines=lines: learn_purchases(lines))
 
     @app.agent(kafka_topic(*SKU_INPUTS))
     async def sku_events(stream: faust.StreamT) -> None:
         """Apply SKU-keyed events to per-SKU state and publish the decisions they cause."""
-        async for event, accepted in valid_events(stream):
-            outcome = apply_keyed(event, accepted, sku_table, accepted.value["sku_id"], apply_sku)
-            if outcome is None:
-                continue
-            if outcome.held:
-                metrics.HELD.labels(outcome.held).inc()
-            for out in outcome.outputs:
-                metrics.DECISIONS.labels(out.topic).inc()
-                outputs[out.topic].send_soon(key=out.key.encode(), value=_dumps(out.value))
-
-    def apply_user(stored: dict[str, Any] | None, accepted: InputEvent) -> Any:
-        return users.apply(UserState.from_dict(stored) if stored else None, accepted)
+        async for batch in valid_batches(stream):
+            for sku_id, items in by_key(batch, "sku_id").items():
+                run = apply_keyed(sku_table, sku_id, items, SkuState.from_dict, engine.apply)
+                for _, _, outcome in run.outcomes:
+                    if outcome.held:
+                        metrics.HELD.labels(outcome.held).inc()
+                    for out in outcome.outputs:
+                        metrics.DECISIONS.labels(out.topic).inc()
+                        outbox.add(out.topic, out.key.encode(), out.value)
 
     @app.agent(kafka_topic("clicks"))
     async def user_events(stream: faust.StreamT) -> None:
         """Learn CTR and preference from clicks; pass clicks and add-to-carts on to their SKU."""
-        async for event, accepted in valid_events(stream):
-            outcome = apply_keyed(
-                event, accepted, user_table, accepted.value["user_id"], apply_user
-            )
-            if outcome and not outcome.duplicate and accepted.value["action"] in SIGNAL_ACTIONS:
-                signal = sku_signal(accepted.value)
-                outputs["sku-signals"].send_soon(
-                    key=signal["sku_id"].encode(), value=_dumps(signal)
-                )
+        async for batch in valid_batches(stream):
+            for user_id, items in by_key(batch, "user_id").items():
+                run = apply_keyed(user_table, user_id, items, UserState.from_dict, users.apply)
+                for _, accepted, outcome in run.outcomes:
+                    if not outcome.duplicate and accepted.value["action"] in SIGNAL_ACTIONS:
+                        signal = sku_signal(accepted.value)
+                        outbox.add("sku-signals", signal["sku_id"].encode(), signal)
 
     ticked_day = -1
 
@@ -211,9 +232,8 @@ def create_app(settings: Settings) -> faust.App:
             return
         ticked_day = day_of(engine.clock)
         for sku_id in [key for key in sku_table if isinstance(key, str)]:  # not decision logs
-            outputs["sku-ticks"].send_soon(
-                key=sku_id.encode(), value=_dumps(tick(sku_id, engine.clock))
-            )
+            outbox.add("sku-ticks", sku_id.encode(), tick(sku_id, engine.clock))
+        await outbox.flush()
 
     @app.timer(CHECKPOINT_SECONDS)
     async def checkpoint_models() -> None:
