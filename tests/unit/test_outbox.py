@@ -1,0 +1,84 @@
+"""The outbox hands a batch's records to the producer in order and reports failed deliveries."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+from realtime_mkt.streaming import metrics
+from realtime_mkt.streaming.outbox import Outbox
+
+
+class RecordingProducer:
+    """Appends like aiokafka's producer: `send` returns the record's delivery future."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes | None, bytes]] = []
+        self.deliveries: list[asyncio.Future] = []
+
+    async def send(self, topic, key, value, partition, timestamp, headers) -> asyncio.Future:
+        await asyncio.sleep(0)  # let other tasks run mid-flush, as a real append may
+        self.sent.append((topic, key, value))
+        delivery = asyncio.get_running_loop().create_future()
+        self.deliveries.append(delivery)
+        return delivery
+
+
+def outbox() -> tuple[Outbox, RecordingProducer]:
+    producer = RecordingProducer()
+    app = SimpleNamespace(producer=producer)
+    return Outbox(app, {"order-lines": "p.order-lines", "dead-letter": "p.dead-letter"}), producer
+
+
+def test_records_reach_the_producer_in_order_as_compact_json():
+    box, producer = outbox()
+
+    async def run() -> None:
+        box.add("order-lines", b"sku-1", {"n": 1})
+        box.add("dead-letter", None, {"error": "bad"})
+        box.add("order-lines", b"sku-2", {"n": 2})
+        assert producer.sent == []  # nothing leaves before the flush
+        await box.flush()
+
+    asyncio.run(run())
+    assert producer.sent == [
+        ("p.order-lines", b"sku-1", b'{"n":1}'),
+        ("p.dead-letter", None, b'{"error":"bad"}'),
+        ("p.order-lines", b"sku-2", b'{"n":2}'),
+    ]
+    assert box.records == []
+
+
+def test_a_flush_returns_only_once_its_records_are_in_the_producer():
+    """Agent B queued a record, then agent A's flush took it along: B's own flush must wait for
+    A's to finish appending, or B would acknowledge its batch before its output is produced."""
+    box, producer = outbox()
+    sent_when_b_returned: list[int] = []
+
+    async def run() -> None:
+        box.add("order-lines", b"b", {"agent": "b"})
+        box.add("order-lines", b"a", {"agent": "a"})
+        flush_a = asyncio.create_task(box.flush())
+        await asyncio.sleep(0)  # A's flush has taken both records and is appending them
+        await box.flush()
+        sent_when_b_returned.append(len(producer.sent))
+        await flush_a
+
+    asyncio.run(run())
+    assert sent_when_b_returned == [2]
+
+
+def test_a_failed_delivery_is_counted():
+    box, producer = outbox()
+    before = metrics.SEND_ERRORS._value.get()
+
+    async def run() -> None:
+        box.add("order-lines", b"sku-1", {"n": 1})
+        box.add("order-lines", b"sku-2", {"n": 2})
+        await box.flush()
+        producer.deliveries[0].set_result("metadata")
+        producer.deliveries[1].set_exception(RuntimeError("broker gone"))
+        await asyncio.sleep(0)  # done callbacks run on the next loop turn
+
+    asyncio.run(run())
+    assert metrics.SEND_ERRORS._value.get() == before + 1
