@@ -121,7 +121,7 @@ def main() -> None:
     finally:
         shutil.rmtree(data, ignore_errors=True)
     print(
-        f"orders: {len(orders)} (one line each, 100 SKUs, about 8 days), 4 partitions, one process each"
+        f"orders: {len(orders):,} (one line each, 100 SKUs of the steady market), 4 partitions, one process each"
     )
     for label, rate in [
         ("raw aiokafka consume-decode-produce loop", raw),
