@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from realtime_mkt.catalogue import topic
 from realtime_mkt.schemas import SchemaViolation, validate
@@ -57,10 +58,10 @@ def _check_semantics(name: str, value: dict[str, Any]) -> None:
 def decode(name: str, key: bytes | None, raw: bytes) -> InputEvent:
     """Validate one record of input topic `name`; raise `RejectedEvent` with the reason."""
     try:
-        value = json.loads(raw.decode("utf-8"))
+        value = orjson.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise RejectedEvent(None, f"value is not UTF-8 text (byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
+    except orjson.JSONDecodeError as exc:
         raise RejectedEvent(
             None, f"value is not valid JSON ({exc.msg} at char {exc.pos})"
         ) from None

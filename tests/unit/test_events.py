@@ -79,7 +79,14 @@ def test_key_must_match_the_key_field():
 
 @pytest.mark.parametrize(
     ("raw", "words"),
-    [(b"\xff\xfe", "not UTF-8"), (b"{", "not valid JSON"), (b"[1]", "JSON object")],
+    [
+        (b"\xff\xfe", "not UTF-8"),
+        (b"{", "not valid JSON"),
+        (b"[1]", "JSON object"),
+        # not JSON, though Python's own parser reads it (and NaN slips past numeric bounds)
+        (b'{"unit_price": NaN}', "not valid JSON"),
+        (b'{"quantity": 1e999999}', "not valid JSON"),
+    ],
 )
 def test_unreadable_values_are_rejected(raw, words):
     with pytest.raises(RejectedEvent) as caught:

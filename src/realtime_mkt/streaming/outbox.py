@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from faust.types import AppT
 
 from realtime_mkt.streaming import metrics
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 def dumps(value: Any) -> bytes:
     """Compact JSON bytes of an output value."""
-    return json.dumps(value, separators=(",", ":")).encode()
+    return orjson.dumps(value)
 
 
 class Outbox:
