@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import weakref
@@ -29,6 +30,7 @@ from realtime_mkt.user_engine import UserEngine, UserState
 log = logging.getLogger(__name__)
 SKU_INPUTS = ("order-lines", "price-changes", "inventory", "catalog", "sku-ticks", "sku-signals")
 CHECKPOINT_SECONDS = 30.0
+TICK_CHUNK = 1000  # ticks produced between two turns of the agents
 # RocksDB memory per table partition. Faust's defaults (a 2 GiB block cache and up to 3 × 64 MiB
 # memtables for each of the eight stores) would let a worker with 1M SKUs and 1M users grow far
 # past the 2 GiB budget; these bound the stores at 8 × (32 + 2 × 16) MiB = 512 MiB.
@@ -231,8 +233,13 @@ def create_app(settings: Settings) -> faust.App:
         if engine.clock is None or day_of(engine.clock) <= ticked_day:
             return
         ticked_day = day_of(engine.clock)
-        for sku_id in [key for key in sku_table if isinstance(key, str)]:  # not decision logs
+        skus = (key for key in sku_table if isinstance(key, str))  # not decision logs
+        for n, sku_id in enumerate(skus, start=1):
             outbox.add("sku-ticks", sku_id.encode(), tick(sku_id, engine.clock))
+            if n % TICK_CHUNK == 0:
+                # a worker with a million SKUs would otherwise hold the event loop for seconds
+                await outbox.flush()
+                await asyncio.sleep(0)
         await outbox.flush()
 
     @app.timer(CHECKPOINT_SECONDS)
