@@ -17,6 +17,7 @@ def test_walmart_forecast_is_scored_against_naive_baselines():
     result = walmart_forecast(shared_data())
     assert result["series"] == 7 and result["forecasts"] == 7 * (143 - 8)
     assert result["mase_vs_naive"] < 1.1  # about as good as last week's sales on this series
+    assert 0.8 < result["mase_river_holt_winters"] < 1.1  # river's baseline, scored alike
     assert 0.8 < result["pi90_coverage"] < 0.97
 
 
@@ -25,7 +26,8 @@ def test_report_files_name_sources(tmp_path):
         "preference_movielens": {"mae": 0.75, "rmse": 0.95, "mae_popularity": 0.82, "rmse_popularity": 1.02},
         "ctr_open_bandit": {"log_loss": 0.03, "log_loss_baseline": 0.031, "calibration": 1.0,
                             "calibration_baseline": 1.1, "normalised_entropy": 0.98},
-        "forecast_walmart": {"mase_vs_naive": 1.0, "mase_vs_seasonal_naive_52": 0.9, "pi90_coverage": 0.88},
+        "forecast_walmart": {"mase_vs_naive": 1.0, "mase_river_holt_winters": 0.95,
+                             "mase_vs_seasonal_naive_52": 0.9, "pi90_coverage": 0.88},
         "elasticity_oj": {"brands": {"tropicana": {"estimate": -2.7, "stderr": 0.03}}},
         "sources": {"movielens-100k": "GroupLens"},
     }  # fmt: skip
