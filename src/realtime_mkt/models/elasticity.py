@@ -46,7 +46,7 @@ class LogLogElasticity:
     def _posterior(self) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and covariance of (intercept, e, x): remembered by value, so a state
         read back from the table reuses what its last reading computed (it changes once a day)."""
-        return _posterior(
+        return _posterior_by_value(
             tuple(self.xtx), tuple(self.xty), self.yty, self.n, self.prior_elasticity, self.prior_sd
         )
 
@@ -80,7 +80,7 @@ class LogLogElasticity:
 
 
 @lru_cache(maxsize=4096)
-def _posterior(
+def _posterior_by_value(
     xtx: tuple[float, ...],
     xty: tuple[float, ...],
     yty: float,
@@ -105,7 +105,10 @@ def _posterior(
 
     _, _, noise = fit(PRIOR_NOISE_VAR)
     beta, a, noise = fit(noise)  # second pass: prior weighed against the data's noise
-    return beta, noise * np.linalg.inv(a)
+    cov = noise * np.linalg.inv(a)
+    for shared in (beta, cov):  # every caller with the same statistics gets these arrays
+        shared.setflags(write=False)
+    return beta, cov
 
 
 class CategoryPriors:

@@ -31,7 +31,9 @@ class KeyRun(Generic[Tag, S]):
     state: S | None = None
 
 
-def by_key(items: Iterable[tuple[Tag, InputEvent]], field_name: str) -> dict[str, list]:
+def by_key(
+    items: Iterable[tuple[Tag, InputEvent]], field_name: str
+) -> dict[str, list[tuple[Tag, InputEvent]]]:
     """Group `(tag, event)` pairs by the event's `field_name`, keeping their order within a key."""
     groups: dict[str, list[tuple[Tag, InputEvent]]] = {}
     for tag, event in items:
@@ -48,7 +50,9 @@ def apply_in_order(
     store on each call); `apply` is an engine's (its outcome has `state` and `duplicate`).
 
     An event whose processing raises (a bug) may have changed the state half-way: the state is
-    rebuilt from `initial()` with the events applied before it, whose outputs were already taken.
+    rebuilt from `initial()` with the events applied before it, whose outputs were already taken
+    (the engine's process-wide bookkeeping, such as its circuit breaker, sees those events twice;
+    only a bug leads here).
     """
     run: KeyRun[Tag, S] = KeyRun()
     state = initial()
