@@ -3,7 +3,9 @@
 Fills the SKU table's changelog with `--skus` real engine states (as `state_memory.py` builds
 them), then times, from process start to Faust's "Worker ready": a worker on empty topics (the
 baseline: start-up and group join), a worker with an empty disk (restores the whole changelog),
-and the same worker restarted with its local RocksDB intact (reads only the changelog's tail).
+the same worker restarted with its local RocksDB intact (reads only the changelog's tail), and
+restarted after a crash (SIGKILL: the dead worker holds its group membership until its session
+times out).
 
     .ci/venv python benchmarks/recovery.py --skus 1000000
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import subprocess
 import tempfile
 import time
 import uuid
@@ -52,21 +55,35 @@ def fill_changelog(settings: Settings, n: int) -> int:
     return written
 
 
-def time_to_ready(settings: Settings) -> float:
-    """Seconds from starting a worker until it reports ready; the worker is stopped after."""
+def started_until_ready(settings: Settings) -> tuple[subprocess.Popen, float]:
+    """Start a worker and wait until it reports ready; the worker and the seconds it took."""
     log = settings.data_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
     started = time.perf_counter()
     worker = start_worker(settings, log)
+    while READY not in (log.read_text() if log.exists() else ""):
+        if worker.poll() is not None:
+            raise RuntimeError(f"the worker stopped: {log.read_text()[-2000:]}")
+        time.sleep(0.1)
+    return worker, time.perf_counter() - started
+
+
+def time_to_ready(settings: Settings) -> float:
+    """Seconds from starting a worker until it reports ready; the worker is stopped after."""
+    worker, elapsed = started_until_ready(settings)
     try:
-        while READY not in (log.read_text() if log.exists() else ""):
-            if worker.poll() is not None:
-                raise RuntimeError(f"the worker stopped: {log.read_text()[-2000:]}")
-            time.sleep(0.1)
-        elapsed = time.perf_counter() - started
         wait_for_members(settings, 1, 60, lambda: worker.poll() is None)
         return elapsed
     finally:
         stop_worker(worker, timeout=120)
+
+
+def time_to_ready_after_crash(settings: Settings) -> float:
+    """Seconds from restarting a worker that was SIGKILLed (local state intact) until it is ready:
+    the dead worker stays a group member until its session times out."""
+    crashed, _ = started_until_ready(settings)
+    crashed.kill()
+    crashed.wait()
+    return time_to_ready(settings)
 
 
 def main() -> None:
@@ -87,12 +104,14 @@ def main() -> None:
             size = fill_changelog(full, args.skus)
             from_scratch = time_to_ready(full)
             restarted = time_to_ready(full)
+            after_crash = time_to_ready_after_crash(full)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(f"changelog: {args.skus:,} SKU states and decision logs, {size / 2**20:,.0f} MiB")
     print(f"start to ready, nothing to recover:            {baseline:7.1f} s")
     print(f"start to ready, empty disk (whole changelog):  {from_scratch:7.1f} s")
     print(f"start to ready, local state intact (restart):  {restarted:7.1f} s")
+    print(f"start to ready after a crash (SIGKILL), intact: {after_crash:7.1f} s")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 SKU_INPUTS = ("order-lines", "price-changes", "inventory", "catalog", "sku-ticks", "sku-signals")
 CHECKPOINT_SECONDS = 30.0
 TICK_CHUNK = 1000  # ticks produced between two turns of the agents
+SESSION_TIMEOUT = 10.0  # seconds; heartbeats every 3 s (Faust's broker_heartbeat_interval)
 # RocksDB memory per table partition. Faust's defaults (a 2 GiB block cache and up to 3 × 64 MiB
 # memtables for each of the eight stores) would let a worker with 1M SKUs and 1M users grow far
 # past the 2 GiB budget; these bound the stores at 8 × (32 + 2 × 16) MiB = 512 MiB.
@@ -79,6 +80,11 @@ def create_app(settings: Settings) -> faust.App:
         processing_guarantee="at_least_once",
         producer_linger=0.005,
         producer_max_batch_size=262_144,
+        # A worker that crashed stays in its group until its session times out, and a restarted
+        # one is not assigned partitions before that: Faust's default 60 s made a crash cost a
+        # minute of silence. Heartbeats come from the consumer's own thread, so a busy event
+        # loop does not miss them.
+        broker_session_timeout=SESSION_TIMEOUT,
     )
     logical = {spec.full_name(settings): name for name, spec in catalogue.items()}
 
