@@ -108,25 +108,23 @@ def send_probes(settings: Settings, round_: int) -> None:
     producer.close()
 
 
-def own_disk(settings: Settings, name: str) -> Settings:
-    """The same worker settings with a data folder of its own (two workers, two disks)."""
-    return dataclasses.replace(settings, data_dir=settings.data_dir / name)
-
-
 def failover_seconds(settings: Settings, standby_catch_up: float) -> float:
     """Two workers in one group; one is SIGKILLed: seconds until the survivor has processed and
     committed an event on every partition, the dead worker's included.
 
-    The first worker commits an event on every partition before the second joins (Faust 0.15
-    can leave partitions handed over before their first commit idle, see README), and the
-    second gets `standby_catch_up` seconds to fill its standby copies of the first's tables.
+    The first worker starts on `settings`' disk, whose state the runs before left intact, and
+    commits an event on every partition before the second joins (Faust 0.15 can leave
+    partitions handed over before their first commit idle, see README); the second, on a disk of
+    its own, gets `standby_catch_up` seconds to fill its standby copies of the first's tables.
     """
-    first, _ = started_until_ready(own_disk(settings, "first"))
+    first, _ = started_until_ready(settings)
     survivor = None
     try:
         send_probes(settings, 0)
         wait_until_consumed(settings, ["inventory"], 120, lambda: first.poll() is None)
-        survivor, _ = started_until_ready(own_disk(settings, "survivor"))
+        survivor, _ = started_until_ready(
+            dataclasses.replace(settings, data_dir=settings.data_dir / "survivor")
+        )
         wait_for_members(settings, 2, 120, lambda: survivor.poll() is None)
         time.sleep(standby_catch_up)
         first.kill()
