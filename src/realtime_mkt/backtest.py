@@ -51,13 +51,17 @@ class Run:
 class TunedRestockEngine(SkuEngine):
     """The restock baseline: a static (s, S) per SKU, tuned on its first `tuned_days` of demand.
 
-    Until then it plans like the engine; from then on it keeps the mean and spread it had.
+    Until then it plans like the engine; from then on it keeps the mean and spread it had. Its
+    safety factor is the target's throughout (no correction from realised cycles).
     """
 
     def __init__(self, config: EngineConfig, tuned_days: int = 28, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
         self.tuned_days = tuned_days
         self.frozen: dict[str, tuple[float, float]] = {}
+
+    def safety_correction(self, state: SkuState) -> float:
+        return 0.0
 
     def restock_forecast(
         self, state: SkuState, params: restock.RestockParams
@@ -172,6 +176,8 @@ def evaluate(run: Run, static: Run, tuned: Run) -> dict[str, Any]:
         "cycle_service_level": _cycle_service_level(log),
         "cycle_service_level_target": 0.95,
         "cycle_service_level_baseline": _cycle_service_level(tuned_log),
+        "cycle_service_level_by_lead_time": _by_lead_time(log, run.catalog),
+        "cycle_service_level_by_lead_time_baseline": _by_lead_time(tuned_log, tuned.catalog),
         "fill_rate": round(_fill_rate(log), 4),
         "fill_rate_baseline": round(_fill_rate(tuned_log), 4),
         "avg_on_hand": round(float(log.on_hand_end.clip(lower=0).mean()), 2),
@@ -224,6 +230,12 @@ def _cycle_service_level(log: pd.DataFrame) -> float:
                 stocked_out = False
             stocked_out = stocked_out or demand > sold
     return round(ok / cycles, 4) if cycles else 1.0
+
+
+def _by_lead_time(log: pd.DataFrame, catalog: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """Cycle service level of the SKUs of each lead time (days)."""
+    lead_times = log.sku_id.map(lambda sku: catalog[sku]["lead_time_days"])
+    return {str(days): _cycle_service_level(rows) for days, rows in log.groupby(lead_times)}
 
 
 def guardrail_violations(run: Run, config: GuardrailConfig | None = None) -> int:

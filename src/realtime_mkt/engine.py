@@ -60,6 +60,11 @@ class EngineConfig:
 AudienceSource = Callable[[str, int], Audience]  # (sku_id, size) -> the users to target
 
 
+def service_level(catalog: dict[str, Any]) -> float:
+    """A SKU's target cycle service level (95 % unless its catalog entry says otherwise)."""
+    return catalog.get("service_level", 0.95)
+
+
 def no_audience(sku_id: str, size: int) -> Audience:
     """The audience source of an engine without user models."""
     return Audience([], None, None)
@@ -162,6 +167,7 @@ class SkuEngine:
             state.clicks.add_click()
         if state.out_of_stock:
             state.demand.mark_stockout()
+            state.cycles.observe_stockout(state.demand.shifting)
         outcome.outputs.extend(self._restock(state, value["event_id"]))
         if reprice and outcome.held is None and self.config.dynamic_pricing:
             self._reprice(state, value["event_id"], today, outcome)
@@ -229,6 +235,8 @@ class SkuEngine:
         elif kind == "adjustment":
             state.net_stock += quantity
         else:
+            if state.catalog is not None and state.watermark is not None:
+                state.cycles.close(day_of(state.watermark), service_level(state.catalog))
             state.net_stock += quantity
             _clear_on_order(state.outstanding, quantity, value.get("decision_id"))
 
@@ -263,8 +271,9 @@ class SkuEngine:
         params = restock.RestockParams(
             lead_time_days=catalog["lead_time_days"],
             review_days=catalog.get("review_days", 1.0),
-            service_level=catalog.get("service_level", 0.95),
+            service_level=service_level(catalog),
             order_multiple=catalog.get("order_multiple", 1),
+            z_offset=self.safety_correction(state),
         )
         mean, std = self.restock_forecast(state, params)
         position = state.inventory_position
@@ -274,6 +283,10 @@ class SkuEngine:
         output = restock_request(state, params, plan, (mean, std), position, trigger)
         state.outstanding[output.value["decision_id"]] = plan.quantity
         return [output]
+
+    def safety_correction(self, state: SkuState) -> float:
+        """What the SKU's realised cycles add to its safety factor (`cycle_service`)."""
+        return state.cycles.offset
 
     def restock_forecast(
         self, state: SkuState, params: restock.RestockParams

@@ -61,7 +61,14 @@ def markdown(figures: dict[str, Any], context: dict[str, Any], plots: list[str])
     for key, label, base_key, base_label, target in ROWS:
         base = f"{figures[base_key]} ({base_label})" if base_key else base_label
         lines.append(f"| {label} | {figures[key]} | {base} | {target} |")
+    ours, base = (
+        figures["cycle_service_level_by_lead_time"],
+        figures["cycle_service_level_by_lead_time_baseline"],
+    )
+    by_lead_time = ", ".join(f"{days} d: {ours[days]} / {base.get(days)}" for days in ours)
     lines += [
+        "",
+        f"Cycle service level by lead time, ours / static (s,S): {by_lead_time}.",
         "",
         f"Decisions: {figures['decisions']}; impressions scored: {figures['impressions']}.",
         "",

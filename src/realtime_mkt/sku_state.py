@@ -9,6 +9,7 @@ from typing import Any
 from realtime_mkt.models.click_signal import ClickSignal
 from realtime_mkt.models.daily_demand import DailyDemand
 from realtime_mkt.models.elasticity import LogLogElasticity
+from realtime_mkt.policies.cycle_service import CycleService
 
 RECENT_IDS = 64  # duplicate-detection window: the last N event ids seen for this key
 
@@ -55,6 +56,7 @@ class SkuState:
     price_changes: list[float] = field(default_factory=list)  # event times of our adjustments
     daily_min_price: list[list[float]] = field(default_factory=list)  # [day, lowest price], 30 days
     promo: dict[str, Any] | None = None  # the running promotion: discount, until (day)
+    cycles: CycleService = field(default_factory=CycleService)  # restock's realised service
 
     @property
     def out_of_stock(self) -> bool:
@@ -109,6 +111,7 @@ class SkuState:
             "pchg": self.price_changes,
             "pmin": self.daily_min_price,
             "promo": self.promo,
+            "cyc": self.cycles.to_list(),
         }
 
     @classmethod
@@ -131,4 +134,6 @@ class SkuState:
             price_changes=data["pchg"],
             daily_min_price=data["pmin"],
             promo=data["promo"],
+            # states written before the cycle feedback start it afresh
+            cycles=CycleService.from_list(data["cyc"]) if "cyc" in data else CycleService(),
         )

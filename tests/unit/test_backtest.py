@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from realtime_mkt.backtest import evaluate, run_backtest
+from realtime_mkt.backtest import _by_lead_time, evaluate, run_backtest
 from realtime_mkt.report import write_report
 from realtime_mkt.sim.market import SCENARIOS, WEEKDAY
 
@@ -36,6 +36,20 @@ def test_report_holds_every_figure_and_its_files(steady, tmp_path):
     assert "| guardrail violations | 0 |" in (tmp_path / "report.md").read_text()
     for plot in ("prices.png", "stock.png", "forecast.png", "ctr_calibration.png"):
         assert (tmp_path / plot).stat().st_size > 10_000
+    lead_times = {str(c["lead_time_days"]) for c in run.catalog.values()}
+    assert set(figures["cycle_service_level_by_lead_time"]) == lead_times
+    assert "Cycle service level by lead time" in (tmp_path / "report.md").read_text()
+
+
+def test_cycle_service_level_is_counted_per_receipt_and_per_lead_time():
+    log = pd.DataFrame(
+        # sku a (2 days): its second cycle sells out; sku b (7 days): one clean cycle
+        [("a", 0, 1, 5, 5), ("a", 1, 0, 9, 4), ("a", 2, 1, 5, 5), ("a", 3, 1, 5, 5),
+         ("b", 0, 1, 5, 5), ("b", 1, 0, 5, 5)],
+        columns=["sku_id", "day", "received", "demand", "sold"],
+    )  # fmt: skip
+    catalog = {"a": {"lead_time_days": 2}, "b": {"lead_time_days": 7}}
+    assert _by_lead_time(log, catalog) == {"2": 0.6667, "7": 1.0}  # 2 of 3 cycles; 1 of 1
 
 
 def test_decisions_are_safe_and_the_models_beat_their_baselines(steady):

@@ -43,6 +43,30 @@ def test_stockout_days_are_censored_not_learned_as_low_demand():
     assert model.forecast()[0] == pytest.approx(10)
 
 
+def test_a_stockout_day_that_sold_more_than_forecast_raises_the_level():
+    model = DailyDemand()
+    feed(model, [10, 10, 10])
+    model.add_sale(16, 10.0)  # 16 sold before the shelf emptied: demand was at least 16
+    model.mark_stockout()
+    closed = model.advance(104, stocked_out=False)
+    assert closed == []  # a lower bound: not passed on to the price and click models
+    assert model.n == 4
+    assert model.forecast()[0] == pytest.approx(np.mean([10, 10, 10, 16]))
+
+
+def test_stockouts_after_demand_doubled_still_let_the_level_catch_up():
+    """Demand doubles and the SKU sells out every day from then on: were censored days ignored,
+    the level would stay at the old demand and the orders built on it would keep selling out."""
+    model = DailyDemand()
+    feed(model, [10] * 40)
+    for day in range(140, 180):
+        model.advance(day, stocked_out=False)
+        model.add_sale(18, 10.0)  # demand 20, stock for 18
+        model.mark_stockout()
+    model.advance(180, stocked_out=False)
+    assert model.forecast()[0] > 17
+
+
 def test_days_without_events_count_as_zero_demand():
     model = DailyDemand()
     feed(model, [9, 9, 9])
@@ -100,5 +124,5 @@ def test_the_tracking_signal_stays_quiet_on_steady_demand():
             model.add_sale(units, 10.0)
             if model.n > 14:
                 days += 1
-                alarms += model._shift_rate() > 0
+                alarms += model.shifting
     assert alarms / days < 0.03

@@ -5,6 +5,7 @@ import pytest
 
 from realtime_mkt.engine import EngineConfig, SkuEngine, price_factor
 from realtime_mkt.models.daily_demand import DailyDemand
+from realtime_mkt.policies.cycle_service import RATE
 from realtime_mkt.policies.restock import safety_factor
 from tests.helpers import (
     DAY,
@@ -119,6 +120,33 @@ def test_receipt_of_a_request_clears_its_on_order():
     assert request["decision_id"] not in after["sku-1"].outstanding
     assert after["sku-1"].on_order == states["sku-1"].on_order - request["quantity"]
     assert after["sku-1"].net_stock == states["sku-1"].net_stock + request["quantity"]
+
+
+def test_a_cycle_that_sold_out_raises_the_safety_factor_of_later_requests():
+    # 40 units run out on the fourth day; the receipt on day 5 ends that cycle
+    history = market(stock=40) + demand_history("sku-1", DAYS[:5])
+    states, outputs = restocks(SkuEngine(), history)
+    request = outputs[0].value
+    assert request["cycle_service"] == {
+        "safety_factor": pytest.approx(safety_factor(0.95), abs=1e-4),
+        "cycles": 0,
+        "stocked_out_cycles": 0,
+    }
+    assert states["sku-1"].cycles.stocked_out
+    receipt = inventory(
+        "rcv", T0 + 5 * DAY, "sku-1", "receipt", 200, decision_id=request["decision_id"]
+    )
+    later = demand_history("sku-1", [40] * 6, start=T0 + 5 * DAY, prefix="later")
+    states, outputs = restocks(SkuEngine(), [*history, ("inventory", receipt), *later])
+    after = [o.value for o in outputs if o.value["occurred_at"] > receipt["occurred_at"]]
+    assert after
+    assert_valid("restock-requests.v1", after[0])
+    assert after[0]["cycle_service"] == {
+        "safety_factor": pytest.approx(safety_factor(0.95) + RATE * 0.95, abs=1e-4),
+        "cycles": 1,
+        "stocked_out_cycles": 1,
+    }
+    assert states["sku-1"].cycles.offset == pytest.approx(RATE * 0.95)
 
 
 def test_duplicate_events_change_nothing_and_resend_their_decisions_unchanged():

@@ -20,7 +20,10 @@ multiplied back by the factor of the price they are for. So the engine's own pri
 not mistaken for changes in demand.
 
 State is a handful of numbers so it is cheap to keep per SKU in a table. Days on which the SKU
-was out of stock are *censored* (sales were capped by stock, not by demand) and are not learned.
+was out of stock are *censored* (sales were capped by stock, not by demand): their sales are a
+lower bound on demand. Such a day is learned only when even that bound beats the forecast (a
+cautious step up); otherwise skipping it keeps a stock-out from passing for low demand, and
+learning from the bound is what lets a level that jumped catch up while every day sells out.
 The level is the plain mean while younger than the span; weekday factors start learning after
 two weeks and are kept normalised to average 1.
 """
@@ -82,7 +85,8 @@ class DailyDemand:
     error_abs: float = 0.0  # smoothed absolute forecast error
 
     def advance(self, day: int, stocked_out: bool, price_factor: float = 1.0) -> list[ClosedDay]:
-        """Close every day before `day`, learning each uncensored one; open `day`.
+        """Close every day before `day`, learning each uncensored one (and each censored one
+        whose sales beat the forecast); open `day`.
 
         `price_factor` is the demand multiplier of the closing days' price against the reference
         price. Returns each closed, uncensored day, for the price-response and click models.
@@ -111,12 +115,12 @@ class DailyDemand:
         self.censored = True
 
     def _close_day(self, price_factor: float) -> ClosedDay | None:
-        if self.censored:
-            return None
         assert self.day is not None
         factor = self.season[weekday(self.day)]
         reference_units = self.units / price_factor  # what would have sold at the reference price
         expected = self.level * factor
+        if self.censored and (self.n < 2 or reference_units <= expected):
+            return None  # sales capped by stock say nothing unless they beat the forecast
         surprise = reference_units / expected - 1.0 if self.n >= 7 and expected > 0 else None
         error = self.units - expected * price_factor
         if self.n >= 2:
@@ -124,13 +128,15 @@ class DailyDemand:
             self._track(reference_units - expected)
         self.n += 1
         alpha = max(1.0 / self.n, 2.0 / (self.span_days + 1))
-        if self.n > self.span_days // 2:  # while younger the plain mean follows fast enough
-            alpha = max(alpha, self._shift_rate())
+        if self.shifting:
+            alpha = max(alpha, TRACKING_MAX_RATE)
         error = error if self.n > 1 else 0.0
         self.var = (1.0 - alpha) * (self.var + alpha * error * error) if self.n > 1 else 0.0
         self.level += alpha * (reference_units / factor - self.level)
         if self.n > SEASON_AFTER_DAYS and self.level > 0:
             self._learn_season(weekday(self.day), reference_units / self.level)
+        if self.censored:  # a lower bound: good for the level, not for price or click responses
+            return None
         return ClosedDay(self.day, self.units, self.revenue, surprise)
 
     def _calibrate(self, missed: bool) -> None:
@@ -145,17 +151,20 @@ class DailyDemand:
         self.error_mean += TRACKING_RATE * (error - self.error_mean)
         self.error_abs += TRACKING_RATE * (abs(error) - self.error_abs)
 
-    def _shift_rate(self) -> float:
-        """The level's learning rate while Trigg's tracking signal (smoothed error over smoothed
-        absolute error, in [-1, 1]) reports a shift, else 0. The signal stays near 0 while
-        errors fall on both sides and nears ±1 once they keep falling on one side, so a level
-        that jumped is caught up in days rather than a span. A fixed rate rather than the signal
-        itself (Trigg and Leach's adaptive rate) keeps a holiday peak from dragging the level
-        along: on Walmart's weekly sales the raw signal as rate did worse than no signal."""
-        if self.error_abs <= 0:
-            return 0.0
-        signal = abs(self.error_mean) / self.error_abs
-        return TRACKING_MAX_RATE if signal > TRACKING_ALARM else 0.0
+    @property
+    def shifting(self) -> bool:
+        """Trigg's tracking signal (smoothed error over smoothed absolute error, in [-1, 1])
+        reports a level shift, so the level learns at TRACKING_MAX_RATE: the mean is off.
+
+        The signal stays near 0 while errors fall on both sides and nears ±1 once they keep
+        falling on one side, so a level that jumped is caught up in days rather than a span. A
+        fixed rate rather than the signal itself (Trigg and Leach's adaptive rate) keeps a
+        holiday peak from dragging the level along: on Walmart's weekly sales the raw signal as
+        rate did worse than no signal. While younger than half a span the plain mean follows
+        fast enough (and a few errors make any signal look like ±1)."""
+        if self.n <= self.span_days // 2 or self.error_abs <= 0:
+            return False
+        return abs(self.error_mean) / self.error_abs > TRACKING_ALARM
 
     def _spread(self) -> float:
         """The calibrated standard deviation of a one-day forecast error.

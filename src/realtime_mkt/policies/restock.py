@@ -3,7 +3,7 @@
 With lead time L and review period R (days), daily demand mean μ and spread σ and cycle service
 level α (z = Φ⁻¹(α)):
 
-    safety stock     SS = z·σ·√(L+R)
+    safety stock     SS = z·σ·√(L+R), z = Φ⁻¹(α) + the SKU's correction (`cycle_service`)
     order-up-to      S  = μ·(L+R) + SS
     reorder point    s  = S − μ·R = μ·L + SS
 
@@ -29,6 +29,7 @@ class RestockParams:
     review_days: float = 1.0
     service_level: float = 0.95
     order_multiple: int = 1
+    z_offset: float = 0.0  # the SKU's correction from its realised cycles (`cycle_service`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,7 @@ class RestockPlan:
     reorder_point: float
     order_up_to: float
     safety_stock: float
+    safety_factor: float  # the z planned with
     quantity: int
 
 
@@ -54,11 +56,12 @@ def safety_factor(service_level: float) -> float:
 def plan(mean: float, std: float, params: RestockParams, inventory_position: float) -> RestockPlan:
     """Reorder point, order-up-to level and the order quantity for the current position."""
     protection = params.lead_time_days + params.review_days
-    safety_stock = max(0.0, safety_factor(params.service_level) * std * math.sqrt(protection))
+    z = max(0.0, safety_factor(params.service_level) + params.z_offset)
+    safety_stock = z * std * math.sqrt(protection)
     order_up_to = mean * protection + safety_stock
     reorder_point = order_up_to - mean * params.review_days
     quantity = 0
     if order_up_to > 0 and inventory_position <= reorder_point:
         multiple = params.order_multiple
         quantity = math.ceil((order_up_to - inventory_position) / multiple - 1e-9) * multiple
-    return RestockPlan(reorder_point, order_up_to, safety_stock, max(quantity, 0))
+    return RestockPlan(reorder_point, order_up_to, safety_stock, z, max(quantity, 0))
