@@ -323,8 +323,7 @@ class SkuEngine:
             stderr=response[1],
             demand_per_day=state.demand.forecast(price_factor=forecast_factor(state))[0],
             on_hand=max(state.net_stock, 0) + state.on_order,
-            cover_days_needed=state.catalog["lead_time_days"]
-            + state.catalog.get("review_days", 1.0),
+            cover_days_needed=state.catalog["lead_time_days"],
             day=today,
         )
         target = pricing.target_price(state.sku_id, view, self.config.pricing)

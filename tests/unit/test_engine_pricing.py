@@ -141,3 +141,36 @@ def test_circuit_breaker_holds_when_most_skus_would_move_at_once():
     for t, _ in times:
         recent = {sku for u, sku in times if t - window <= u <= t}
         assert len(recent) <= GUARD.breaker_share * len(skus)
+
+
+def test_the_normal_replenishment_cycle_is_not_read_as_scarcity():
+    """Restock lets the inventory position fall to its reorder point μ·L + safety stock before
+    it orders; stock that still covers the lead time must not raise the price. (Deliveries come
+    at the start of day L after the request, demand in four orders a day.)"""
+    run, lead_time = EngineRun(), 2
+    outputs = run.feed(opening(stock=40, lead_time_days=lead_time))
+    arrivals: dict[int, list[dict]] = {}
+    pattern = [10, 12, 8, 11, 9, 10, 13, 7]
+    for day in range(60):
+        receipts = [
+            ("inventory", inventory(
+                f"rcv-{day}-{n}", T0 + day * DAY + 60, "s", "receipt", request["quantity"],
+                decision_id=request["decision_id"],
+            ))
+            for n, request in enumerate(arrivals.pop(day, []))
+        ]  # fmt: skip
+        price = run.states()["s"].price  # demand answers the price as the category prior says
+        units = round(pattern[day % len(pattern)] * (price / 20.0) ** -2.62)
+        sales = [  # the day's demand in four orders
+            ("orders", order(f"d{day}-{k}", T0 + day * DAY + (k + 1) * 17_000, [("s", q)]))
+            for k, q in enumerate([units // 4 + (k < units % 4) for k in range(4)])
+        ]
+        new = run.feed(receipts + sales)
+        for out in new:
+            if out.topic == "restock-requests":
+                arrivals.setdefault(day + lead_time, []).append(out.value)
+        outputs += new
+    assert run.states()["s"].cycles.stockouts <= 2  # restock kept the shelf stocked
+    decisions = prices_of(outputs)
+    assert len(decisions) > 10
+    assert not [d for d in decisions if "scarce_stock" in d["reason_codes"]]

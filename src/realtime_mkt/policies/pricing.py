@@ -4,8 +4,11 @@ With a constant own-price response e < −1 (the elasticity of units to our pric
 prices held) and unit cost c the profit-maximising price is p* = c·e/(1+e).
 While e is uncertain the target is shrunk toward the merchant's list price: the log-price moves a
 share w = 1/(1 + (SE/0.25)²) of the way from list price to p*.
-Stock bends it: if the stock on hand would run out before replenishment can arrive (L + R days)
-at the demand expected at p*, the price rises to the level that stretches stock over that time;
+Stock bends it: if the stock on hand and on order would run out before an order placed now can
+arrive (the lead time L) at the demand expected at p*, the price rises to the level that
+stretches stock over that time. Not L + R: restock lets the inventory position fall to
+μ·L + safety stock before it orders, so over L + R half of all price decisions read the normal
+replenishment cycle as scarcity and raised prices (steady backtest: 975 of 2,080);
 if stock covers more than `overstock_days`, it falls to the level that sells it within that time
 (never below the floors, which the guardrails enforce). While the elasticity is uncertain the
 target is nudged ±`exploration` on alternate two-day blocks, so prices keep the variation that identifies it.
@@ -51,7 +54,7 @@ class MarketView:
     stderr: float
     demand_per_day: float  # at the current price
     on_hand: int
-    cover_days_needed: float  # lead time + review period
+    cover_days_needed: float  # the lead time: until an order placed now can arrive
     day: int
 
 
