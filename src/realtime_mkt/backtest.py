@@ -173,11 +173,13 @@ def evaluate(run: Run, static: Run, tuned: Run) -> dict[str, Any]:
         "profit_vs_clairvoyant": round(float(profit / clairvoyant), 4),
         "profit_vs_clairvoyant_static": round(float(static_profit / clairvoyant), 4),
         "profit_lift_vs_static": round(float(profit / static_profit - 1), 4),
-        "cycle_service_level": _cycle_service_level(log),
+        "cycle_service_level": cycle_service_level(log),
         "cycle_service_level_target": 0.95,
-        "cycle_service_level_baseline": _cycle_service_level(tuned_log),
-        "cycle_service_level_by_lead_time": _by_lead_time(log, run.catalog),
-        "cycle_service_level_by_lead_time_baseline": _by_lead_time(tuned_log, tuned.catalog),
+        "cycle_service_level_baseline": cycle_service_level(tuned_log),
+        "cycle_service_level_by_lead_time": cycle_service_by_lead_time(log, run.catalog),
+        "cycle_service_level_by_lead_time_baseline": cycle_service_by_lead_time(
+            tuned_log, tuned.catalog
+        ),
         "fill_rate": round(_fill_rate(log), 4),
         "fill_rate_baseline": round(_fill_rate(tuned_log), 4),
         "avg_on_hand": round(float(log.on_hand_end.clip(lower=0).mean()), 2),
@@ -218,7 +220,7 @@ def _forecast_accuracy(log: pd.DataFrame, forecasts: pd.DataFrame) -> dict[str, 
     }
 
 
-def _cycle_service_level(log: pd.DataFrame) -> float:
+def cycle_service_level(log: pd.DataFrame) -> float:
     """Share of replenishment cycles (receipt to receipt, per SKU) without a stock-out."""
     cycles = ok = 0
     for _, rows in log.sort_values("day").groupby("sku_id"):
@@ -232,10 +234,12 @@ def _cycle_service_level(log: pd.DataFrame) -> float:
     return round(ok / cycles, 4) if cycles else 1.0
 
 
-def _by_lead_time(log: pd.DataFrame, catalog: dict[str, dict[str, Any]]) -> dict[str, float]:
+def cycle_service_by_lead_time(
+    log: pd.DataFrame, catalog: dict[str, dict[str, Any]]
+) -> dict[str, float]:
     """Cycle service level of the SKUs of each lead time (days)."""
     lead_times = log.sku_id.map(lambda sku: catalog[sku]["lead_time_days"])
-    return {str(days): _cycle_service_level(rows) for days, rows in log.groupby(lead_times)}
+    return {str(days): cycle_service_level(rows) for days, rows in log.groupby(lead_times)}
 
 
 def guardrail_violations(run: Run, config: GuardrailConfig | None = None) -> int:

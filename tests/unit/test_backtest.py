@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from realtime_mkt.backtest import _by_lead_time, evaluate, run_backtest
+from realtime_mkt.backtest import cycle_service_by_lead_time, evaluate, run_backtest
 from realtime_mkt.report import write_report
 from realtime_mkt.sim.market import SCENARIOS, WEEKDAY
 
@@ -49,7 +49,10 @@ def test_cycle_service_level_is_counted_per_receipt_and_per_lead_time():
         columns=["sku_id", "day", "received", "demand", "sold"],
     )  # fmt: skip
     catalog = {"a": {"lead_time_days": 2}, "b": {"lead_time_days": 7}}
-    assert _by_lead_time(log, catalog) == {"2": 0.6667, "7": 1.0}  # 2 of 3 cycles; 1 of 1
+    assert cycle_service_by_lead_time(log, catalog) == {
+        "2": 0.6667,
+        "7": 1.0,
+    }  # 2 of 3 cycles; 1 of 1
 
 
 def test_decisions_are_safe_and_the_models_beat_their_baselines(steady):
