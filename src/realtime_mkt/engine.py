@@ -191,7 +191,10 @@ class SkuEngine:
             return False
         day_price = demand.revenue / demand.units if demand.units > 0 else state.price
         factor = price_factor(state, day_price)
-        for closed in demand.advance(today, stocked_out=state.out_of_stock, price_factor=factor):
+        signal = state.clicks.multiplier(opened_before)
+        for closed in demand.advance(
+            today, stocked_out=state.out_of_stock, price_factor=factor, signal=signal
+        ):
             price = closed.revenue / closed.units if closed.units > 0 else state.price
             if price:
                 state.elasticity.learn(price, closed.units, state.competitor_min)

@@ -67,6 +67,22 @@ def test_stockouts_after_demand_doubled_still_let_the_level_catch_up():
     assert model.forecast()[0] > 17
 
 
+def test_the_spread_is_that_of_the_forecast_as_served():
+    """Demand alternates 6 and 14 around a level of 10 and a signal foresaw each swing: the
+    served forecast (level × signal) is exact, so its error spread is zero, and the level
+    still learns demand without the signal."""
+    served, plain = DailyDemand(), DailyDemand()
+    for model in (served, plain):
+        model.advance(100, stocked_out=False)
+    for offset in range(40):
+        units = 6.0 if offset % 2 else 14.0
+        for model, signal in ((served, units / 10.0), (plain, 1.0)):
+            model.add_sale(units, 10.0)
+            model.advance(101 + offset, stocked_out=False, signal=signal)
+    assert served.var < 0.05 * plain.var
+    assert served.forecast()[0] == pytest.approx(plain.forecast()[0])
+
+
 def test_days_without_events_count_as_zero_demand():
     model = DailyDemand()
     feed(model, [9, 9, 9])

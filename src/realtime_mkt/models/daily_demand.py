@@ -84,12 +84,17 @@ class DailyDemand:
     error_mean: float = 0.0  # smoothed forecast error (units, at the reference price)
     error_abs: float = 0.0  # smoothed absolute forecast error
 
-    def advance(self, day: int, stocked_out: bool, price_factor: float = 1.0) -> list[ClosedDay]:
+    def advance(
+        self, day: int, stocked_out: bool, price_factor: float = 1.0, signal: float = 1.0
+    ) -> list[ClosedDay]:
         """Close every day before `day`, learning each uncensored one (and each censored one
         whose sales beat the forecast); open `day`.
 
         `price_factor` is the demand multiplier of the closing days' price against the reference
-        price. Returns each closed, uncensored day, for the price-response and click models.
+        price; `signal` the other factor the open day's served forecast carried (the click
+        signal's): errors, and so σ and its calibration, are those of the forecast as served,
+        while the level learns demand at the reference price without it. Returns each closed,
+        uncensored day, for the price-response and click models.
         """
         if self.day is None:
             self.day, self.censored = day, stocked_out
@@ -97,11 +102,11 @@ class DailyDemand:
         gap = day - self.day
         if gap <= 0:
             return []
-        closed = [self._close_day(price_factor)]
+        closed = [self._close_day(price_factor, signal)]
         for _ in range(min(gap - 1, MAX_GAP_DAYS)):  # days without any event for this SKU
             self.day += 1
             self.units, self.revenue, self.censored = 0.0, 0.0, stocked_out
-            closed.append(self._close_day(price_factor))
+            closed.append(self._close_day(price_factor, 1.0))
         self.day, self.units, self.revenue, self.censored = day, 0.0, 0.0, stocked_out
         return [c for c in closed if c is not None]
 
@@ -114,7 +119,7 @@ class DailyDemand:
         """The SKU ran out of stock during the open day: its sales are only a lower bound."""
         self.censored = True
 
-    def _close_day(self, price_factor: float) -> ClosedDay | None:
+    def _close_day(self, price_factor: float, signal: float) -> ClosedDay | None:
         assert self.day is not None
         factor = self.season[weekday(self.day)]
         reference_units = self.units / price_factor  # what would have sold at the reference price
@@ -122,7 +127,7 @@ class DailyDemand:
         if self.censored and (self.n < 2 or reference_units <= expected):
             return None  # sales capped by stock say nothing unless they beat the forecast
         surprise = reference_units / expected - 1.0 if self.n >= 7 and expected > 0 else None
-        error = self.units - expected * price_factor
+        error = self.units - expected * price_factor * signal
         if self.n >= 2:
             self._calibrate(abs(error) > PI90_Z * self._spread())
             self._track(reference_units - expected)
