@@ -76,11 +76,7 @@ def restock_request(
         "review_days": params.review_days,
         "service_level": params.service_level,
         "safety_stock": round(plan.safety_stock, 4),
-        "cycle_service": {
-            "safety_factor": round(plan.safety_factor, 4),
-            "cycles": state.cycles.cycles,
-            "stocked_out_cycles": state.cycles.stockouts,
-        },
+        "cycle_service": {"safety_factor": round(plan.safety_factor, 4), **state.cycles.counts()},
         "order_multiple": params.order_multiple,
         "need_by": format_time(state.watermark + params.lead_time_days * SECONDS_PER_DAY),
         "policy": restock.POLICY_NAME,

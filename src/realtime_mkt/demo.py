@@ -76,7 +76,8 @@ def _summary(settings: Settings, feed: LiveMarket) -> None:
         print(
             f"  {r['occurred_at']}  {r['sku_id']}  qty {r['quantity']:>4}  IP {r['inventory_position']:>5}"
             f"  s {r['reorder_point']:>7.1f}  S {r['order_up_to']:>7.1f}"
-            f"  mu {r['forecast']['mean_per_day']:.1f}/d  {','.join(r['reason_codes'])}"
+            f"  mu {r['forecast']['mean_per_day']:.1f}/d  z {r['cycle_service']['safety_factor']:.2f}"
+            f"  {','.join(r['reason_codes'])}"
         )
     prices = feed.decisions["price-adjustments"]
     print(f"\n== price adjustments: {len(prices)} (last 5) ==")

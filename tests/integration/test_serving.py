@@ -65,6 +65,7 @@ def test_views_metrics_and_an_overstock_promotion(fresh_settings, tmp_path):
         status, sku = get(settings.web_port, "/sku/sku-over")
         assert status == 200 and sku["on_hand"] == 5000 - 60 and sku["promotion"]["discount"] > 0
         assert {d["topic"] for d in sku["last_decisions"]} >= {"promo-adjustments"}
+        assert sku["cycle_service"] == {"z_correction": 0.0, "cycles": 0, "stocked_out_cycles": 0}
         status, forecast = get(settings.web_port, "/forecast/sku-over")
         assert status == 200 and forecast["mean_per_day"] == pytest.approx(10)
         assert get(settings.web_port, "/forecast/nope")[0] == 404

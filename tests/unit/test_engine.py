@@ -7,6 +7,7 @@ from realtime_mkt.engine import EngineConfig, SkuEngine, price_factor
 from realtime_mkt.models.daily_demand import DailyDemand
 from realtime_mkt.policies.cycle_service import RATE
 from realtime_mkt.policies.restock import safety_factor
+from realtime_mkt.streaming.app import sku_summary
 from tests.helpers import (
     DAY,
     T0,
@@ -147,6 +148,11 @@ def test_a_cycle_that_sold_out_raises_the_safety_factor_of_later_requests():
         "stocked_out_cycles": 1,
     }
     assert states["sku-1"].cycles.offset == pytest.approx(RATE * 0.95)
+    assert sku_summary(states["sku-1"], [])["cycle_service"] == {  # the `/sku/<id>` view
+        "z_correction": pytest.approx(RATE * 0.95),
+        "cycles": 1,
+        "stocked_out_cycles": 1,
+    }
 
 
 def test_duplicate_events_change_nothing_and_resend_their_decisions_unchanged():

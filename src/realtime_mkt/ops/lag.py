@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 
 from realtime_mkt.catalogue import topic
 from realtime_mkt.settings import Settings
@@ -98,7 +99,12 @@ def wait_until_consumed(
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and alive():
             ends = consumer.end_offsets(partitions)
-            committed = committed_offsets(settings.bootstrap_servers, settings.app_id)
+            try:
+                committed = committed_offsets(settings.bootstrap_servers, settings.app_id)
+            except KafkaError as error:
+                if not error.retriable:  # e.g. no group coordinator yet on a fresh broker
+                    raise
+                committed = {}
             if all(committed.get(tp, 0) >= end for tp, end in ends.items()):
                 return
             time.sleep(0.5)

@@ -59,6 +59,10 @@ class CycleService:
             self.offset = min(max(self.offset + step, -base), Z_MAX - base)
         self.stocked_out = self.shifted = False
 
+    def counts(self) -> dict[str, int]:
+        """The cycles so far and those that stocked out (as restock requests and views show them)."""
+        return {"cycles": self.cycles, "stocked_out_cycles": self.stockouts}
+
     def to_list(self) -> list:
         """Compact form for table storage."""
         return [
