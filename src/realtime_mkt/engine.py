@@ -160,7 +160,7 @@ class SkuEngine:
         if event.topic == "order-lines":
             self._apply_order_line(state, value)
         elif event.topic == "inventory":
-            self._apply_inventory(state, value)
+            self._apply_inventory(state, value, today)
         elif event.topic == "price-changes":
             reprice = self._apply_price_change(state, value, outcome) or reprice
         elif event.topic == "sku-signals":
@@ -229,7 +229,7 @@ class SkuEngine:
             state.net_stock += quantity
 
     @staticmethod
-    def _apply_inventory(state: SkuState, value: dict[str, Any]) -> None:
+    def _apply_inventory(state: SkuState, value: dict[str, Any], today: int) -> None:
         quantity = value["quantity"]
         kind = value["kind"]
         state.stock_known = state.stock_known or kind != "adjustment"
@@ -238,8 +238,8 @@ class SkuEngine:
         elif kind == "adjustment":
             state.net_stock += quantity
         else:
-            if state.catalog is not None and state.watermark is not None:
-                state.cycles.close(day_of(state.watermark), service_level(state.catalog))
+            if state.catalog is not None:
+                state.cycles.close(today, service_level(state.catalog))
             state.net_stock += quantity
             _clear_on_order(state.outstanding, quantity, value.get("decision_id"))
 

@@ -101,10 +101,10 @@ def wait_until_consumed(
             ends = consumer.end_offsets(partitions)
             try:
                 committed = committed_offsets(settings.bootstrap_servers, settings.app_id)
-            except KafkaError as error:
-                if not error.retriable:  # e.g. no group coordinator yet on a fresh broker
+            except KafkaError as error:  # e.g. no group coordinator yet on a fresh broker
+                if not error.retriable:
                     raise
-                committed = {}
+                committed = {}  # not yet: poll again
             if all(committed.get(tp, 0) >= end for tp, end in ends.items()):
                 return
             time.sleep(0.5)

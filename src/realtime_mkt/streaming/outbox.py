@@ -15,11 +15,6 @@ from realtime_mkt.streaming import metrics
 log = logging.getLogger(__name__)
 
 
-def dumps(value: Any) -> bytes:
-    """Compact JSON bytes of an output value."""
-    return orjson.dumps(value)
-
-
 class Outbox:
     """Output records collected while a batch is handled, then appended to the producer at once.
 
@@ -40,7 +35,7 @@ class Outbox:
 
     def add(self, topic: str, key: bytes | None, value: Any) -> None:
         """Queue one record of logical topic `topic`; `value` is JSON-encoded."""
-        self.records.append((self.topic_names[topic], key, dumps(value)))
+        self.records.append((self.topic_names[topic], key, orjson.dumps(value)))
 
     async def flush(self) -> None:
         """Append every queued record to the producer.
