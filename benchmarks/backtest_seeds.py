@@ -3,9 +3,11 @@
 One seed's run is noisy: the market's draws follow stock and prices, so two versions diverge
 after their first different decision and profit / clairvoyant moves by a point or more between
 seeds. This runs the engine (no baselines) on each scenario and seed and prints the figures per
-seed and their mean; run it in two checkouts to compare them.
+seed and their mean; run it in two checkouts to compare them. `--equal-service` adds the static
+(s, S) restock baseline: its cycle service level when asked for 95 %, and the stock it would hold
+at the engine's service level (four more runs per seed).
 
-    .ci/venv python benchmarks/backtest_seeds.py --seeds 7 11 13
+    .ci/venv python benchmarks/backtest_seeds.py --seeds 7 11 13 [--equal-service]
 """
 
 from __future__ import annotations
@@ -14,25 +16,39 @@ import argparse
 
 import pandas as pd
 
-from realtime_mkt.backtest import cycle_service_by_lead_time, cycle_service_level, run_backtest
+from realtime_mkt.backtest import (
+    average_on_hand,
+    cycle_service_by_lead_time,
+    cycle_service_level,
+    run_backtest,
+    run_restock_baselines,
+    service_frontier,
+    stock_at_service,
+)
 from realtime_mkt.sim.market import SCENARIOS
 
 COLUMNS = ["profit/clairvoyant", "CSL", "CSL worst lead time", "CSL best lead time", "on hand", "fill rate"]  # fmt: skip
+BASELINE_COLUMNS = ["static (s,S) CSL", "static (s,S) on hand at our CSL"]
 
 
-def figures(scenario: str, seed: int, days: int, skus: int) -> list[float]:
-    """The engine's figures for one run."""
+def figures(scenario: str, seed: int, days: int, skus: int, equal_service: bool) -> list[float]:
+    """The engine's figures for one run (and its restock baseline's, with `equal_service`)."""
     run = run_backtest(scenario, days, skus, seed, progress=False)
     log = pd.DataFrame(run.market.log)
     by_lead_time = cycle_service_by_lead_time(log, run.catalog).values()
-    return [
+    row = [
         log.profit.sum() / log.clairvoyant_profit.sum(),
         cycle_service_level(log),
         min(by_lead_time),
         max(by_lead_time),
-        log.on_hand_end.clip(lower=0).mean(),
+        average_on_hand(log),
         log.sold.sum() / log.demand.sum(),
     ]
+    if equal_service:
+        frontier = service_frontier(run_restock_baselines(scenario, days, skus, seed, False))
+        equal = stock_at_service(frontier, row[1])
+        row += [frontier[0]["cycle_service_level"], float("nan") if equal is None else equal]
+    return row
 
 
 def main() -> None:
@@ -41,13 +57,15 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[7, 11, 13])
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--skus", type=int, default=30)
+    parser.add_argument("--equal-service", action="store_true")
     args = parser.parse_args()
-    print("| scenario | seed | " + " | ".join(COLUMNS) + " |")
-    print("|---" * (len(COLUMNS) + 2) + "|")
+    columns = COLUMNS + BASELINE_COLUMNS * args.equal_service
+    print("| scenario | seed | " + " | ".join(columns) + " |")
+    print("|---" * (len(columns) + 2) + "|")
     for scenario in args.scenarios:
         rows = []
         for seed in args.seeds:
-            rows.append(figures(scenario, seed, args.days, args.skus))
+            rows.append(figures(scenario, seed, args.days, args.skus, args.equal_service))
             print_row(scenario, str(seed), rows[-1])
         print_row(scenario, "mean", [sum(column) / len(rows) for column in zip(*rows, strict=True)])
 

@@ -3,13 +3,14 @@
 A run feeds the market's events through validation and the engines exactly as the worker would,
 carries the decisions back into the market (prices change, promotions run, goods arrive after the
 lead time), and records the truth next to what the models believed. `evaluate` turns a run and
-its static-price twin into the report's figures.
+its baselines into the report's figures.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,8 @@ from realtime_mkt.policies.guardrails import GuardrailConfig
 from realtime_mkt.sim.market import SCENARIOS, START, Market
 from realtime_mkt.sku_state import SkuState
 from realtime_mkt.user_engine import UserEngine, UserState
+
+EQUAL_SERVICE_TARGETS = (0.95, 0.9, 0.975, 0.99)  # what the static (s, S) baseline is asked for
 
 
 @dataclass
@@ -135,14 +138,16 @@ def run_backtest(
     dynamic: bool = True,
     tuned_restock: bool = False,
     progress: bool = True,
+    service_level: float = 0.95,
 ) -> Run:
     """Simulate `days` days of `scenario` with the engine deciding; `dynamic=False` keeps list
-    prices (the pricing baseline), `tuned_restock=True` swaps in the static (s, S) baseline."""
-    market = Market(SCENARIOS[scenario], seed=seed, n_skus=n_skus)
+    prices (the pricing baseline), `tuned_restock=True` swaps in the static (s, S) baseline,
+    `service_level` is the cycle service level the catalog asks restocking for."""
+    market = Market(SCENARIOS[scenario], seed=seed, n_skus=n_skus, service_level=service_level)
     run = Run(market)
     driver = _Driver(run, dynamic, tuned_restock)
     kind = "static (s,S)" if tuned_restock else "engine" if dynamic else "static prices"
-    label = f"{scenario} ({kind})"
+    label = f"{scenario} ({kind}, service {service_level})"
     for day in tqdm(range(days), desc=label, unit="day", disable=not progress):
         for topic, value in market.catalog_events(day):
             driver.feed(topic, value, day)
@@ -152,11 +157,55 @@ def run_backtest(
     return run
 
 
-def evaluate(run: Run, static: Run, tuned: Run) -> dict[str, Any]:
-    """The report's figures, each next to its baseline (static prices; static (s, S) restock)."""
+def run_restock_baselines(
+    scenario: str, days: int, n_skus: int, seed: int, progress: bool = True
+) -> list[Run]:
+    """The static (s, S) baseline asked for each of `EQUAL_SERVICE_TARGETS`, the first being the
+    engine's own target: its stock against the service it bought."""
+    return [
+        run_backtest(scenario, days, n_skus, seed, True, True, progress, target)
+        for target in EQUAL_SERVICE_TARGETS
+    ]
+
+
+def service_frontier(runs: list[Run]) -> list[dict[str, float]]:
+    """Each run's target, realised cycle service level and average stock on hand."""
+    points = []
+    for run in runs:
+        log = pd.DataFrame(run.market.log)
+        points.append({
+            "target": run.market.service_level,
+            "cycle_service_level": cycle_service_level(log),
+            "avg_on_hand": average_on_hand(log),
+        })  # fmt: skip
+    return points
+
+
+def stock_at_service(frontier: list[dict[str, float]], service: float) -> float | None:
+    """The stock a policy would hold at cycle service `service`: linear between its runs on
+    either side (by realised service); None outside their range."""
+    points = sorted((p["cycle_service_level"], p["avg_on_hand"]) for p in frontier)
+    for (s0, h0), (s1, h1) in pairwise(points):
+        if s0 <= service <= s1:
+            return round(h0 if s1 == s0 else h0 + (h1 - h0) * (service - s0) / (s1 - s0), 2)
+    return None
+
+
+def average_on_hand(log: pd.DataFrame) -> float:
+    """Units on hand at the end of a day, per SKU and day (a stock-out counts as zero)."""
+    return round(float(log.on_hand_end.clip(lower=0).mean()), 2)
+
+
+def evaluate(run: Run, static: Run, restock_baselines: list[Run]) -> dict[str, Any]:
+    """The report's figures, each next to its baseline: static list prices for pricing; for
+    restocking the static (s, S) at the engine's target, and that policy's stock interpolated
+    to the engine's realised service (`run_restock_baselines`)."""
+    tuned = restock_baselines[0]
     log = pd.DataFrame(run.market.log)
     static_log = pd.DataFrame(static.market.log)
     tuned_log = pd.DataFrame(tuned.market.log)
+    frontier = service_frontier(restock_baselines)
+    service = cycle_service_level(log)
     profit, clairvoyant, static_profit = (
         log.profit.sum(),
         log.clairvoyant_profit.sum(),
@@ -173,8 +222,8 @@ def evaluate(run: Run, static: Run, tuned: Run) -> dict[str, Any]:
         "profit_vs_clairvoyant": round(float(profit / clairvoyant), 4),
         "profit_vs_clairvoyant_static": round(float(static_profit / clairvoyant), 4),
         "profit_lift_vs_static": round(float(profit / static_profit - 1), 4),
-        "cycle_service_level": cycle_service_level(log),
-        "cycle_service_level_target": 0.95,
+        "cycle_service_level": service,
+        "cycle_service_level_target": run.market.service_level,
         "cycle_service_level_baseline": cycle_service_level(tuned_log),
         "cycle_service_level_by_lead_time": cycle_service_by_lead_time(log, run.catalog),
         "cycle_service_level_by_lead_time_baseline": cycle_service_by_lead_time(
@@ -182,8 +231,10 @@ def evaluate(run: Run, static: Run, tuned: Run) -> dict[str, Any]:
         ),
         "fill_rate": round(_fill_rate(log), 4),
         "fill_rate_baseline": round(_fill_rate(tuned_log), 4),
-        "avg_on_hand": round(float(log.on_hand_end.clip(lower=0).mean()), 2),
-        "avg_on_hand_baseline": round(float(tuned_log.on_hand_end.clip(lower=0).mean()), 2),
+        "avg_on_hand": average_on_hand(log),
+        "avg_on_hand_baseline": average_on_hand(tuned_log),
+        "avg_on_hand_baseline_equal_service": stock_at_service(frontier, service),
+        "restock_baseline_frontier": frontier,
         "guardrail_violations": guardrail_violations(run),
         "decisions": {topic: len(values) for topic, values in sorted(run.decisions.items())},
         "ctr_logloss": round(ctr["log_loss"], 5),

@@ -121,12 +121,12 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _backtest(args: argparse.Namespace, settings: Settings) -> int:
-    from realtime_mkt.backtest import evaluate, run_backtest
+    from realtime_mkt.backtest import evaluate, run_backtest, run_restock_baselines
     from realtime_mkt.report import write_report
 
     run = run_backtest(args.scenario, args.days, args.skus, args.seed)
     static = run_backtest(args.scenario, args.days, args.skus, args.seed, dynamic=False)
-    tuned = run_backtest(args.scenario, args.days, args.skus, args.seed, tuned_restock=True)
+    tuned = run_restock_baselines(args.scenario, args.days, args.skus, args.seed)
     figures = evaluate(run, static, tuned)
     command = " ".join(["realtime-mkt", *sys.argv[1:]])
     context = {

@@ -21,6 +21,7 @@ ROWS = [
     ("cycle_service_level", "cycle service level (target 0.95)", "cycle_service_level_baseline", "static (s,S) tuned on 28 days", "0.95 ± 0.01"),
     ("fill_rate", "fill rate (units sold / demanded)", "fill_rate_baseline", "static (s,S)", ""),
     ("avg_on_hand", "average on hand (units/SKU/day)", "avg_on_hand_baseline", "static (s,S)", "≤ baseline"),
+    ("avg_on_hand", "average on hand at equal service", "avg_on_hand_baseline_equal_service", "static (s,S) at our cycle service level", "≤ baseline"),
     ("guardrail_violations", "guardrail violations", None, "", "0"),
     ("ctr_logloss", "CTR progressive log loss", "ctr_logloss_baseline", "river plain LogisticRegression", "< baseline"),
     ("ctr_calibration", "CTR calibration (predicted / observed)", "ctr_calibration_baseline", "river plain LogisticRegression", "0.95–1.05"),
@@ -66,9 +67,16 @@ def markdown(figures: dict[str, Any], context: dict[str, Any], plots: list[str])
         figures["cycle_service_level_by_lead_time_baseline"],
     )
     by_lead_time = ", ".join(f"{days} d: {ours[days]} / {base.get(days)}" for days in ours)
+    frontier = "; ".join(
+        f"asked {p['target']}: service {p['cycle_service_level']}, on hand {p['avg_on_hand']}"
+        for p in figures["restock_baseline_frontier"]
+    )
     lines += [
         "",
         f"Cycle service level by lead time, ours / static (s,S): {by_lead_time}.",
+        "",
+        f"Static (s,S) runs behind the equal-service figure ({frontier}); its stock is"
+        " interpolated between the two runs whose service brackets ours (None: outside them).",
         "",
         f"Decisions: {figures['decisions']}; impressions scored: {figures['impressions']}.",
         "",

@@ -8,7 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from realtime_mkt.backtest import cycle_service_by_lead_time, evaluate, run_backtest
+from realtime_mkt.backtest import (
+    cycle_service_by_lead_time,
+    evaluate,
+    run_backtest,
+    run_restock_baselines,
+    service_frontier,
+    stock_at_service,
+)
 from realtime_mkt.report import write_report
 from realtime_mkt.sim.market import SCENARIOS, WEEKDAY
 
@@ -23,7 +30,7 @@ REQUIRED = {
 def steady():
     run = run_backtest("steady", days=50, n_skus=8, seed=3, progress=False)
     static = run_backtest("steady", days=50, n_skus=8, seed=3, dynamic=False, progress=False)
-    tuned = run_backtest("steady", days=50, n_skus=8, seed=3, tuned_restock=True, progress=False)
+    tuned = run_restock_baselines("steady", days=50, n_skus=8, seed=3, progress=False)
     return run, static, evaluate(run, static, tuned)
 
 
@@ -53,6 +60,41 @@ def test_cycle_service_level_is_counted_per_receipt_and_per_lead_time():
         "2": 0.6667,
         "7": 1.0,
     }  # 2 of 3 cycles; 1 of 1
+
+
+def test_the_restock_baseline_is_read_at_the_engines_service(steady):
+    _, _, figures = steady
+    frontier = figures["restock_baseline_frontier"]
+    assert [p["target"] for p in frontier] == [0.95, 0.9, 0.975, 0.99]
+    assert frontier[0]["avg_on_hand"] == figures["avg_on_hand_baseline"]
+    equal = figures["avg_on_hand_baseline_equal_service"]
+    assert equal == stock_at_service(frontier, figures["cycle_service_level"])
+    if equal is not None:
+        stocks = [p["avg_on_hand"] for p in frontier]
+        assert min(stocks) <= equal <= max(stocks)
+
+
+def test_a_higher_target_buys_the_static_baseline_service_with_stock():
+    low, high = (
+        run_backtest("steady", 50, 8, 3, tuned_restock=True, progress=False, service_level=level)
+        for level in (0.8, 0.99)
+    )
+    (low_point, high_point) = service_frontier([low, high])
+    assert low_point["cycle_service_level"] < high_point["cycle_service_level"]
+    assert low_point["avg_on_hand"] < high_point["avg_on_hand"]
+    assert {r["service_level"] for r in high.decisions["restock-requests"]} == {0.99}
+
+
+def test_stock_at_service_interpolates_between_runs_and_not_beyond():
+    frontier = [
+        {"cycle_service_level": 0.98, "avg_on_hand": 50.0},
+        {"cycle_service_level": 0.94, "avg_on_hand": 30.0},
+        {"cycle_service_level": 0.96, "avg_on_hand": 36.0},
+    ]
+    assert stock_at_service(frontier, 0.95) == 33.0
+    assert stock_at_service(frontier, 0.97) == 43.0
+    assert stock_at_service(frontier, 0.94) == 30.0
+    assert stock_at_service(frontier, 0.93) is None and stock_at_service(frontier, 0.99) is None
 
 
 def test_decisions_are_safe_and_the_models_beat_their_baselines(steady):
@@ -112,7 +154,7 @@ def test_runs_are_reproducible_for_a_seed():
 def test_every_scenario_runs_without_guardrail_violations(scenario):
     run = run_backtest(scenario, days=50, n_skus=6, seed=5, progress=False)
     static = run_backtest(scenario, days=50, n_skus=6, seed=5, dynamic=False, progress=False)
-    assert evaluate(run, static, static)["guardrail_violations"] == 0
+    assert evaluate(run, static, [static])["guardrail_violations"] == 0
     if scenario == "new-products":
         assert {row["sku_id"] for row in run.market.log if row["day"] < 30} < {
             row["sku_id"] for row in run.market.log

@@ -86,6 +86,7 @@ class Market:
     seed: int = 7
     n_skus: int = 30
     n_users: int = 400
+    service_level: float = 0.95  # the cycle service level the catalog asks restocking for
     skus: list[SimSku] = field(init=False)
     price: dict[str, float] = field(init=False)
     promo_price: dict[str, float | None] = field(init=False)
@@ -183,7 +184,7 @@ class Market:
                 "sku_id": s.sku_id, "category": s.category, "unit_cost": s.unit_cost,
                 "list_price": s.list_price, "min_price": s.min_price, "max_price": s.max_price,
                 "lead_time_days": s.lead_time_days, "order_multiple": s.order_multiple,
-                "service_level": 0.95, "review_days": 1,
+                "service_level": self.service_level, "review_days": 1,
             }))  # fmt: skip
             events.append(("inventory", {
                 "event_id": self._id("snap"), "occurred_at": at, "sku_id": s.sku_id,
