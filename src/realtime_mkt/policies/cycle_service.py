@@ -2,8 +2,8 @@
 level the SKU actually achieved.
 
 A replenishment cycle runs from one receipt to the next; it *stocked out* if the SKU ran out of
-stock at any time in between. z·σ·√(L+R) hits the target only if the one-day error spread
-grows like √ days over the protection period and nothing else moves demand, but the engine's own
+stock at any time in between. z·σ·√L hits the target only if the one-day error spread
+grows like √ days over the lead time and nothing else moves demand, but the engine's own
 price cuts and promotions raise demand after an order is placed, forecast errors are correlated
 over a long lead time, and a supplier that delivers early in its lead-time day leaves more
 stock than planned. On the simulator those effects made the realised cycle service level run

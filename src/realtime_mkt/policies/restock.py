@@ -1,15 +1,18 @@
-"""Order-up-to replenishment with safety stock z·σ·√(L+R).
+"""Continuous-review (s, S) replenishment with safety stock z·σ·√L over the lead time L.
 
 With lead time L and review period R (days), daily demand mean μ and spread σ and cycle service
 level α (z = Φ⁻¹(α)):
 
-    safety stock     SS = z·σ·√(L+R), z = Φ⁻¹(α) + the SKU's correction (`cycle_service`)
+    safety stock     SS = z·σ·√L, z = Φ⁻¹(α) + the SKU's correction (`cycle_service`)
     order-up-to      S  = μ·(L+R) + SS
     reorder point    s  = S − μ·R = μ·L + SS
 
 The worker checks on every event, so an order is placed as soon as the inventory position
 IP = on-hand + on-order − backorders falls to s or below, for S − IP rounded up to the order
 multiple. Placing it raises IP back to S, so the same need never triggers a second request.
+Review is continuous, so what can run out is the reorder point's stock over the lead time L,
+until the order arrives: R sets how much each order brings (μ·R), not the risk. (A periodic
+review, which sees the stock only every R days, would need z·σ·√(L+R).)
 """
 
 from __future__ import annotations
@@ -55,10 +58,9 @@ def safety_factor(service_level: float) -> float:
 
 def plan(mean: float, std: float, params: RestockParams, inventory_position: float) -> RestockPlan:
     """Reorder point, order-up-to level and the order quantity for the current position."""
-    protection = params.lead_time_days + params.review_days
     z = max(0.0, safety_factor(params.service_level) + params.z_offset)
-    safety_stock = z * std * math.sqrt(protection)
-    order_up_to = mean * protection + safety_stock
+    safety_stock = z * std * math.sqrt(params.lead_time_days)
+    order_up_to = mean * (params.lead_time_days + params.review_days) + safety_stock
     reorder_point = order_up_to - mean * params.review_days
     quantity = 0
     if order_up_to > 0 and inventory_position <= reorder_point:
