@@ -31,8 +31,11 @@ COLUMNS = ["profit/clairvoyant", "CSL", "CSL worst lead time", "CSL best lead ti
 BASELINE_COLUMNS = ["static (s,S) CSL", "static (s,S) on hand at our CSL"]
 
 
-def figures(scenario: str, seed: int, days: int, skus: int, equal_service: bool) -> list[float]:
-    """The engine's figures for one run (and its restock baseline's, with `equal_service`)."""
+def figures(
+    scenario: str, seed: int, days: int, skus: int, equal_service: bool
+) -> list[float | None]:
+    """The engine's figures for one run (and its restock baseline's, with `equal_service`; None
+    where the baseline's runs do not bracket the engine's service)."""
     run = run_backtest(scenario, days, skus, seed, progress=False)
     log = pd.DataFrame(run.market.log)
     by_lead_time = cycle_service_by_lead_time(log, run.catalog).values()
@@ -46,8 +49,7 @@ def figures(scenario: str, seed: int, days: int, skus: int, equal_service: bool)
     ]
     if equal_service:
         frontier = service_frontier(run_restock_baselines(scenario, days, skus, seed, False))
-        equal = stock_at_service(frontier, row[1])
-        row += [frontier[0]["cycle_service_level"], float("nan") if equal is None else equal]
+        row += [frontier[0]["cycle_service_level"], stock_at_service(frontier, row[1])]
     return row
 
 
@@ -67,11 +69,18 @@ def main() -> None:
         for seed in args.seeds:
             rows.append(figures(scenario, seed, args.days, args.skus, args.equal_service))
             print_row(scenario, str(seed), rows[-1])
-        print_row(scenario, "mean", [sum(column) / len(rows) for column in zip(*rows, strict=True)])
+        print_row(scenario, "mean", [mean(column) for column in zip(*rows, strict=True)])
 
 
-def print_row(scenario: str, seed: str, values: list[float]) -> None:
-    print(f"| {scenario} | {seed} | " + " | ".join(f"{v:.4g}" for v in values) + " |", flush=True)
+def mean(values: tuple[float | None, ...]) -> float | None:
+    """The mean of the values there are (a baseline's stock at our service may be missing)."""
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
+
+
+def print_row(scenario: str, seed: str, values: list[float | None]) -> None:
+    cells = ["n/a" if v is None else f"{v:.4g}" for v in values]
+    print(f"| {scenario} | {seed} | " + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":

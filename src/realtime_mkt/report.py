@@ -60,7 +60,10 @@ def markdown(figures: dict[str, Any], context: dict[str, Any], plots: list[str])
         "|---|---|---|---|",
     ]
     for key, label, base_key, base_label, target in ROWS:
-        base = f"{figures[base_key]} ({base_label})" if base_key else base_label
+        base = base_label
+        if base_key:
+            value = figures[base_key]
+            base = f"{'n/a' if value is None else value} ({base_label})"
         lines.append(f"| {label} | {figures[key]} | {base} | {target} |")
     ours, base = (
         figures["cycle_service_level_by_lead_time"],
@@ -76,7 +79,8 @@ def markdown(figures: dict[str, Any], context: dict[str, Any], plots: list[str])
         f"Cycle service level by lead time, ours / static (s,S): {by_lead_time}.",
         "",
         f"Static (s,S) runs behind the equal-service figure ({frontier}); its stock is"
-        " interpolated between the two runs whose service brackets ours (None: outside them).",
+        " interpolated between the two runs whose service brackets ours (n/a when none does:"
+        " asked for 99 % it still served less than we did, or asked for 90 % still more).",
         "",
         f"Decisions: {figures['decisions']}; impressions scored: {figures['impressions']}.",
         "",
