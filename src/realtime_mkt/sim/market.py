@@ -7,6 +7,14 @@ censored), and restock requests arrive as receipts after the true lead time. Use
 tastes; impressions become clicks with a known probability (taste · item + placement/position
 effects), so CTR and preference models can be judged against the truth. Competitors reprice.
 Everything is drawn from one seed.
+
+Common random numbers: the SKUs are drawn from the seed's own stream, and each SKU's day (its
+demand, shoppers and clicks; its competitor's move) from a stream of its own, seeded by
+(seed, SKU, day, what is drawn). Demand is the Poisson quantile of one uniform draw, so a
+higher expected demand never sells fewer units on the same draw. Two versions of the engine run
+on one seed therefore meet the same shoppers: a different decision for one SKU changes only that
+SKU's later days, and only as much as the decision moves its demand. Comparisons of versions
+are paired, not two independent samples of the market.
 """
 
 from __future__ import annotations
@@ -52,6 +60,21 @@ SCENARIOS = {
     "competitor-war": Scenario("competitor-war", competitor_war=True),
     "new-products": Scenario("new-products", seasonal=True, new_products_day=30),
 }
+
+
+STREAM_SALES, STREAM_COMPETITOR = 1, 2  # the per-(SKU, day) streams' purposes
+
+
+def poisson_quantile(u: float, mean: float) -> int:
+    """The smallest k with P(Poisson(mean) ≤ k) ≥ u: a Poisson draw from one uniform, monotone
+    in the mean."""
+    k, term = 0, math.exp(-mean)
+    total = term
+    while total < u and term > 0.0:
+        k += 1
+        term *= mean / k
+        total += term
+    return k
 
 
 def optimum_price(unit_cost: float, response: float) -> float:
@@ -137,6 +160,10 @@ class Market:
             appears=appears,
         )
 
+    def _stream(self, purpose: int, s: SimSku, day: int) -> np.random.Generator:
+        """The random stream of one SKU's day for one purpose (common random numbers)."""
+        return np.random.default_rng([self.seed, purpose, int(s.sku_id[-4:]), day])
+
     def _id(self, prefix: str) -> str:
         self._serial += 1
         return f"{prefix}-{self._serial:09d}"
@@ -211,10 +238,11 @@ class Market:
 
     def _competitor_move(self, s: SimSku, day: int) -> list[tuple[float, str, dict[str, Any]]]:
         ours = self.price[s.sku_id]
+        rng = self._stream(STREAM_COMPETITOR, s, day)
         if self.scenario.competitor_war:
             new = round(max(ours * 0.97, s.unit_cost * 1.02), 2)  # always undercut us by 3 %
-        elif self.rng.random() < 0.15:
-            new = round(s.list_price * float(self.rng.uniform(0.9, 1.1)), 2)
+        elif rng.random() < 0.15:
+            new = round(s.list_price * float(rng.uniform(0.9, 1.1)), 2)
         else:
             return []
         if new == self.competitor[s.sku_id]:
@@ -230,7 +258,8 @@ class Market:
         promo = self.promo_price[s.sku_id]
         price = self.price[s.sku_id] if promo is None else min(self.price[s.sku_id], promo)
         mean = self.mean_demand(s, day, price)
-        demand = int(self.rng.poisson(mean))
+        rng = self._stream(STREAM_SALES, s, day)
+        demand = poisson_quantile(float(rng.random()), mean)
         sold = min(demand, max(self.on_hand[s.sku_id], 0))
         self.on_hand[s.sku_id] -= sold
         optimum = self.optimal_price(s)
@@ -244,22 +273,20 @@ class Market:
             "received": self.received.get(s.sku_id, 0),
         })  # fmt: skip
         events = []
-        times = np.sort(self.rng.uniform(0.05, 0.95, sold)) if sold else []
+        times = np.sort(rng.uniform(0.05, 0.95, sold)) if sold else []
         for t in times:
             at = START + (day + float(t)) * DAY
-            user = int(self.rng.integers(self.n_users))
-            events.extend(self._impression(s, user, at - 120, day))
+            user = int(rng.integers(self.n_users))
+            events.extend(self._impression(rng, s, user, at - 120))
             order_id = self._id("ord")
             events.append((at, "orders", {
                 "event_id": self._id("evt"), "occurred_at": format_time(at), "order_id": order_id,
                 "user_id": self.users[user], "status": "placed",
                 "lines": [{"sku_id": s.sku_id, "quantity": 1, "unit_price": round(price, 2)}],
             }))  # fmt: skip
-        for _ in range(int(self.rng.poisson(mean * 2))):  # browsing that does not end in an order
-            user = int(self.rng.integers(self.n_users))
-            events.extend(
-                self._impression(s, user, START + (day + float(self.rng.random())) * DAY, day)
-            )
+        for _ in range(int(rng.poisson(mean * 2))):  # browsing that does not end in an order
+            user = int(rng.integers(self.n_users))
+            events.extend(self._impression(rng, s, user, START + (day + float(rng.random())) * DAY))
         return events
 
     def click_probability(self, s: SimSku, user: int, placement: str, position: int) -> float:
@@ -273,14 +300,14 @@ class Market:
         return 1 / (1 + math.exp(-z))
 
     def _impression(
-        self, s: SimSku, user: int, at: float, day: int
+        self, rng: np.random.Generator, s: SimSku, user: int, at: float
     ) -> list[tuple[float, str, dict[str, Any]]]:
-        placement = list(PLACEMENTS)[int(self.rng.integers(4))]
-        position = int(self.rng.integers(1, 9))
+        placement = list(PLACEMENTS)[int(rng.integers(4))]
+        position = int(rng.integers(1, 9))
         base = {"occurred_at": format_time(at), "user_id": self.users[user], "sku_id": s.sku_id,
                 "placement": placement, "position": position}  # fmt: skip
         events = [(at, "clicks", {**base, "event_id": self._id("imp"), "action": "impression"})]
-        if self.rng.random() < self.click_probability(s, user, placement, position):
+        if rng.random() < self.click_probability(s, user, placement, position):
             clicked = {
                 **base,
                 "occurred_at": format_time(at + 20),
