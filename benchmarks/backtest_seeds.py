@@ -1,8 +1,8 @@
 """Backtest figures over several seeds, for comparing two versions of the engine.
 
-One seed's run is noisy: the market's draws follow stock and prices, so two versions diverge
-after their first different decision and profit / clairvoyant moves by a point or more between
-seeds. This runs the engine (no baselines) on each scenario and seed and prints the figures per
+A market's seed draws its SKUs, and profit / clairvoyant moves by a point or more between
+seeds for the same code. On one seed two versions meet the same shoppers (the simulator draws
+common random numbers), so compare them seed by seed, over several seeds. This runs the engine (no baselines) on each scenario and seed and prints the figures per
 seed and their mean; run it in two checkouts to compare them. `--equal-service` adds the static
 (s, S) restock baseline: its cycle service level when asked for 95 %, and the stock it would hold
 at the engine's service level (four more runs per seed).
