@@ -20,6 +20,7 @@ from realtime_mkt.backtest import (
     average_on_hand,
     cycle_service_by_lead_time,
     cycle_service_level,
+    fill_rate,
     run_backtest,
     run_restock_baselines,
     service_frontier,
@@ -45,7 +46,7 @@ def figures(
         min(by_lead_time),
         max(by_lead_time),
         average_on_hand(log),
-        log.sold.sum() / log.demand.sum(),
+        fill_rate(log),
     ]
     if equal_service:
         frontier = service_frontier(run_restock_baselines(scenario, days, skus, seed, False))

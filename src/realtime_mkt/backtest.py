@@ -163,7 +163,15 @@ def run_restock_baselines(
     """The static (s, S) baseline asked for each of `EQUAL_SERVICE_TARGETS`, the first being the
     engine's own target: its stock against the service it bought."""
     return [
-        run_backtest(scenario, days, n_skus, seed, True, True, progress, target)
+        run_backtest(
+            scenario,
+            days,
+            n_skus,
+            seed,
+            tuned_restock=True,
+            progress=progress,
+            service_level=target,
+        )
         for target in EQUAL_SERVICE_TARGETS
     ]
 
@@ -204,7 +212,7 @@ def evaluate(run: Run, static: Run, restock_baselines: list[Run]) -> dict[str, A
     log = pd.DataFrame(run.market.log)
     static_log = pd.DataFrame(static.market.log)
     tuned_log = pd.DataFrame(tuned.market.log)
-    frontier = service_frontier(restock_baselines)
+    frontier = service_frontier(restock_baselines)  # its first point is `tuned`'s
     service = cycle_service_level(log)
     profit, clairvoyant, static_profit = (
         log.profit.sum(),
@@ -224,15 +232,15 @@ def evaluate(run: Run, static: Run, restock_baselines: list[Run]) -> dict[str, A
         "profit_lift_vs_static": round(float(profit / static_profit - 1), 4),
         "cycle_service_level": service,
         "cycle_service_level_target": run.market.service_level,
-        "cycle_service_level_baseline": cycle_service_level(tuned_log),
+        "cycle_service_level_baseline": frontier[0]["cycle_service_level"],
         "cycle_service_level_by_lead_time": cycle_service_by_lead_time(log, run.catalog),
         "cycle_service_level_by_lead_time_baseline": cycle_service_by_lead_time(
             tuned_log, tuned.catalog
         ),
-        "fill_rate": round(_fill_rate(log), 4),
-        "fill_rate_baseline": round(_fill_rate(tuned_log), 4),
+        "fill_rate": fill_rate(log),
+        "fill_rate_baseline": fill_rate(tuned_log),
         "avg_on_hand": average_on_hand(log),
-        "avg_on_hand_baseline": average_on_hand(tuned_log),
+        "avg_on_hand_baseline": frontier[0]["avg_on_hand"],
         "avg_on_hand_baseline_equal_service": stock_at_service(frontier, service),
         "restock_baseline_frontier": frontier,
         "guardrail_violations": guardrail_violations(run),
@@ -251,8 +259,9 @@ def evaluate(run: Run, static: Run, restock_baselines: list[Run]) -> dict[str, A
     }
 
 
-def _fill_rate(log: pd.DataFrame) -> float:
-    return float(log.sold.sum() / max(log.demand.sum(), 1))
+def fill_rate(log: pd.DataFrame) -> float:
+    """Units sold over units demanded (demand beyond stock is lost)."""
+    return round(float(log.sold.sum() / max(log.demand.sum(), 1)), 4)
 
 
 def _forecast_accuracy(log: pd.DataFrame, forecasts: pd.DataFrame) -> dict[str, float]:

@@ -100,6 +100,11 @@ class SimSku:
     latent: np.ndarray
     appears: int = 0  # first day on sale
 
+    @property
+    def number(self) -> int:
+        """The SKU's number in the market (sku-0007 → 7)."""
+        return int(self.sku_id[-4:])
+
 
 @dataclass
 class Market:
@@ -162,7 +167,7 @@ class Market:
 
     def _stream(self, purpose: int, s: SimSku, day: int) -> np.random.Generator:
         """The random stream of one SKU's day for one purpose (common random numbers)."""
-        return np.random.default_rng([self.seed, purpose, int(s.sku_id[-4:]), day])
+        return np.random.default_rng([self.seed, purpose, s.number, day])
 
     def _id(self, prefix: str) -> str:
         self._serial += 1
@@ -182,7 +187,7 @@ class Market:
         if (
             self.scenario.shock_day is not None
             and day >= self.scenario.shock_day
-            and int(sku.sku_id[-4:]) % 3 == 0
+            and sku.number % 3 == 0
         ):
             mean *= 2.0
         return mean
