@@ -2,10 +2,11 @@
 
 A market's seed draws its SKUs, and profit / clairvoyant moves by a point or more between
 seeds for the same code. On one seed two versions meet the same shoppers (the simulator draws
-common random numbers), so compare them seed by seed, over several seeds. This runs the engine (no baselines) on each scenario and seed and prints the figures per
-seed and their mean; run it in two checkouts to compare them. `--equal-service` adds the static
-(s, S) restock baseline: its cycle service level when asked for 95 %, and the stock it would hold
-at the engine's service level (four more runs per seed).
+common random numbers), so compare them seed by seed, over several seeds. This runs the engine
+(no baselines) on each scenario and seed and prints the figures per seed and their mean; run it
+in two checkouts to compare them. `--equal-service` adds the static (s, S) restock baseline: its
+cycle service level when asked for 95 %, and the stock it would hold at the engine's service
+level (four more runs per seed).
 
     .ci/venv python benchmarks/backtest_seeds.py --seeds 7 11 13 [--equal-service]
 """
