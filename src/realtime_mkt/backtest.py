@@ -28,7 +28,7 @@ from realtime_mkt.engine import (
 )
 from realtime_mkt.events import decode
 from realtime_mkt.models.ctr import CtrModel
-from realtime_mkt.models.daily_demand import day_of
+from realtime_mkt.models.daily_demand import FORECAST_AFTER_DAYS, day_of
 from realtime_mkt.models.preference import PreferenceModel
 from realtime_mkt.policies import restock
 from realtime_mkt.policies.guardrails import GuardrailConfig
@@ -125,7 +125,7 @@ class _Driver:
         """
         utc_day = day_of(START) + day
         for sku_id, state in self.skus.items():
-            if state.demand.n >= 7:
+            if state.demand.n >= FORECAST_AFTER_DAYS:
                 mean, std = state.demand.forecast(utc_day, 1, forecast_factor(state))
                 self.run.forecasts.append({"day": day, "sku_id": sku_id, "mean": mean, "std": std})
 

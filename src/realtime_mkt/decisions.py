@@ -108,6 +108,8 @@ def price_adjustment(
         "current_price": current,
         "new_price": guarded.price,
         "target_price": round(target.price, 4),
+        "optimum_price": None if target.optimum is None else round(target.optimum, 4),
+        "optimum_weight": round(target.weight, 4),
         "reason_codes": reasons,
         "binding_rule": guarded.binding_rule,
         "clamp_trail": guarded.clamp_trail,

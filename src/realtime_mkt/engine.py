@@ -196,8 +196,8 @@ class SkuEngine:
             today, stocked_out=state.out_of_stock, price_factor=factor, signal=signal
         ):
             price = closed.revenue / closed.units if closed.units > 0 else state.price
-            if price:
-                state.elasticity.learn(price, closed.units, state.competitor_min)
+            if price and closed.expected is not None:  # the first week has no baseline yet
+                state.elasticity.learn(price, closed.units, state.competitor_min, closed.expected)
             if closed.surprise is not None:
                 state.clicks.learn(closed.day, closed.surprise)
         if state.catalog is not None:

@@ -16,7 +16,7 @@ def simulate(seed: int, days: int, truth: float = -1.8, cross: float = 0.5) -> L
         price = 20 * math.exp(rng.uniform(-0.08, 0.08))
         competitor = 20 * math.exp(rng.uniform(-0.1, 0.1))
         units = rng.poisson(30 * (price / 20) ** truth * (competitor / price) ** cross)
-        model.learn(price, units, competitor)
+        model.learn(price, units, competitor, baseline=30.0)
     return model
 
 
@@ -55,9 +55,36 @@ def test_standard_error_shrinks_like_one_over_root_n():
     assert 1.6 < short / long < 2.4
 
 
+def shifted_market(seed: int, baseline_tracks: bool, truth: float = -2.5) -> float:
+    """Demand doubles half-way while the price rises 10 % (scarce stock after a shock), with
+    ±5 % exploration throughout; the estimate of e − x, given a baseline that follows the level
+    or one that stays where the level began."""
+    rng = np.random.default_rng(seed)
+    model = LogLogElasticity()
+    for day in range(200):
+        level = 20.0 if day < 100 else 40.0
+        price = (20.0 if day < 100 else 22.0) * (1.05 if (day // 2) % 2 else 0.95)
+        units = rng.poisson(level * (price / 20) ** truth)
+        model.learn(price, units, None, baseline=level if baseline_tracks else 20.0)
+    return model.own_price_response()[0]
+
+
+def test_a_baseline_that_follows_the_level_keeps_a_demand_shift_out_of_the_estimate():
+    tracked = [shifted_market(seed, baseline_tracks=True) for seed in range(10)]
+    fixed = [shifted_market(seed, baseline_tracks=False) for seed in range(10)]
+    assert abs(np.mean(tracked) + 2.5) < 0.3
+    assert np.mean(fixed) > 0  # the doubled demand at the higher price reads as a rising curve
+
+
 def test_round_trips_through_its_compact_form():
     model = simulate(1, 20)
     assert LogLogElasticity.from_list(model.to_list()).estimate() == model.estimate()
+
+
+def test_statistics_stored_before_the_baseline_regressor_start_again_from_their_prior():
+    old = [[1.0] * 9, [1.0] * 3, 1.0, 5, -3.1]
+    model = LogLogElasticity.from_list(old)
+    assert model.n == 0 and model.estimate()[0] == -3.1
 
 
 def test_category_priors_pool_confident_estimates_only():

@@ -49,7 +49,7 @@ class ElasticityAdapter:
         self.model = LogLogElasticity()
 
     def learn_one(self, x, y):
-        self.model.learn(x["price"], y, x.get("competitor"))
+        self.model.learn(x["price"], y, x.get("competitor"), x["baseline"])
 
     def predict_one(self, x):
         return self.model.estimate()
@@ -64,7 +64,7 @@ def elasticity_stream(rng):
     for _ in range(300):
         yield (
             "learn",
-            {"price": rng.uniform(9, 11), "competitor": rng.uniform(9, 11)},
+            {"price": rng.uniform(9, 11), "competitor": rng.uniform(9, 11), "baseline": 15.0},
             float(rng.randrange(0, 30)),
         )
 

@@ -1,6 +1,6 @@
 import pytest
 
-from realtime_mkt.policies.pricing import MarketView, PricingConfig, target_price
+from realtime_mkt.policies.pricing import MarketView, PricingConfig, optimum_weight, target_price
 
 CONFIG = PricingConfig()
 
@@ -37,17 +37,26 @@ def test_inelastic_demand_pushes_up():
 
 
 def test_uncertain_optimum_is_shrunk_toward_the_list_price():
-    certain = target_price("s", view(stderr=0.0), CONFIG).price
-    half = target_price("s", view(stderr=0.25), CONFIG)
-    assert certain == pytest.approx(15)
-    assert half.price == pytest.approx(20 * (15 / 20) ** 0.5)  # half the log-distance at SE = 0.25
+    certain = target_price("s", view(stderr=0.0), CONFIG)
+    assert certain.price == pytest.approx(15) and certain.weight == 1.0
+    # e = −3: ln p* = ln(c·e/(1+e)) moves 1/|e(1+e)| = 1/6 per unit of e, so an SE of 0.6 spreads
+    # it as much as the list price's own error (0.1): the two get equal weight
+    half = target_price("s", view(stderr=0.6), CONFIG)
+    assert half.optimum == pytest.approx(15) and half.weight == pytest.approx(0.5)
     assert "shrunk_to_list_price" not in half.reasons
-    vague = target_price("s", view(stderr=0.29), CONFIG)  # below the exploration threshold
-    assert 15 < half.price < vague.price < 20 and "shrunk_to_list_price" in vague.reasons
+    vague = target_price("s", view(stderr=0.9), CONFIG)
+    assert vague.weight < 0.5 and "shrunk_to_list_price" in vague.reasons
+
+
+def test_trust_depends_on_how_much_the_optimum_moves_with_the_elasticity():
+    # the same standard error: p* hardly moves with e where demand is very elastic, a lot near −1
+    assert optimum_weight(-4.0, 0.3, 0.1) > 0.9 > 0.1 > optimum_weight(-1.5, 0.3, 0.1)
+    assert optimum_weight(-4.0, 0.0, 0.1) == 1.0
+    assert optimum_weight(-4.0, 0.3, 0.2) > optimum_weight(-4.0, 0.3, 0.1)  # a vaguer list price
 
 
 def test_uncertain_elasticity_explores_on_alternate_days():
-    unexplored = 20 * (15 / 20) ** (1 / (1 + (0.8 / 0.25) ** 2))
+    unexplored = 20 * (15 / 20) ** optimum_weight(-3.0, 0.8, CONFIG.list_price_error)
     target = target_price("s", view(stderr=0.8), CONFIG)
     ratios = {
         round(target_price("s", view(stderr=0.8, day=d), CONFIG).price / unexplored, 4)

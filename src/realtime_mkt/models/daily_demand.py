@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 SECONDS_PER_DAY = 86_400.0
 MAX_GAP_DAYS = 60  # a jump in event time longer than this learns at most this many empty days
 SEASON_AFTER_DAYS = 14
+FORECAST_AFTER_DAYS = 7  # days learned before the level is a forecast
 SEASON_RATE = 0.1
 PI90_Z = 1.645
 CALIBRATION_RATE = 0.1  # η of the adaptive conformal update
@@ -58,13 +59,15 @@ def weekday(day: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class ClosedDay:
-    """A day the model learned: units, revenue and its demand surprise (units at the reference
-    price over the forecast, minus one; None while the model is too young to forecast)."""
+    """A day the model learned: units, revenue, its demand surprise (units at the reference
+    price over the forecast, minus one) and that forecast (units at the reference price, made
+    before the day); both None while the model is too young to forecast."""
 
     day: int
     units: float
     revenue: float
     surprise: float | None
+    expected: float | None
 
 
 @dataclass(slots=True)
@@ -126,7 +129,10 @@ class DailyDemand:
         expected = self.level * factor
         if self.censored and (self.n < 2 or reference_units <= expected):
             return None  # sales capped by stock say nothing unless they beat the forecast
-        surprise = reference_units / expected - 1.0 if self.n >= 7 and expected > 0 else None
+        forecast = expected if self.n >= FORECAST_AFTER_DAYS else None
+        surprise = (
+            reference_units / expected - 1.0 if forecast is not None and expected > 0 else None
+        )
         error = self.units - expected * price_factor * signal
         if self.n >= 2:
             self._calibrate(abs(error) > PI90_Z * self._spread())
@@ -142,7 +148,7 @@ class DailyDemand:
             self._learn_season(weekday(self.day), reference_units / self.level)
         if self.censored:  # a lower bound: good for the level, not for price or click responses
             return None
-        return ClosedDay(self.day, self.units, self.revenue, surprise)
+        return ClosedDay(self.day, self.units, self.revenue, surprise, forecast)
 
     def _calibrate(self, missed: bool) -> None:
         step = math.exp(CALIBRATION_RATE * ((1.0 if missed else 0.0) - 0.1))

@@ -1,12 +1,19 @@
 """Per-SKU price elasticity: Bayesian log-log regression on daily sales, learned online.
 
-    ln(units + 0.5) = a + e·ln(price) + x·ln(competitor price / price) + noise
+    ln(units + 0.5) = a + e·ln(price) + x·ln(competitor price / price) + b·ln(baseline + 0.5) + noise
+
+The baseline is the demand model's forecast for the day at the reference price, made before the
+day (its level and weekday factor). It carries what moves demand besides prices: weekdays, and a
+level that jumps. Without it a shift in demand that coincides with price moves is read as price
+response: after a demand shock (a third of the SKUs' demand doubles, and scarce stock raises their
+prices) the estimates' errors grew to 2.4 standard errors. With it, e is learned from how sales
+depart from the expected level when the price moves. b is free (≈ 1 when the forecast tracks).
 
 The prior centres the own-price elasticity e on its category's pooled estimate when the engine
 has one (`CategoryPriors`), else on −2.62 (the meta-analysis mean of Bijmolt et al. 2005), with
 standard deviation `prior_sd`, and the cross elasticity x on 0; so a young SKU is priced like its
-category and its own data takes over as price variation accumulates. State is the sufficient statistics
-(XᵀX, Xᵀy, yᵀy, n): 14 numbers, cheap to keep per SKU.
+category and its own data takes over as price variation accumulates. State is the sufficient
+statistics (XᵀX, Xᵀy, yᵀy, n): 22 numbers, cheap to keep per SKU.
 """
 
 from __future__ import annotations
@@ -19,27 +26,36 @@ import numpy as np
 
 PRIOR_ELASTICITY = -2.62
 PRIOR_NOISE_VAR = 0.25
+K = 4  # regressors: intercept, ln price, ln(competitor / price), ln baseline
 
 
 @dataclass(slots=True)
 class LogLogElasticity:
     """Sufficient statistics of the regression, and the prior."""
 
-    xtx: list[float] = field(default_factory=lambda: [0.0] * 9)
-    xty: list[float] = field(default_factory=lambda: [0.0] * 3)
+    xtx: list[float] = field(default_factory=lambda: [0.0] * K * K)
+    xty: list[float] = field(default_factory=lambda: [0.0] * K)
     yty: float = 0.0
     n: int = 0
     prior_elasticity: float = PRIOR_ELASTICITY
     prior_sd: float = 1.0
 
-    def learn(self, price: float, units: float, competitor_price: float | None) -> None:
-        """Add one day's observation: average selling price and units sold."""
-        x = (1.0, math.log(price), math.log(competitor_price / price) if competitor_price else 0.0)
+    def learn(
+        self, price: float, units: float, competitor_price: float | None, baseline: float
+    ) -> None:
+        """Add one day's observation: average selling price, units sold, and the demand model's
+        forecast of the day's units at the reference price (`baseline`)."""
+        x = (
+            1.0,
+            math.log(price),
+            math.log(competitor_price / price) if competitor_price else 0.0,
+            math.log(baseline + 0.5),
+        )
         y = math.log(units + 0.5)
-        for i in range(3):
+        for i in range(K):
             self.xty[i] += x[i] * y
-            for j in range(3):
-                self.xtx[3 * i + j] += x[i] * x[j]
+            for j in range(K):
+                self.xtx[K * i + j] += x[i] * x[j]
         self.yty += y * y
         self.n += 1
 
@@ -74,8 +90,11 @@ class LogLogElasticity:
 
     @classmethod
     def from_list(cls, data: list) -> LogLogElasticity:
-        """Inverse of `to_list`."""
+        """Inverse of `to_list`. Statistics stored before the baseline regressor (3 × 3) cannot
+        be extended, so such a SKU learns its price response again from its prior."""
         xtx, xty, yty, n, prior = data
+        if len(xtx) != K * K:
+            return cls(prior_elasticity=prior)
         return cls(xtx, xty, yty, n, prior)
 
 
@@ -88,20 +107,21 @@ def _posterior_by_value(
     prior_elasticity: float,
     prior_sd: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    xtx_m = np.array(xtx).reshape(3, 3)
+    xtx_m = np.array(xtx).reshape(K, K)
     xty_v = np.array(xty)
 
     def fit(noise: float) -> tuple[np.ndarray, np.ndarray, float]:
         """Posterior mean and precision for a noise variance, and the residual variance."""
-        # flat prior on the intercept; N(prior, prior_sd²) on both elasticities
+        # flat priors on the intercept and the baseline's coefficient; N(prior, prior_sd²) on
+        # both elasticities
         weight = noise / prior_sd**2
-        precision = np.diag([1e-6, weight, weight])
+        precision = np.diag([1e-6, weight, weight, 1e-6])
         a = xtx_m + precision
-        beta = np.linalg.solve(a, xty_v + precision @ np.array([0.0, prior_elasticity, 0.0]))
-        if n <= 3:
+        beta = np.linalg.solve(a, xty_v + precision @ np.array([0.0, prior_elasticity, 0.0, 0.0]))
+        if n <= K:
             return beta, a, PRIOR_NOISE_VAR
         sse = yty - 2 * beta @ xty_v + beta @ xtx_m @ beta
-        return beta, a, max(float(sse) / (n - 3), 1e-6)
+        return beta, a, max(float(sse) / (n - K), 1e-6)
 
     _, _, noise = fit(PRIOR_NOISE_VAR)
     beta, a, noise = fit(noise)  # second pass: prior weighed against the data's noise

@@ -2,8 +2,12 @@
 
 With a constant own-price response e < −1 (the elasticity of units to our price, competitors'
 prices held) and unit cost c the profit-maximising price is p* = c·e/(1+e).
-While e is uncertain the target is shrunk toward the merchant's list price: the log-price moves a
-share w = 1/(1 + (SE/0.25)²) of the way from list price to p*.
+While e is uncertain the target is shrunk toward the merchant's list price. Both are estimates of
+ln p*: the list price with a typical error `list_price_error` (σ_L), the formula with the spread
+the estimate's standard error gives it, SE·|d ln p*/de| = SE/|e(1+e)|; the target weighs them by
+their precisions, so the log-price moves a share w = σ_L² / (σ_L² + (SE/|e(1+e)|)²) of the way
+from list price to p*. A standard error means little price uncertainty where demand is very
+elastic (p* hardly moves with e) and much near e = −1, which a flat trust in SE ignored.
 Stock bends it: if the stock on hand and on order would run out before an order placed now can
 arrive (the lead time L) at the demand expected at p*, the price rises to the level that
 stretches stock over that time. Not L + R: restock lets the inventory position fall to
@@ -20,7 +24,9 @@ import hashlib
 import math
 from dataclasses import dataclass
 
-MODEL_VERSION = "loglog-elasticity/v2+pricing/v1"  # v2: own-price response e − x
+# loglog v2: the own-price response e − x; v3: the demand forecast as a regressor;
+# pricing v2: list price and optimum weighed by their precisions
+MODEL_VERSION = "loglog-elasticity/v3+pricing/v2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +36,9 @@ class PricingConfig:
     overstock_days: float = 60.0
     exploration: float = 0.05
     explore_above_stderr: float = 0.3
-    trust_stderr: float = 0.25  # at this standard error the optimum gets half its weight
+    # sd of ln(list price / optimal price): how far a merchant's list price typically is from
+    # the optimum (0.1: within about ±20 %)
+    list_price_error: float = 0.1
     min_change: float = 0.005  # smaller moves are not worth a decision
 
 
@@ -41,6 +49,8 @@ class PriceTarget:
     price: float
     reasons: list[str]
     exploration: bool
+    optimum: float | None = None  # the profit-maximising price at the estimate, before shrinking
+    weight: float = 0.0  # the share of the log-distance from list price to `optimum` taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +73,15 @@ def _exploration_sign(sku_id: str, day: int) -> int:
     return 1 if digest[0] % 2 else -1
 
 
+def optimum_weight(elasticity: float, stderr: float, list_price_error: float) -> float:
+    """The precision weight of the estimated optimum against the list price (module docstring)."""
+    sensitivity = abs(elasticity * (1.0 + elasticity))  # 1 / |d ln p*/de|
+    if sensitivity == 0.0:
+        return 0.0
+    spread = stderr / sensitivity
+    return list_price_error**2 / (list_price_error**2 + spread**2)
+
+
 def target_price(sku_id: str, view: MarketView, config: PricingConfig) -> PriceTarget:
     """The price the policy would set before guardrails."""
     e = view.elasticity
@@ -73,8 +92,8 @@ def target_price(sku_id: str, view: MarketView, config: PricingConfig) -> PriceT
     else:
         optimum = view.price * 1.5  # inelastic: raise until the guardrails stop it
         reasons.append("inelastic_demand")
-    # shrink toward the list price in proportion to the estimate's uncertainty (trust region)
-    weight = 1.0 / (1.0 + (view.stderr / config.trust_stderr) ** 2)
+    # shrink toward the list price by the optimum's uncertainty (trust region)
+    weight = optimum_weight(e, view.stderr, config.list_price_error)
     target = view.list_price * (optimum / view.list_price) ** weight
     if weight < 0.5:
         reasons.append("shrunk_to_list_price")
@@ -102,4 +121,4 @@ def target_price(sku_id: str, view: MarketView, config: PricingConfig) -> PriceT
         reasons.append("exploration")
     if not math.isfinite(target) or target <= 0:
         return PriceTarget(view.price, ["no_reliable_target"], False)
-    return PriceTarget(target, reasons, explore)
+    return PriceTarget(target, reasons, explore, optimum, weight)
