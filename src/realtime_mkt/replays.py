@@ -114,8 +114,11 @@ def oj_elasticity(data: Path) -> dict[str, Any]:
     brands = {}
     for brand, rows in oj.groupby("brand"):
         model = LogLogElasticity()
+        # store-weeks without dates: no demand forecast to learn against, so the baseline is
+        # the brand's mean sales (a constant regressor: the plain log-log regression)
+        baseline = float(rows.sales.mean())
         for price, units in zip(rows.price, rows.sales, strict=True):
-            model.learn(float(price), float(units), None)
+            model.learn(float(price), float(units), None, baseline)
         estimate, stderr, _ = model.estimate()
         brands[str(brand)] = {
             "estimate": round(estimate, 3),
