@@ -32,8 +32,10 @@ def test_overstock_lowers_the_price_to_clear_it():
     assert "overstock" in target.reasons
 
 
-def test_inelastic_demand_pushes_up():
+def test_inelastic_demand_pushes_up_only_when_the_estimate_is_sure_of_it():
     assert target_price("s", view(elasticity=-0.6), CONFIG).price > 20
+    unsure = target_price("s", view(elasticity=-0.6, stderr=0.25), CONFIG)  # −0.6 − 2·0.25 < −1
+    assert unsure.weight == 0.0 and unsure.price == 20
 
 
 def test_uncertain_optimum_is_shrunk_toward_the_list_price():

@@ -74,11 +74,14 @@ def _exploration_sign(sku_id: str, day: int) -> int:
 
 
 def optimum_weight(elasticity: float, stderr: float, list_price_error: float) -> float:
-    """The precision weight of the estimated optimum against the list price (module docstring)."""
-    sensitivity = abs(elasticity * (1.0 + elasticity))  # 1 / |d ln p*/de|
-    if sensitivity == 0.0:
-        return 0.0
-    spread = stderr / sensitivity
+    """The precision weight of the estimated optimum against the list price (module docstring).
+
+    An inelastic estimate (e ≥ −1) has no optimum to weigh: its push upward is taken in full
+    when two standard errors still leave demand inelastic, else not at all.
+    """
+    if elasticity >= -1.0:
+        return 1.0 if elasticity - 2.0 * stderr >= -1.0 else 0.0
+    spread = stderr / (elasticity * (1.0 + elasticity))  # SE · |d ln p*/de|
     return list_price_error**2 / (list_price_error**2 + spread**2)
 
 
