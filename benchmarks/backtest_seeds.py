@@ -6,9 +6,11 @@ common random numbers), so compare them seed by seed, over several seeds. This r
 (no baselines) on each scenario and seed and prints the figures per seed and their mean; run it
 in two checkouts to compare them. `--equal-service` adds the static (s, S) restock baseline: its
 cycle service level when asked for 95 %, and the stock it would hold at the engine's service
-level (four more runs per seed).
+level (four more runs per seed). `--pricing-bounds` adds profit / clairvoyant with static list
+prices (the floor pricing must beat) and with pricing told each SKU's true price response (what
+learning it could be worth at most; two more runs per seed).
 
-    .ci/venv python benchmarks/backtest_seeds.py --seeds 7 11 13 [--equal-service]
+    .ci/venv python benchmarks/backtest_seeds.py --seeds 7 11 13 [--equal-service] [--pricing-bounds]
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import argparse
 import pandas as pd
 
 from realtime_mkt.backtest import (
+    Run,
     average_on_hand,
     cycle_service_by_lead_time,
     cycle_service_level,
@@ -31,18 +34,26 @@ from realtime_mkt.sim.market import SCENARIOS
 
 COLUMNS = ["profit/clairvoyant", "CSL", "CSL worst lead time", "CSL best lead time", "on hand", "fill rate"]  # fmt: skip
 BASELINE_COLUMNS = ["static (s,S) CSL", "static (s,S) on hand at our CSL"]
+BOUND_COLUMNS = ["profit/clairvoyant, list prices", "profit/clairvoyant, known response"]
+
+
+def profit_ratio(run: Run) -> float:
+    """Profit over the clairvoyant's."""
+    log = pd.DataFrame(run.market.log)
+    return log.profit.sum() / log.clairvoyant_profit.sum()
 
 
 def figures(
-    scenario: str, seed: int, days: int, skus: int, equal_service: bool
+    scenario: str, seed: int, days: int, skus: int, equal_service: bool, pricing_bounds: bool
 ) -> list[float | None]:
     """The engine's figures for one run (and its restock baseline's, with `equal_service`; None
-    where the baseline's runs do not bracket the engine's service)."""
+    where the baseline's runs do not bracket the engine's service; and its pricing's bounds,
+    with `pricing_bounds`)."""
     run = run_backtest(scenario, days, skus, seed, progress=False)
     log = pd.DataFrame(run.market.log)
     by_lead_time = cycle_service_by_lead_time(log, run.catalog).values()
     row = [
-        log.profit.sum() / log.clairvoyant_profit.sum(),
+        profit_ratio(run),
         cycle_service_level(log),
         min(by_lead_time),
         max(by_lead_time),
@@ -52,6 +63,10 @@ def figures(
     if equal_service:
         frontier = service_frontier(run_restock_baselines(scenario, days, skus, seed, False))
         row += [frontier[0]["cycle_service_level"], stock_at_service(frontier, row[1])]
+    if pricing_bounds:
+        static = run_backtest(scenario, days, skus, seed, dynamic=False, progress=False)
+        known = run_backtest(scenario, days, skus, seed, known_response=True, progress=False)
+        row += [profit_ratio(static), profit_ratio(known)]
     return row
 
 
@@ -62,14 +77,19 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--skus", type=int, default=30)
     parser.add_argument("--equal-service", action="store_true")
+    parser.add_argument("--pricing-bounds", action="store_true")
     args = parser.parse_args()
-    columns = COLUMNS + BASELINE_COLUMNS * args.equal_service
+    columns = COLUMNS + BASELINE_COLUMNS * args.equal_service + BOUND_COLUMNS * args.pricing_bounds
     print("| scenario | seed | " + " | ".join(columns) + " |")
     print("|---" * (len(columns) + 2) + "|")
     for scenario in args.scenarios:
         rows = []
         for seed in args.seeds:
-            rows.append(figures(scenario, seed, args.days, args.skus, args.equal_service))
+            rows.append(
+                figures(
+                    scenario, seed, args.days, args.skus, args.equal_service, args.pricing_bounds
+                )
+            )
             print_row(scenario, str(seed), rows[-1])
         print_row(scenario, "mean", [mean(column) for column in zip(*rows, strict=True)])
 

@@ -77,16 +77,33 @@ class TunedRestockEngine(SkuEngine):
         return forecast
 
 
+class KnownResponseEngine(SkuEngine):
+    """The pricing bound: the engine, pricing with each SKU's true own-price response and cross
+    elasticity (standard error 0, so neither shrunk toward the list price nor explored)."""
+
+    def __init__(self, config: EngineConfig, market: Market, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self.truth = {s.sku_id: (s.elasticity - s.cross, 0.0, s.cross) for s in market.skus}
+
+    def price_response(self, state: SkuState) -> tuple[float, float, float]:
+        return self.truth[state.sku_id]
+
+
 class _Driver:
     """Feeds events to the engines the way the worker's agents do."""
 
-    def __init__(self, run: Run, dynamic: bool, tuned_restock: bool) -> None:
+    def __init__(self, run: Run, dynamic: bool, tuned_restock: bool, known_response: bool) -> None:
         self.run = run
         self.users = UserEngine(CtrModel(), PreferenceModel())
         self.baseline = UserEngine(CtrModel.plain(), PreferenceModel())
         config = EngineConfig(dynamic_pricing=dynamic, promotions=dynamic)
-        engine_class = TunedRestockEngine if tuned_restock else SkuEngine
-        self.engine = engine_class(config, audience=self.users.audience)
+        audience = self.users.audience
+        if tuned_restock:
+            self.engine: SkuEngine = TunedRestockEngine(config, audience=audience)
+        elif known_response:
+            self.engine = KnownResponseEngine(config, run.market, audience=audience)
+        else:
+            self.engine = SkuEngine(config, audience=audience)
         self.skus: dict[str, SkuState] = {}
         self.user_states: dict[str, UserState] = {}
         self.baseline_states: dict[str, UserState] = {}
@@ -139,14 +156,21 @@ def run_backtest(
     tuned_restock: bool = False,
     progress: bool = True,
     service_level: float = 0.95,
+    known_response: bool = False,
 ) -> Run:
     """Simulate `days` days of `scenario` with the engine deciding; `dynamic=False` keeps list
     prices (the pricing baseline), `tuned_restock=True` swaps in the static (s, S) baseline,
-    `service_level` is the cycle service level the catalog asks restocking for."""
+    `service_level` is the cycle service level the catalog asks restocking for,
+    `known_response=True` prices with the true price response (the bound on learning it)."""
     market = Market(SCENARIOS[scenario], seed=seed, n_skus=n_skus, service_level=service_level)
     run = Run(market)
-    driver = _Driver(run, dynamic, tuned_restock)
-    kind = "static (s,S)" if tuned_restock else "engine" if dynamic else "static prices"
+    driver = _Driver(run, dynamic, tuned_restock, known_response)
+    kind = (
+        "static (s,S)" if tuned_restock
+        else "known price response" if known_response
+        else "engine" if dynamic
+        else "static prices"
+    )  # fmt: skip
     label = f"{scenario} ({kind}, service {service_level})"
     for day in tqdm(range(days), desc=label, unit="day", disable=not progress):
         for topic, value in market.catalog_events(day):

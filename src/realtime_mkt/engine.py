@@ -317,7 +317,7 @@ class SkuEngine:
         if len(state.price_changes) >= guard.max_changes:
             outcome.held = "cooldown"
             return
-        response = state.elasticity.own_price_response()
+        response = self.price_response(state)
         view = pricing.MarketView(
             price=state.price,
             list_price=state.catalog["list_price"],
@@ -342,6 +342,12 @@ class SkuEngine:
         self.breaker.record(state.watermark, state.sku_id)
         state.price = guarded.price
         state.price_changes.append(state.watermark)
+
+    def price_response(self, state: SkuState) -> tuple[float, float, float]:
+        """What pricing knows of the SKU's price response: the own-price response, its standard
+        error and the cross elasticity (backtests swap in the truth to bound what learning it
+        is worth)."""
+        return state.elasticity.own_price_response()
 
     def _promote(self, state: SkuState, trigger: str, today: int, outcome: Outcome) -> None:
         bounds = self._bounds(state)

@@ -159,3 +159,14 @@ def test_every_scenario_runs_without_guardrail_violations(scenario):
         assert {row["sku_id"] for row in run.market.log if row["day"] < 30} < {
             row["sku_id"] for row in run.market.log
         }
+
+
+def test_the_pricing_bound_prices_with_the_true_response():
+    run = run_backtest("steady", 30, 6, 3, known_response=True, progress=False)
+    truth = {s.sku_id: s.elasticity - s.cross for s in run.market.skus}
+    adjustments = run.decisions["price-adjustments"]
+    assert adjustments
+    for a in adjustments:
+        assert a["elasticity"]["estimate"] == round(truth[a["sku_id"]], 4)
+        assert a["elasticity"]["stderr"] == 0.0 and not a["exploration"]
+        assert a["optimum_weight"] == 1.0
