@@ -35,7 +35,9 @@ def test_overstock_lowers_the_price_to_clear_it():
 def test_inelastic_demand_pushes_up_only_when_the_estimate_is_sure_of_it():
     assert target_price("s", view(elasticity=-0.6), CONFIG).price > 20
     unsure = target_price("s", view(elasticity=-0.6, stderr=0.25), CONFIG)  # −0.6 − 2·0.25 < −1
-    assert unsure.weight == 0.0 and unsure.price == 20
+    # the list price holds, explored ±5 % to learn more
+    assert unsure.weight == 0.0 and unsure.exploration
+    assert round(unsure.price / 20, 4) in {0.95, 1.05}
 
 
 def test_uncertain_optimum_is_shrunk_toward_the_list_price():
@@ -66,3 +68,11 @@ def test_uncertain_elasticity_explores_on_alternate_days():
     }
     assert target.exploration and "exploration" in target.reasons
     assert ratios == {0.95, 1.05}
+
+
+def test_exploration_stops_once_the_optimum_is_trusted_more_than_the_list_price():
+    # e = −3: the weight passes one half at SE = 0.6
+    assert target_price("s", view(stderr=0.7), CONFIG).exploration
+    trusted = target_price("s", view(stderr=0.5), CONFIG)
+    assert trusted.weight > 0.5 and not trusted.exploration
+    assert trusted.price == pytest.approx(20 * (15 / 20) ** trusted.weight)

@@ -14,8 +14,11 @@ stretches stock over that time. Not L + R: restock lets the inventory position f
 μ·L + safety stock before it orders, so over L + R half of all price decisions read the normal
 replenishment cycle as scarcity and raised prices (steady backtest: 975 of 2,080);
 if stock covers more than `overstock_days`, it falls to the level that sells it within that time
-(never below the floors, which the guardrails enforce). While the elasticity is uncertain the
-target is nudged ±`exploration` on alternate two-day blocks, so prices keep the variation that identifies it.
+(never below the floors, which the guardrails enforce). While the estimated optimum is less
+precise than the list price (w < `explore_below_weight`, one half) the target is nudged
+±`exploration` on alternate two-day blocks, so prices keep the variation that identifies it;
+once the estimate is trusted more than the list price, exploring further costs more than it
+returns.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ class PricingConfig:
 
     overstock_days: float = 60.0
     exploration: float = 0.05
-    explore_above_stderr: float = 0.3
+    explore_below_weight: float = 0.5  # explore while the optimum's weight is below this
     # sd of ln(list price / optimal price): how far a merchant's list price typically is from
     # the optimum (0.1: within about ±20 %)
     list_price_error: float = 0.1
@@ -118,7 +121,7 @@ def target_price(sku_id: str, view: MarketView, config: PricingConfig) -> PriceT
             if clear < target:
                 target = clear
                 reasons.append("overstock")
-    explore = view.stderr > config.explore_above_stderr
+    explore = weight < config.explore_below_weight
     if explore:
         target *= 1.0 + config.exploration * _exploration_sign(sku_id, view.day)
         reasons.append("exploration")
