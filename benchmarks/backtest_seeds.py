@@ -8,9 +8,11 @@ in two checkouts to compare them. `--equal-service` adds the static (s, S) resto
 cycle service level when asked for 95 %, and the stock it would hold at the engine's service
 level (four more runs per seed). `--pricing-bounds` adds profit / clairvoyant with static list
 prices (the floor pricing must beat) and with pricing told each SKU's true price response (what
-learning it could be worth at most; two more runs per seed).
+learning it could be worth at most; two more runs per seed). `--list-price-error` sets how far
+pricing assumes list prices are from the optimum (`PricingConfig.list_price_error`).
 
     .ci/venv python benchmarks/backtest_seeds.py --seeds 7 11 13 [--equal-service] [--pricing-bounds]
+        [--list-price-error 0.1]
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from realtime_mkt.backtest import (
     service_frontier,
     stock_at_service,
 )
+from realtime_mkt.policies.pricing import PricingConfig
 from realtime_mkt.sim.market import SCENARIOS
 
 COLUMNS = ["profit/clairvoyant", "CSL", "CSL worst lead time", "CSL best lead time", "on hand", "fill rate"]  # fmt: skip
@@ -44,12 +47,18 @@ def profit_ratio(run: Run) -> float:
 
 
 def figures(
-    scenario: str, seed: int, days: int, skus: int, equal_service: bool, pricing_bounds: bool
+    scenario: str,
+    seed: int,
+    days: int,
+    skus: int,
+    equal_service: bool,
+    pricing_bounds: bool,
+    pricing: PricingConfig,
 ) -> list[float | None]:
     """The engine's figures for one run (and its restock baseline's, with `equal_service`; None
     where the baseline's runs do not bracket the engine's service; and its pricing's bounds,
     with `pricing_bounds`)."""
-    run = run_backtest(scenario, days, skus, seed, progress=False)
+    run = run_backtest(scenario, days, skus, seed, progress=False, pricing_config=pricing)
     log = pd.DataFrame(run.market.log)
     by_lead_time = cycle_service_by_lead_time(log, run.catalog).values()
     row = [
@@ -78,7 +87,9 @@ def main() -> None:
     parser.add_argument("--skus", type=int, default=30)
     parser.add_argument("--equal-service", action="store_true")
     parser.add_argument("--pricing-bounds", action="store_true")
+    parser.add_argument("--list-price-error", type=float, default=PricingConfig().list_price_error)
     args = parser.parse_args()
+    pricing = PricingConfig(list_price_error=args.list_price_error)
     columns = COLUMNS + BASELINE_COLUMNS * args.equal_service + BOUND_COLUMNS * args.pricing_bounds
     print("| scenario | seed | " + " | ".join(columns) + " |")
     print("|---" * (len(columns) + 2) + "|")
@@ -87,7 +98,13 @@ def main() -> None:
         for seed in args.seeds:
             rows.append(
                 figures(
-                    scenario, seed, args.days, args.skus, args.equal_service, args.pricing_bounds
+                    scenario,
+                    seed,
+                    args.days,
+                    args.skus,
+                    args.equal_service,
+                    args.pricing_bounds,
+                    pricing,
                 )
             )
             print_row(scenario, str(seed), rows[-1])

@@ -32,6 +32,7 @@ from realtime_mkt.models.daily_demand import FORECAST_AFTER_DAYS, day_of
 from realtime_mkt.models.preference import PreferenceModel
 from realtime_mkt.policies import restock
 from realtime_mkt.policies.guardrails import GuardrailConfig
+from realtime_mkt.policies.pricing import PricingConfig
 from realtime_mkt.sim.market import SCENARIOS, START, Market
 from realtime_mkt.sku_state import SkuState
 from realtime_mkt.user_engine import UserEngine, UserState
@@ -92,11 +93,18 @@ class KnownResponseEngine(SkuEngine):
 class _Driver:
     """Feeds events to the engines the way the worker's agents do."""
 
-    def __init__(self, run: Run, dynamic: bool, tuned_restock: bool, known_response: bool) -> None:
+    def __init__(
+        self,
+        run: Run,
+        dynamic: bool,
+        tuned_restock: bool,
+        known_response: bool,
+        pricing_config: PricingConfig,
+    ) -> None:
         self.run = run
         self.users = UserEngine(CtrModel(), PreferenceModel())
         self.baseline = UserEngine(CtrModel.plain(), PreferenceModel())
-        config = EngineConfig(dynamic_pricing=dynamic, promotions=dynamic)
+        config = EngineConfig(dynamic_pricing=dynamic, promotions=dynamic, pricing=pricing_config)
         audience = self.users.audience
         if tuned_restock:
             self.engine: SkuEngine = TunedRestockEngine(config, audience=audience)
@@ -157,14 +165,16 @@ def run_backtest(
     progress: bool = True,
     service_level: float = 0.95,
     known_response: bool = False,
+    pricing_config: PricingConfig | None = None,
 ) -> Run:
     """Simulate `days` days of `scenario` with the engine deciding; `dynamic=False` keeps list
     prices (the pricing baseline), `tuned_restock=True` swaps in the static (s, S) baseline,
     `service_level` is the cycle service level the catalog asks restocking for,
-    `known_response=True` prices with the true price response (the bound on learning it)."""
+    `known_response=True` prices with the true price response (the bound on learning it),
+    `pricing_config` replaces the pricing policy's defaults."""
     market = Market(SCENARIOS[scenario], seed=seed, n_skus=n_skus, service_level=service_level)
     run = Run(market)
-    driver = _Driver(run, dynamic, tuned_restock, known_response)
+    driver = _Driver(run, dynamic, tuned_restock, known_response, pricing_config or PricingConfig())
     kind = (
         "static (s,S)" if tuned_restock
         else "known price response" if known_response
