@@ -14,6 +14,7 @@ import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -117,8 +118,18 @@ class RunningWorker:
         wait_until_consumed(self.settings, topics, timeout, alive)
 
 
+FAULTS = Path(__file__).parent / "faults"
+
+
 @pytest.fixture()
-def worker(fresh_settings: Settings, tmp_path) -> Iterator[RunningWorker]:
+def worker(fresh_settings: Settings, tmp_path, request, monkeypatch) -> Iterator[RunningWorker]:
+    """A worker on fresh topics; `@pytest.mark.faust_buffer_delay(s)` slows Faust's producer
+    buffer in its processes (faults/sitecustomize.py)."""
+    delay = request.node.get_closest_marker("faust_buffer_delay")
+    if delay is not None:
+        paths = [str(FAULTS), *filter(None, [os.environ.get("PYTHONPATH")])]
+        monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
+        monkeypatch.setenv("REALTIME_MKT_FAULT_FAUST_BUFFER_DELAY", str(delay.args[0]))
     create_topics(fresh_settings)
     running = RunningWorker(fresh_settings, tmp_path)
     yield running

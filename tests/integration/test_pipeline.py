@@ -106,6 +106,7 @@ def test_bad_input_goes_to_dead_letter_with_the_reason(worker):
     assert worker.process.poll() is None  # bad input never stops the worker
 
 
+@pytest.mark.faust_buffer_delay(1.0)  # state must not wait in Faust's buffer past a commit
 def test_restarted_worker_recovers_state_from_changelog(worker):
     settings = worker.settings
     first = master_data() + demand(DAYS[:6], "p1")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from types import SimpleNamespace
 
+from faust.types import FutureMessage
+from faust.types.tuples import PendingMessage
+
 from realtime_mkt.streaming import metrics
 from realtime_mkt.streaming.outbox import Outbox
 
@@ -47,6 +50,42 @@ def test_records_reach_the_producer_in_order_as_compact_json():
         ("p.order-lines", b"sku-2", b'{"n":2}'),
     ]
     assert box.records == []
+
+
+class RecordingChangelog:
+    """Publishes like a Faust topic: appends through `producer` and returns the delivery future."""
+
+    def __init__(self, producer: RecordingProducer) -> None:
+        self.producer = producer
+
+    async def publish_message(self, fut: FutureMessage, wait: bool) -> asyncio.Future:
+        assert not wait  # a batch only waits for the append; Faust's commit waits for delivery
+        message = fut.message
+        return await self.producer.send("p.changelog", message.key, message.value, None, None, None)
+
+
+def changelog_record(channel: RecordingChangelog, key: bytes) -> FutureMessage:
+    fields = dict.fromkeys(PendingMessage._fields)
+    return FutureMessage(PendingMessage(**{**fields, "channel": channel, "key": key, "value": b"{}"}))
+
+
+def test_table_changelog_records_go_with_the_batch_in_order():
+    """Faust's own buffer may still hold a changelog record when it commits; the outbox may not."""
+    box, producer = outbox()
+    changelog = RecordingChangelog(producer)
+
+    async def run() -> None:
+        box.add("order-lines", b"sku-1", {"n": 1})
+        box.add_message(changelog_record(changelog, b"sku-1"))
+        box.add("dead-letter", None, {"error": "bad"})
+        await box.flush()
+
+    asyncio.run(run())
+    assert producer.sent == [
+        ("p.order-lines", b"sku-1", b'{"n":1}'),
+        ("p.changelog", b"sku-1", b"{}"),
+        ("p.dead-letter", None, b'{"error":"bad"}'),
+    ]
 
 
 def test_a_flush_returns_only_once_its_records_are_in_the_producer():

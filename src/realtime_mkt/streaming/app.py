@@ -24,7 +24,7 @@ from realtime_mkt.settings import Settings
 from realtime_mkt.sku_state import SkuState
 from realtime_mkt.streaming import checkpoint, metrics
 from realtime_mkt.streaming.batches import KeyRun, apply_in_order, by_key
-from realtime_mkt.streaming.outbox import Outbox
+from realtime_mkt.streaming.outbox import ChangelogTable, Outbox
 from realtime_mkt.user_engine import UserEngine, UserState
 
 log = logging.getLogger(__name__)
@@ -62,9 +62,9 @@ def create_app(settings: Settings) -> faust.App:
     """Build the worker: topics from the catalogue, tables, models, agents and web views.
 
     Agents handle their input in batches (`valid_batches`): each key's state is read and stored
-    once per batch, and the batch's outputs go to the producer through the `Outbox` before the
-    batch is acknowledged. Faust flushes the producer before it commits offsets, so at-least-once
-    holds.
+    once per batch, and the batch's outputs and its tables' changelog records go to the producer
+    through the `Outbox` before the batch is acknowledged. Faust flushes the producer before it
+    commits offsets, so at-least-once holds for outputs and state alike.
     """
     catalogue = load_catalogue()
     app = faust.App(
@@ -99,19 +99,22 @@ def create_app(settings: Settings) -> faust.App:
         )
 
     outbox = Outbox(app, {name: spec.full_name(settings) for name, spec in catalogue.items()})
-    json_schema = faust.Schema(key_serializer="json", value_serializer="json")
-    sku_table = app.Table(
-        "sku-state",
-        partitions=catalogue["inventory"].partitions,
-        schema=json_schema,
-        options=TABLE_OPTIONS,
-    )
-    user_table = app.Table(
-        "user-state",
-        partitions=catalogue["clicks"].partitions,
-        schema=json_schema,
-        options=TABLE_OPTIONS,
-    )
+
+    def table(name: str, partitions: int) -> ChangelogTable:
+        """A JSON table whose changelog records are sent with its batch's outputs."""
+        created = ChangelogTable(
+            app,
+            outbox=outbox,
+            name=name,
+            beacon=app.tables.beacon,
+            partitions=partitions,
+            schema=faust.Schema(key_serializer="json", value_serializer="json"),
+            options=TABLE_OPTIONS,
+        )
+        return app.tables.add(created)
+
+    sku_table = table("sku-state", catalogue["inventory"].partitions)
+    user_table = table("user-state", catalogue["clicks"].partitions)
     models_dir = settings.data_dir / "models"
     users = UserEngine(
         checkpoint.load(models_dir / "ctr.pkl", CtrModel()),

@@ -7,8 +7,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import faust
 import orjson
-from faust.types import AppT
+from faust.types import AppT, FutureMessage
 
 from realtime_mkt.streaming import metrics
 
@@ -25,17 +26,26 @@ class Outbox:
     offsets, so a committed input always has its outputs on the broker (at-least-once), as
     with `send_soon`. Delivery failures (after the producer's own retries) are logged and
     counted, as Faust's sensors count them.
+
+    Tables' changelog records go the same way (`ChangelogTable`): Faust would put them in its
+    producer buffer, whose flush gives up after 0.1 s without progress, so Faust could commit an
+    input's offset (and a stopping worker exit) while the state it produced was still in that
+    buffer. A worker restored from the changelog then missed that state (faust-streaming 0.15.3).
     """
 
     def __init__(self, app: AppT, topic_names: Mapping[str, str]) -> None:
         self.app = app
         self.topic_names = topic_names  # logical name -> Kafka topic
-        self.records: list[tuple[str, bytes | None, bytes]] = []
+        self.records: list[tuple[str, bytes | None, bytes] | FutureMessage] = []
         self.lock = asyncio.Lock()
 
     def add(self, topic: str, key: bytes | None, value: Any) -> None:
         """Queue one record of logical topic `topic`; `value` is JSON-encoded."""
         self.records.append((self.topic_names[topic], key, orjson.dumps(value)))
+
+    def add_message(self, message: FutureMessage) -> None:
+        """Queue a message Faust prepared (a table's changelog record); it keeps its callbacks."""
+        self.records.append(message)
 
     async def flush(self) -> None:
         """Append every queued record to the producer.
@@ -45,9 +55,42 @@ class Outbox:
         """
         async with self.lock:
             records, self.records = self.records, []
-            for topic, key, value in records:
-                delivery = await self.app.producer.send(topic, key, value, None, None, None)
+            for record in records:
+                if isinstance(record, FutureMessage):
+                    delivery = await record.message.channel.publish_message(record, wait=False)
+                else:
+                    topic, key, value = record
+                    delivery = await self.app.producer.send(topic, key, value, None, None, None)
                 delivery.add_done_callback(_report_failure)
+
+
+class ChangelogTable(faust.Table):
+    """A Faust table whose changelog records leave with the batch's outputs, through `outbox`."""
+
+    def __init__(self, app: AppT, *, outbox: Outbox, **kwargs: Any) -> None:
+        self.outbox = outbox
+        super().__init__(app, **kwargs)
+
+    def send_changelog(
+        self,
+        partition: int | None,
+        key: Any,
+        value: Any,
+        key_serializer: Any = None,
+        value_serializer: Any = None,
+    ) -> FutureMessage:
+        """What Faust's `send_changelog` does, except that the record waits in the outbox."""
+        message = self.changelog_topic.as_future_message(
+            key=key,
+            value=value,
+            partition=partition,
+            key_serializer=key_serializer or self.key_serializer,
+            value_serializer=value_serializer or self.value_serializer,
+            callback=self._on_changelog_sent,  # records the offset in RocksDB, as Faust does
+            eager_partitioning=True,
+        )
+        self.outbox.add_message(message)
+        return message
 
 
 def _report_failure(delivery: asyncio.Future) -> None:
