@@ -115,7 +115,11 @@ class RunningWorker:
             assert self.process.poll() is None, self.log.read_text()[-3000:]
             return True
 
-        wait_until_consumed(self.settings, topics, timeout, alive)
+        try:
+            wait_until_consumed(self.settings, topics, timeout, alive)
+        except TimeoutError as exc:  # the worker's own account goes with the lagging partitions
+            tail = self.log.read_text(errors="replace")[-6000:]
+            raise TimeoutError(f"{exc}\n--- end of {self.log} ---\n{tail}") from exc
 
 
 FAULTS = Path(__file__).parent / "faults"

@@ -53,3 +53,18 @@ def test_a_lasting_error_is_raised(settings, monkeypatch):
     monkeypatch.setattr(lag, "committed_offsets", answers(GroupAuthorizationFailedError()))
     with pytest.raises(GroupAuthorizationFailedError):
         lag.wait_until_consumed(settings, ["orders"], timeout=10, alive=lambda: True)
+
+
+def test_a_timeout_names_the_partitions_still_behind(settings, monkeypatch):
+    orders = lag.topic("orders").full_name(settings)
+    partly = {lag.TopicPartition(orders, p): 5 for p in (0, 2, 3)}  # partition 1: nothing committed
+    partly[lag.TopicPartition(orders, 3)] = 4
+    monkeypatch.setattr(lag, "committed_offsets", lambda bootstrap, group: partly)
+    clock = iter(range(100))
+    monkeypatch.setattr(lag.time, "monotonic", lambda: next(clock))
+    with pytest.raises(TimeoutError) as raised:
+        lag.wait_until_consumed(settings, ["orders"], timeout=10, alive=lambda: True)
+    message = str(raised.value)
+    assert f"{orders}[1] committed None of 5" in message
+    assert f"{orders}[3] committed 4 of 5" in message
+    assert f"{orders}[0]" not in message and f"{orders}[2]" not in message

@@ -95,6 +95,7 @@ def wait_until_consumed(
         for p in range(topic(n).partitions)
     ]
     consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+    behind: dict[TopicPartition, tuple[int | None, int]] = {}
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and alive():
@@ -105,9 +106,18 @@ def wait_until_consumed(
                 if not error.retriable:
                     raise
                 committed = {}  # not yet: poll again
-            if all(committed.get(tp, 0) >= end for tp, end in ends.items()):
+            behind = {
+                tp: (committed.get(tp), end)
+                for tp, end in ends.items()
+                if committed.get(tp, 0) < end
+            }
+            if not behind:
                 return
             time.sleep(0.5)
     finally:
         consumer.close()
-    raise TimeoutError(f"the worker did not consume {names} within {timeout}s")
+    lagging = ", ".join(
+        f"{tp.topic}[{tp.partition}] committed {done} of {end}"
+        for tp, (done, end) in sorted(behind.items())
+    )
+    raise TimeoutError(f"the worker did not consume {names} within {timeout}s: {lagging}")
