@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -93,6 +94,7 @@ class RunningWorker:
     def __init__(self, settings: Settings, log_dir) -> None:
         self.settings = settings
         self.log = log_dir / "worker.log"
+        self.started_at = 0  # where this process's lines start in the log
         self.process = start_worker(settings, self.log)
 
     def restart(self, wipe_local_state: bool, kill: bool = False) -> None:
@@ -103,7 +105,20 @@ class RunningWorker:
             stop_worker(self.process)
         if wipe_local_state:
             shutil.rmtree(self.settings.data_dir, ignore_errors=True)
+        self.started_at = self.log.stat().st_size
         self.process = start_worker(self.settings, self.log)
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        """Wait until the current process reports that Faust's recovery is over and it consumes."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()[-3000:]
+            with self.log.open("rb") as log:
+                log.seek(self.started_at)
+                if b"[^Worker]: Ready" in log.read():
+                    return
+            time.sleep(0.2)
+        raise TimeoutError(f"the worker was not ready within {timeout}s; see {self.log}")
 
     def open_market(self, values: list[tuple[str, dict]]) -> None:
         """Publish catalog records and stock snapshots, and wait until the worker has them all."""
