@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
+import time
 import urllib.request
 from dataclasses import replace
 
 import pytest
 
 from realtime_mkt.events import format_time
+from realtime_mkt.ops.lag import group_lag
 from realtime_mkt.ops.topic_admin import create_topics
 from realtime_mkt.worker_process import stop_worker
 from tests.helpers import T0, assert_valid, demand_history, opening
@@ -47,6 +50,20 @@ def clicks(user: str, sku: str, n: int) -> list[tuple[str, dict]]:
     return events
 
 
+def wait_for_lag_gauges(port: int, count: int, timeout: float = 60) -> dict[tuple[str, str], float]:
+    """The `realtime_mkt_consumer_lag_records` samples, once the worker exports `count` of them."""
+    pattern = re.compile(
+        r'realtime_mkt_consumer_lag_records\{partition="(\d+)",topic="([^"]+)"\} (\S+)'
+    )
+    deadline = time.monotonic() + timeout
+    samples: dict[tuple[str, str], float] = {}
+    while time.monotonic() < deadline and len(samples) < count:
+        time.sleep(1)
+        text = get(port, "/metrics")[1]
+        samples = {(t, p): float(v) for p, t, v in pattern.findall(text)}
+    return samples
+
+
 def test_views_metrics_and_an_overstock_promotion(fresh_settings, tmp_path):
     settings = replace(fresh_settings, web_enabled=True, web_port=free_port())
     create_topics(settings)
@@ -74,6 +91,13 @@ def test_views_metrics_and_an_overstock_promotion(fresh_settings, tmp_path):
         worker_metrics = get(settings.web_port, "/metrics")[1]
         assert 'realtime_mkt_events_total{topic="clicks"} 70.0' in worker_metrics
         assert 'realtime_mkt_decisions_total{topic="promo-adjustments"}' in worker_metrics
+        lag_rows = {
+            (r.topic, str(r.partition)): r
+            for r in group_lag(settings.bootstrap_servers, settings.app_id)
+        }
+        assert lag_rows and all(r.lag == 0 for r in lag_rows.values())  # the worker is idle
+        exported = wait_for_lag_gauges(settings.web_port, len(lag_rows))
+        assert exported == {key: 0.0 for key in lag_rows}  # what `realtime-mkt lag` reports
         status, health = get(settings.web_port, "/health")
         assert (
             health["ctr"]["n"] == 35 and health["ctr"]["positives"] == 35

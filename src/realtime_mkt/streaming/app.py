@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import faust
+from kafka.errors import KafkaError
 from prometheus_client import generate_latest
 
 from realtime_mkt.catalogue import load_catalogue
@@ -20,6 +21,7 @@ from realtime_mkt.models.base import OnlineModel
 from realtime_mkt.models.ctr import CtrModel
 from realtime_mkt.models.daily_demand import day_of
 from realtime_mkt.models.preference import PreferenceModel
+from realtime_mkt.ops.lag import group_lag
 from realtime_mkt.settings import Settings
 from realtime_mkt.sku_state import SkuState
 from realtime_mkt.streaming import checkpoint, metrics
@@ -30,6 +32,7 @@ from realtime_mkt.user_engine import UserEngine, UserState
 log = logging.getLogger(__name__)
 SKU_INPUTS = ("order-lines", "price-changes", "inventory", "catalog", "sku-ticks", "sku-signals")
 CHECKPOINT_SECONDS = 30.0
+LAG_SECONDS = 15.0  # how often a worker with the web on measures its group's lag for /metrics
 TICK_CHUNK = 1000  # ticks produced between two turns of the agents
 SESSION_TIMEOUT = 10.0  # seconds; heartbeats every 3 s (Faust's broker_heartbeat_interval)
 # RocksDB memory per table partition. Faust's defaults (a 2 GiB block cache and up to 3 × 64 MiB
@@ -258,6 +261,19 @@ def create_app(settings: Settings) -> faust.App:
             checkpoint.save(models_dir / f"{model.name}.pkl", model)
             for metric, value in model.health().items():
                 metrics.MODEL_HEALTH.labels(model.name, metric).set(value)
+
+    if settings.web_enabled:
+
+        @app.timer(LAG_SECONDS)
+        async def export_consumer_lag() -> None:
+            """Measure the group's lag per partition (as `realtime-mkt lag` does) for /metrics."""
+            measure = (group_lag, settings.bootstrap_servers, settings.app_id)
+            try:  # kafka-python blocks: off the event loop
+                rows = await asyncio.get_running_loop().run_in_executor(None, *measure)
+            except KafkaError as exc:
+                log.warning("consumer lag not measured: %r", exc)
+                return
+            metrics.export_lag(rows)
 
     @app.page("/metrics")
     async def prometheus_metrics(web: Any, request: Any) -> Any:

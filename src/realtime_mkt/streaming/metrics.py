@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from realtime_mkt.ops.lag import PartitionLag
 
 REGISTRY = CollectorRegistry()
 CONTENT_TYPE = "text/plain; version=0.0.4"  # prometheus_client's CONTENT_TYPE_LATEST minus charset
@@ -44,3 +48,26 @@ MODEL_HEALTH = Gauge(
     ["model", "metric"],
     registry=REGISTRY,
 )
+CONSUMER_LAG = Gauge(
+    "realtime_mkt_consumer_lag_records",
+    "The worker group's lag per partition: log-end offset minus committed offset (`realtime-mkt lag`)",
+    ["topic", "partition"],
+    registry=REGISTRY,
+)
+CONSUMER_LAG_SECONDS = Gauge(
+    "realtime_mkt_consumer_lag_seconds",
+    "Age of the oldest record the group has not committed, per partition (0 when caught up)",
+    ["topic", "partition"],
+    registry=REGISTRY,
+)
+
+
+def export_lag(rows: Iterable[PartitionLag]) -> None:
+    """Replace the lag gauges' samples by `rows`: a partition no longer listed disappears."""
+    CONSUMER_LAG.clear()
+    CONSUMER_LAG_SECONDS.clear()
+    for row in rows:
+        labels = (row.topic, str(row.partition))
+        CONSUMER_LAG.labels(*labels).set(row.lag)
+        if row.lag_seconds is not None:  # the oldest unconsumed record could not be read
+            CONSUMER_LAG_SECONDS.labels(*labels).set(row.lag_seconds)
