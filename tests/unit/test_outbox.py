@@ -69,12 +69,14 @@ def changelog_record(channel: RecordingChangelog, key: bytes) -> FutureMessage:
     return FutureMessage(PendingMessage(**{**fields, "channel": channel, "key": key, "value": b"{}"}))
 
 
-def test_table_changelog_records_go_with_the_batch_in_order():
-    """Faust's own buffer may still hold a changelog record when it commits; the outbox may not."""
+def test_table_changelog_records_go_with_the_batch_after_its_outputs():
+    """Faust's own buffer may still hold a changelog record when it commits; the outbox may not.
+    Outputs go first, so decisions do not wait behind state; each kind keeps its order."""
     box, producer = outbox()
     changelog = RecordingChangelog(producer)
 
     async def run() -> None:
+        box.add_message(changelog_record(changelog, b"decisions"))
         box.add("order-lines", b"sku-1", {"n": 1})
         box.add_message(changelog_record(changelog, b"sku-1"))
         box.add("dead-letter", None, {"error": "bad"})
@@ -83,9 +85,11 @@ def test_table_changelog_records_go_with_the_batch_in_order():
     asyncio.run(run())
     assert producer.sent == [
         ("p.order-lines", b"sku-1", b'{"n":1}'),
-        ("p.changelog", b"sku-1", b"{}"),
         ("p.dead-letter", None, b'{"error":"bad"}'),
+        ("p.changelog", b"decisions", b"{}"),
+        ("p.changelog", b"sku-1", b"{}"),
     ]
+    assert box.records == [] and box.changelog == []
 
 
 def test_a_flush_returns_only_once_its_records_are_in_the_producer():

@@ -31,12 +31,14 @@ class Outbox:
     producer buffer, whose flush gives up after 0.1 s without progress, so Faust could commit an
     input's offset (and a stopping worker exit) while the state it produced was still in that
     buffer. A worker restored from the changelog then missed that state (faust-streaming 0.15.3).
+    A flush appends the outputs first: decisions should not wait behind state bookkeeping.
     """
 
     def __init__(self, app: AppT, topic_names: Mapping[str, str]) -> None:
         self.app = app
         self.topic_names = topic_names  # logical name -> Kafka topic
-        self.records: list[tuple[str, bytes | None, bytes] | FutureMessage] = []
+        self.records: list[tuple[str, bytes | None, bytes]] = []
+        self.changelog: list[FutureMessage] = []
         self.lock = asyncio.Lock()
 
     def add(self, topic: str, key: bytes | None, value: Any) -> None:
@@ -45,7 +47,7 @@ class Outbox:
 
     def add_message(self, message: FutureMessage) -> None:
         """Queue a message Faust prepared (a table's changelog record); it keeps its callbacks."""
-        self.records.append(message)
+        self.changelog.append(message)
 
     async def flush(self) -> None:
         """Append every queued record to the producer.
@@ -55,12 +57,12 @@ class Outbox:
         """
         async with self.lock:
             records, self.records = self.records, []
-            for record in records:
-                if isinstance(record, FutureMessage):
-                    delivery = await record.message.channel.publish_message(record, wait=False)
-                else:
-                    topic, key, value = record
-                    delivery = await self.app.producer.send(topic, key, value, None, None, None)
+            changelog, self.changelog = self.changelog, []
+            for topic, key, value in records:
+                delivery = await self.app.producer.send(topic, key, value, None, None, None)
+                delivery.add_done_callback(_report_failure)
+            for message in changelog:
+                delivery = await message.message.channel.publish_message(message, wait=False)
                 delivery.add_done_callback(_report_failure)
 
 
