@@ -9,12 +9,16 @@ from realtime_mkt.streaming.app import sku_summary
 from tests.helpers import EngineRun, catalog
 
 
-def simulate(seed: int, days: int, truth: float = -1.8, cross: float = 0.5) -> LogLogElasticity:
+def simulate(
+    seed: int, days: int, truth: float = -1.8, cross: float = 0.5, matching: bool = False
+) -> LogLogElasticity:
+    """Daily sales at a varying price; the competitor's price moves on its own, or (`matching`)
+    always sits 3 % under ours."""
     rng = np.random.default_rng(seed)
     model = LogLogElasticity()
     for _ in range(days):
         price = 20 * math.exp(rng.uniform(-0.08, 0.08))
-        competitor = 20 * math.exp(rng.uniform(-0.1, 0.1))
+        competitor = 0.97 * price if matching else 20 * math.exp(rng.uniform(-0.1, 0.1))
         units = rng.poisson(30 * (price / 20) ** truth * (competitor / price) ** cross)
         model.learn(price, units, competitor, baseline=30.0)
     return model
@@ -47,6 +51,24 @@ def test_own_price_response_is_e_minus_x_within_its_standard_error():
     assert within_two >= 0.85
     stderr, response_stderr = models[0].estimate()[1], models[0].own_price_response()[1]
     assert response_stderr != stderr and response_stderr > 0
+
+
+def test_against_a_competitor_that_matches_our_moves_the_response_is_e_alone():
+    # the price ratio never moves, so a 1 % higher price moves units by e = −1.8 %; x is not
+    # identified, and its prior spread must not stay in the response's error
+    models = [simulate(seed, days=200, matching=True) for seed in range(40)]
+    assert all(m.competitor_matches() for m in models)
+    within_two = np.mean(
+        [abs(r + 1.8) <= 2 * se for r, se, _ in (m.own_price_response() for m in models)]
+    )
+    assert within_two >= 0.85
+    _, cov = models[0]._posterior()
+    held_stderr = math.sqrt(cov[1, 1] + cov[2, 2] - 2 * cov[1, 2])  # e − x's, x unidentified
+    response_stderr = models[0].own_price_response()[1]
+    assert math.isclose(response_stderr, models[0].estimate()[1])
+    assert response_stderr < 0.5 * held_stderr
+    assert not any(simulate(seed, days=200).competitor_matches() for seed in range(10))
+    assert not simulate(0, days=10, matching=True).competitor_matches()  # too few days to tell
 
 
 def test_standard_error_shrinks_like_one_over_root_n():

@@ -27,6 +27,9 @@ import numpy as np
 PRIOR_ELASTICITY = -2.62
 PRIOR_NOISE_VAR = 0.25
 K = 4  # regressors: intercept, ln price, ln(competitor / price), ln baseline
+MATCH_MIN_DAYS = 14  # learned days before a competitor can be seen to match our moves
+MATCHED_SHARE = 0.1  # ... when its price ratio to ours varies under this share of our price
+MIN_PRICE_VAR = 1e-6  # our ln price must have varied (a ±0.1 % spread) for either to be read
 
 
 @dataclass(slots=True)
@@ -73,16 +76,34 @@ class LogLogElasticity:
         return float(beta[1]), float(math.sqrt(max(cov[1, 1], 0.0))), float(beta[2])
 
     def own_price_response(self) -> tuple[float, float, float]:
-        """The elasticity of units to our own price with competitors' prices held, e − x (our
-        price enters both terms), its standard error, and x: what pricing, demand and the
-        explanations use."""
+        """The elasticity of units to our own price, its standard error, and x: what pricing,
+        demand and the explanations use.
+
+        With competitors' prices held it is e − x (our price enters both terms). When the
+        competitor matches our moves (`competitor_matches`), a move of ours leaves the price
+        ratio where it was and sales respond with e alone: x is then neither identified nor
+        relevant, and counting its prior spread in the error would keep pricing exploring."""
         beta, cov = self._posterior()
+        if self.competitor_matches():
+            return float(beta[1]), float(math.sqrt(max(cov[1, 1], 0.0))), float(beta[2])
         variance = cov[1, 1] + cov[2, 2] - 2.0 * cov[1, 2]
         return (
             float(beta[1] - beta[2]),
             float(math.sqrt(max(variance, 0.0))),
             float(beta[2]),
         )
+
+    def competitor_matches(self) -> bool:
+        """Our price has moved over the learned days but its ratio to the competitor's (or the
+        lack of one) has not: the spread of ln(competitor / price) is under MATCHED_SHARE of
+        the spread of ln(price)."""
+        n = self.xtx[0]
+        if n < MATCH_MIN_DAYS:
+            return False
+        mean_price, mean_ratio = self.xtx[1] / n, self.xtx[2] / n
+        price_var = self.xtx[K + 1] / n - mean_price**2
+        ratio_var = self.xtx[2 * K + 2] / n - mean_ratio**2
+        return price_var > MIN_PRICE_VAR and ratio_var < MATCHED_SHARE * price_var
 
     def to_list(self) -> list:
         """Compact form for table storage."""
