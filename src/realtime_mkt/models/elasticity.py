@@ -28,7 +28,7 @@ PRIOR_ELASTICITY = -2.62
 PRIOR_NOISE_VAR = 0.25
 K = 4  # regressors: intercept, ln price, ln(competitor / price), ln baseline
 MATCH_MIN_DAYS = 14  # learned days before a competitor can be seen to match our moves
-MATCHED_SHARE = 0.1  # ... when its price ratio to ours varies under this share of our price
+MATCHED_SHARE = 0.1  # ... when the variance of its price ratio to ours is under this share of ours
 MIN_PRICE_VAR = 1e-6  # our ln price must have varied (a ±0.1 % spread) for either to be read
 
 
@@ -95,8 +95,8 @@ class LogLogElasticity:
 
     def competitor_matches(self) -> bool:
         """Our price has moved over the learned days but its ratio to the competitor's (or the
-        lack of one) has not: the spread of ln(competitor / price) is under MATCHED_SHARE of
-        the spread of ln(price)."""
+        lack of one) has not: the variance of ln(competitor / price) is under MATCHED_SHARE of
+        the variance of ln(price)."""
         n = self.xtx[0]
         if n < MATCH_MIN_DAYS:
             return False
