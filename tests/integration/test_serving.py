@@ -50,14 +50,17 @@ def clicks(user: str, sku: str, n: int) -> list[tuple[str, dict]]:
     return events
 
 
-def wait_for_lag_gauges(port: int, count: int, timeout: float = 60) -> dict[tuple[str, str], float]:
-    """The `realtime_mkt_consumer_lag_records` samples, once the worker exports `count` of them."""
+def wait_for_lag_gauges(
+    port: int, expected: dict[tuple[str, str], float], timeout: float = 60
+) -> dict[tuple[str, str], float]:
+    """The `realtime_mkt_consumer_lag_records` samples by (topic, partition), once they equal
+    `expected` (the worker measures every 15 s), or the last ones seen."""
     pattern = re.compile(
         r'realtime_mkt_consumer_lag_records\{partition="(\d+)",topic="([^"]+)"\} (\S+)'
     )
     deadline = time.monotonic() + timeout
     samples: dict[tuple[str, str], float] = {}
-    while time.monotonic() < deadline and len(samples) < count:
+    while time.monotonic() < deadline and samples != expected:
         time.sleep(1)
         text = get(port, "/metrics")[1]
         samples = {(t, p): float(v) for p, t, v in pattern.findall(text)}
@@ -91,13 +94,15 @@ def test_views_metrics_and_an_overstock_promotion(fresh_settings, tmp_path):
         worker_metrics = get(settings.web_port, "/metrics")[1]
         assert 'realtime_mkt_events_total{topic="clicks"} 70.0' in worker_metrics
         assert 'realtime_mkt_decisions_total{topic="promo-adjustments"}' in worker_metrics
+        inputs = ["catalog", "inventory", "clicks", "orders", "order-lines", "sku-signals"]
+        worker.wait_idle(inputs)  # sku-signals too: the worker sends them to itself
         lag_rows = {
             (r.topic, str(r.partition)): r
             for r in group_lag(settings.bootstrap_servers, settings.app_id)
         }
         assert lag_rows and all(r.lag == 0 for r in lag_rows.values())  # the worker is idle
-        exported = wait_for_lag_gauges(settings.web_port, len(lag_rows))
-        assert exported == {key: 0.0 for key in lag_rows}  # what `realtime-mkt lag` reports
+        expected = {key: 0.0 for key in lag_rows}
+        assert wait_for_lag_gauges(settings.web_port, expected) == expected  # `realtime-mkt lag`'s
         status, health = get(settings.web_port, "/health")
         assert (
             health["ctr"]["n"] == 35 and health["ctr"]["positives"] == 35
