@@ -108,11 +108,18 @@ class RunningWorker:
         self.started_at = self.log.stat().st_size
         self.process = start_worker(self.settings, self.log)
 
+    def log_tail(self) -> str:
+        """The end of the worker's log, for failure messages."""
+        return self.log.read_text(errors="replace")[-6000:]
+
+    def assert_alive(self) -> None:
+        assert self.process.poll() is None, self.log_tail()
+
     def wait_ready(self, timeout: float = 90) -> None:
         """Wait until the current process reports that Faust's recovery is over and it consumes."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()[-3000:]
+            self.assert_alive()
             with self.log.open("rb") as log:
                 log.seek(self.started_at)
                 if b"[^Worker]: Ready" in log.read():
@@ -127,14 +134,13 @@ class RunningWorker:
 
     def wait_idle(self, topics: list[str], timeout: float = 90) -> None:
         def alive() -> bool:
-            assert self.process.poll() is None, self.log.read_text()[-3000:]
+            self.assert_alive()
             return True
 
         try:
             wait_until_consumed(self.settings, topics, timeout, alive)
         except TimeoutError as exc:  # the worker's own account goes with the lagging partitions
-            tail = self.log.read_text(errors="replace")[-6000:]
-            raise TimeoutError(f"{exc}\n--- end of {self.log} ---\n{tail}") from exc
+            raise TimeoutError(f"{exc}\n--- end of {self.log} ---\n{self.log_tail()}") from exc
 
 
 FAULTS = Path(__file__).parent / "faults"
