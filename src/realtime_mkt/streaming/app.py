@@ -267,9 +267,11 @@ def create_app(settings: Settings) -> faust.App:
         @app.timer(LAG_SECONDS)
         async def export_consumer_lag() -> None:
             """Measure the group's lag per partition (as `realtime-mkt lag` does) for /metrics."""
-            measure = (group_lag, settings.bootstrap_servers, settings.app_id)
+            loop = asyncio.get_running_loop()
             try:  # kafka-python blocks: off the event loop
-                rows = await asyncio.get_running_loop().run_in_executor(None, *measure)
+                rows = await loop.run_in_executor(
+                    None, group_lag, settings.bootstrap_servers, settings.app_id
+                )
             except KafkaError as exc:
                 log.warning("consumer lag not measured: %r", exc)
                 return
