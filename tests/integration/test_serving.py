@@ -8,12 +8,14 @@ import socket
 import time
 import urllib.request
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from realtime_mkt.events import format_time
 from realtime_mkt.ops.lag import group_lag
 from realtime_mkt.ops.topic_admin import create_topics
+from realtime_mkt.streaming import checkpoint
 from realtime_mkt.worker_process import stop_worker
 from tests.helpers import T0, assert_valid, demand_history, opening
 from tests.integration.conftest import RunningWorker, free_port
@@ -67,6 +69,25 @@ def wait_for_lag_gauges(
     return samples
 
 
+def wait_for_checkpoint(path: Path, health: dict, timeout: float = 75) -> dict | None:
+    """The health of the CTR model checkpointed at `path`, once it equals `health` (the worker
+    checkpoints every 30 s), or the last one read."""
+    deadline = time.monotonic() + timeout
+    saved = None
+    while time.monotonic() < deadline and saved != health:
+        time.sleep(1)
+        model = checkpoint.load(path, None)
+        saved = model.health() if model is not None else None
+    return saved
+
+
+def sample(metrics_text: str, name: str) -> float:
+    """The value of an unlabelled sample in Prometheus' text format."""
+    match = re.search(rf"^{name} (\S+)$", metrics_text, re.MULTILINE)
+    assert match, f"{name} is not on /metrics"
+    return float(match.group(1))
+
+
 def test_views_metrics_and_an_overstock_promotion(fresh_settings, tmp_path):
     settings = replace(fresh_settings, web_enabled=True, web_port=free_port())
     create_topics(settings)
@@ -108,6 +129,11 @@ def test_views_metrics_and_an_overstock_promotion(fresh_settings, tmp_path):
             health["ctr"]["n"] == 35 and health["ctr"]["positives"] == 35
         )  # every impression clicked
         assert health["preference"]["n"] == 35 + 6
+        saved = wait_for_checkpoint(settings.data_dir / "models" / "ctr.pkl", health["ctr"])
+        assert saved == health["ctr"]  # written by the worker's forked checkpoint process
+        worker_metrics = get(settings.web_port, "/metrics")[1]
+        assert sample(worker_metrics, "realtime_mkt_checkpoint_seconds") > 0
+        assert sample(worker_metrics, "realtime_mkt_checkpoint_failures_total") == 0
     finally:
         stop_worker(worker.process)
 

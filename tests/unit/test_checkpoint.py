@@ -1,3 +1,7 @@
+import asyncio
+import time
+from pathlib import Path
+
 from realtime_mkt.models.ctr import CtrModel, ctr_features
 from realtime_mkt.streaming import checkpoint
 
@@ -18,3 +22,68 @@ def test_missing_or_corrupt_checkpoints_start_fresh(tmp_path):
     assert checkpoint.load(tmp_path / "none.pkl", fresh) is fresh
     (tmp_path / "bad.pkl").write_bytes(b"not a pickle")
     assert checkpoint.load(tmp_path / "bad.pkl", fresh) is fresh
+
+
+def trained_ctr(n: int) -> tuple[CtrModel, dict]:
+    model = CtrModel()
+    x = ctr_features({"user_id": "u", "sku_id": "s", "placement": "ad", "position": 1, "ts": 0})
+    for _ in range(n):
+        model.learn_one(x, 1.0)
+    return model, x
+
+
+def test_a_background_checkpoint_holds_the_models_as_they_were_when_it_began(tmp_path):
+    model, x = trained_ctr(20)
+    at_start = model.predict_one(x)
+    path = tmp_path / "models" / "ctr.pkl"
+
+    async def run() -> str | None:
+        saving = asyncio.create_task(checkpoint.save_in_background({path: model}))
+        await asyncio.sleep(0)  # the checkpoint has forked and waits for its child
+        for _ in range(50):  # the worker keeps learning meanwhile
+            model.learn_one(x, 1.0)
+        return await saving
+
+    assert asyncio.run(run()) is None
+    restored = checkpoint.load(path, CtrModel())
+    assert restored.predict_one(x) == at_start < model.predict_one(x)
+
+
+class NeedsTheLoop:
+    """Pickles only once `flag` exists, which the event loop creates after the checkpoint began:
+    a checkpoint that held the event loop while pickling would never see it."""
+
+    def __init__(self, flag: Path) -> None:
+        self.flag = flag
+
+    def __reduce__(self):
+        deadline = time.monotonic() + 30
+        while not self.flag.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the event loop did not run while the checkpoint was pickled")
+            time.sleep(0.01)
+        return (str, ("pickled",))
+
+
+def test_the_event_loop_runs_while_a_checkpoint_is_pickled(tmp_path):
+    flag = tmp_path / "loop-ran"
+
+    async def run() -> str | None:
+        saving = asyncio.create_task(
+            checkpoint.save_in_background({tmp_path / "slow.pkl": NeedsTheLoop(flag)})
+        )
+        await asyncio.sleep(0)
+        flag.touch()  # what the worker's other tasks would do meanwhile
+        return await saving
+
+    assert asyncio.run(run()) is None
+    assert checkpoint.load(tmp_path / "slow.pkl", None) == "pickled"
+
+
+def test_a_failed_background_checkpoint_says_why_and_keeps_the_previous_one(tmp_path):
+    model, x = trained_ctr(20)
+    path = tmp_path / "ctr.pkl"
+    checkpoint.save(path, model)
+    error = asyncio.run(checkpoint.save_in_background({path: lambda: "not picklable"}))
+    assert error is not None and "pickle" in error.lower()
+    assert checkpoint.load(path, CtrModel()).predict_one(x) == model.predict_one(x)

@@ -256,9 +256,17 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.timer(CHECKPOINT_SECONDS)
     async def checkpoint_models() -> None:
-        """Persist the shared models so a restarted worker resumes learning; export their health."""
+        """Persist the shared models so a restarted worker resumes learning (in a forked child,
+        so the event loop does not wait while they are pickled); export their health."""
+        started = time.monotonic()
+        error = await checkpoint.save_in_background(
+            {models_dir / f"{model.name}.pkl": model for model in shared_models}
+        )
+        metrics.CHECKPOINT_SECONDS.set(time.monotonic() - started)
+        if error is not None:
+            metrics.CHECKPOINT_FAILURES.inc()
+            log.error("model checkpoint failed, the previous one stands: %s", error)
         for model in shared_models:
-            checkpoint.save(models_dir / f"{model.name}.pkl", model)
             for metric, value in model.health().items():
                 metrics.MODEL_HEALTH.labels(model.name, metric).set(value)
 

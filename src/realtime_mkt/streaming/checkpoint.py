@@ -1,14 +1,24 @@
-"""Shared in-memory models, checkpointed to the worker's data folder so a restart resumes learning."""
+"""Shared in-memory models, checkpointed to the worker's data folder so a restart resumes learning.
+
+A worker checkpoints with `save_in_background`: pickling the preference model of 100,000 users
+takes about 2 s, and the event loop would stand still for that long every checkpoint (20 s for a
+million users). The process forks instead, as Redis's BGSAVE does: the child pickles its
+copy-on-write image of the models as they were at the fork and exits, while the worker goes on.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import pickle
+import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
+ERROR_BYTES = 4096  # the most of a failed child's error message the parent reads
 
 
 def load(path: Path, default: Any) -> Any:
@@ -30,3 +40,38 @@ def save(path: Path, value: Any) -> None:
     with temporary.open("wb") as handle:
         pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(temporary, path)
+
+
+async def save_in_background(values: Mapping[Path, Any]) -> str | None:
+    """Checkpoint each value to its path as it is now, in a forked child, without holding the
+    event loop while they are pickled. Returns None once every file is written, else the
+    child's error (the files it had not replaced keep their previous checkpoint).
+
+    The child only pickles and writes files: it takes no lock the parent's other threads (the
+    consumer's, RocksDB's) could hold at the fork, and leaves with `os._exit`.
+    """
+    errors_out, errors_in = os.pipe()
+    with warnings.catch_warnings():  # Python ≥ 3.12 warns about forking a threaded process
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child
+        os.close(errors_out)
+        code = 0
+        try:
+            for path, value in values.items():
+                save(path, value)
+        except BaseException as exc:  # any failure, reported to the parent
+            code = 1
+            os.write(errors_in, repr(exc).encode()[:ERROR_BYTES])
+        finally:
+            os._exit(code)
+    os.close(errors_in)
+    try:
+        loop = asyncio.get_running_loop()
+        _, status = await loop.run_in_executor(None, os.waitpid, pid, 0)
+        message = os.read(errors_out, ERROR_BYTES).decode(errors="replace")
+    finally:
+        os.close(errors_out)
+    if os.waitstatus_to_exitcode(status) == 0:
+        return None
+    return message or f"checkpoint process ended with status {os.waitstatus_to_exitcode(status)}"

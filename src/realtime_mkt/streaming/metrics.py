@@ -48,6 +48,16 @@ MODEL_HEALTH = Gauge(
     ["model", "metric"],
     registry=REGISTRY,
 )
+CHECKPOINT_FAILURES = Counter(
+    "realtime_mkt_checkpoint_failures_total",
+    "Model checkpoints that failed (the previous checkpoint stands)",
+    registry=REGISTRY,
+)
+CHECKPOINT_SECONDS = Gauge(
+    "realtime_mkt_checkpoint_seconds",
+    "How long the last model checkpoint took to write, in its forked process",
+    registry=REGISTRY,
+)
 CONSUMER_LAG = Gauge(
     "realtime_mkt_consumer_lag_records",
     "The worker group's lag per partition: log-end offset minus committed offset (`realtime-mkt lag`)",
