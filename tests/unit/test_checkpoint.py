@@ -87,3 +87,4 @@ def test_a_failed_background_checkpoint_says_why_and_keeps_the_previous_one(tmp_
     error = asyncio.run(checkpoint.save_in_background({path: lambda: "not picklable"}))
     assert error is not None and "pickle" in error.lower()
     assert checkpoint.load(path, CtrModel()).predict_one(x) == model.predict_one(x)
+    assert [p.name for p in tmp_path.iterdir()] == ["ctr.pkl"]  # no half-written file left

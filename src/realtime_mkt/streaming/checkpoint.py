@@ -12,6 +12,9 @@ import asyncio
 import logging
 import os
 import pickle
+import signal
+import tempfile
+import threading
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,12 +37,18 @@ def load(path: Path, default: Any) -> Any:
 
 
 def save(path: Path, value: Any) -> None:
-    """Write atomically: a crash mid-write leaves the previous checkpoint intact."""
+    """Write atomically: a crash mid-write leaves the previous checkpoint intact. The temporary
+    file is the writer's own, so two writers (a crashed worker's last checkpoint process and its
+    successor's) never write into one file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    with temporary.open("wb") as handle:
-        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(temporary, path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 async def save_in_background(values: Mapping[Path, Any]) -> str | None:
@@ -51,13 +60,19 @@ async def save_in_background(values: Mapping[Path, Any]) -> str | None:
     consumer's, RocksDB's) could hold at the fork, and leaves with `os._exit`.
     """
     errors_out, errors_in = os.pipe()
-    with warnings.catch_warnings():  # Python ≥ 3.12 warns about forking a threaded process
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
+    try:
+        with warnings.catch_warnings():  # Python ≥ 3.12 warns about forking a threaded process
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+    except OSError as exc:  # e.g. no memory to fork a large worker under strict overcommit
+        os.close(errors_out)
+        os.close(errors_in)
+        return f"could not fork the checkpoint process: {exc!r}"
     if pid == 0:  # the child
         os.close(errors_out)
         code = 0
         try:
+            _leave_signals_to_the_parent()
             for path, value in values.items():
                 save(path, value)
         except BaseException as exc:  # any failure, reported to the parent
@@ -75,3 +90,13 @@ async def save_in_background(values: Mapping[Path, Any]) -> str | None:
     if os.waitstatus_to_exitcode(status) == 0:
         return None
     return message or f"checkpoint process ended with status {os.waitstatus_to_exitcode(status)}"
+
+
+def _leave_signals_to_the_parent() -> None:
+    """In the checkpoint process: stop writing signals into the event loop's wakeup pipe, which
+    is the parent's too, and finish the checkpoint when the worker's process group is told to
+    stop (SIGKILL still ends it)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.set_wakeup_fd(-1)
+        for stop in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(stop, signal.SIG_IGN)
