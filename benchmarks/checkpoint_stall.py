@@ -3,7 +3,8 @@
 Builds the worker's two shared models (CTR and preference) over `--users` users, then checkpoints
 them twice while a task ticks every millisecond on the event loop: once with `checkpoint.save`
 called in the loop (as the worker did until stop 13), once with `checkpoint.save_in_background`
-(the worker now). Prints the longest pause between ticks and the checkpoint's wall time for each.
+(the worker now). Prints the longest pause between ticks and the checkpoint's wall time for each,
+and how long a restarted worker takes to read the checkpoint back.
 
     .ci/venv python benchmarks/checkpoint_stall.py --users 100000
 """
@@ -76,6 +77,10 @@ async def measure(engine: UserEngine, folder: Path) -> None:
         pause, elapsed = await longest_pause(write)
         size = sum(path.stat().st_size for path in models)
         print(f"{label:<28} longest pause {pause * 1000:8.1f} ms   checkpoint {elapsed:6.2f} s")
+    started = time.perf_counter()
+    for path, model in models.items():
+        checkpoint.load(path, type(model)())
+    print(f"a restarted worker reads them back in {time.perf_counter() - started:.2f} s")
     peak = {
         who: resource.getrusage(which).ru_maxrss / 1024
         for who, which in (("worker", resource.RUSAGE_SELF), ("child", resource.RUSAGE_CHILDREN))

@@ -135,3 +135,19 @@ def shared_data(*parts: str) -> Path:
         if (root / Path(*parts)).exists():
             return root / Path(*parts)
     raise FileNotFoundError(f"{'/'.join(parts)} not found under {[str(c) for c in candidates]}")
+
+
+def clicks(user: str, sku: str, n: int) -> list[tuple[str, dict]]:
+    """`n` impressions of `sku` to `user` on an ad, a minute apart, each one clicked."""
+    events = []
+    for i in range(n):
+        base = {
+            "occurred_at": format_time(T0 + i * 60),
+            "user_id": user,
+            "sku_id": sku,
+            "placement": "ad",
+            "position": 1,
+        }
+        events.append(("clicks", {**base, "event_id": f"{user}-imp-{i}", "action": "impression"}))
+        events.append(("clicks", {**base, "event_id": f"{user}-clk-{i}", "action": "click"}))
+    return events

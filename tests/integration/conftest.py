@@ -143,18 +143,32 @@ class RunningWorker:
             raise TimeoutError(f"{exc}\n--- end of {self.log} ---\n{self.log_tail()}") from exc
 
 
-FAULTS = Path(__file__).parent / "faults"
+FAULTS = {  # test marker -> the variable that switches the fault on in faults/sitecustomize.py
+    "faust_buffer_delay": "REALTIME_MKT_FAULT_FAUST_BUFFER_DELAY",
+    "signal_send_delay": "REALTIME_MKT_FAULT_SIGNAL_SEND_DELAY",
+}
 
 
 @pytest.fixture()
-def worker(fresh_settings: Settings, tmp_path, request, monkeypatch) -> Iterator[RunningWorker]:
-    """A worker on fresh topics; `@pytest.mark.faust_buffer_delay(s)` slows Faust's producer
-    buffer in its processes (faults/sitecustomize.py)."""
-    delay = request.node.get_closest_marker("faust_buffer_delay")
-    if delay is not None:
-        paths = [str(FAULTS), *filter(None, [os.environ.get("PYTHONPATH")])]
-        monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
-        monkeypatch.setenv("REALTIME_MKT_FAULT_FAUST_BUFFER_DELAY", str(delay.args[0]))
+def faults(request, monkeypatch) -> None:
+    """Inject the faults the test's markers name into the worker processes it starts."""
+    marked = {
+        variable: marker.args[0]
+        for name, variable in FAULTS.items()
+        if (marker := request.node.get_closest_marker(name)) is not None
+    }
+    if marked:
+        folder = str(Path(__file__).parent / "faults")
+        monkeypatch.setenv(
+            "PYTHONPATH", os.pathsep.join([folder, *filter(None, [os.environ.get("PYTHONPATH")])])
+        )
+    for variable, value in marked.items():
+        monkeypatch.setenv(variable, str(value))
+
+
+@pytest.fixture()
+def worker(fresh_settings: Settings, tmp_path, faults) -> Iterator[RunningWorker]:
+    """A worker on fresh topics, with the faults the test's markers name (`FAULTS`)."""
     create_topics(fresh_settings)
     running = RunningWorker(fresh_settings, tmp_path)
     yield running

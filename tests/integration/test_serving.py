@@ -6,50 +6,21 @@ import json
 import re
 import socket
 import time
-import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from realtime_mkt.events import format_time
 from realtime_mkt.ops.lag import group_lag
 from realtime_mkt.ops.topic_admin import create_topics
 from realtime_mkt.streaming import checkpoint
 from realtime_mkt.worker_process import stop_worker
-from tests.helpers import T0, assert_valid, demand_history, opening
+from tests.helpers import assert_valid, clicks, demand_history, opening
 from tests.integration.conftest import RunningWorker, free_port
 from tests.integration.kafka_io import consume, produce_in_order
+from tests.integration.web import get, sample
 
 pytestmark = pytest.mark.integration
-
-
-def get(port: int, path: str) -> tuple[int, dict | str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
-            body = response.read().decode()
-            status = response.status
-    except urllib.error.HTTPError as error:
-        body, status = error.read().decode(), error.code
-    try:
-        return status, json.loads(body)
-    except json.JSONDecodeError:
-        return status, body
-
-
-def clicks(user: str, sku: str, n: int) -> list[tuple[str, dict]]:
-    events = []
-    for i in range(n):
-        base = {
-            "occurred_at": format_time(T0 + i * 60),
-            "user_id": user,
-            "sku_id": sku,
-            "placement": "ad",
-            "position": 1,
-        }
-        events.append(("clicks", {**base, "event_id": f"{user}-imp-{i}", "action": "impression"}))
-        events.append(("clicks", {**base, "event_id": f"{user}-clk-{i}", "action": "click"}))
-    return events
 
 
 def wait_for_lag_gauges(
@@ -79,13 +50,6 @@ def wait_for_checkpoint(path: Path, health: dict, timeout: float = 75) -> dict |
         model = checkpoint.load(path, None)
         saved = model.health() if model is not None else None
     return saved
-
-
-def sample(metrics_text: str, name: str) -> float:
-    """The value of an unlabelled sample in Prometheus' text format."""
-    match = re.search(rf"^{name} (\S+)$", metrics_text, re.MULTILINE)
-    assert match, f"{name} is not on /metrics"
-    return float(match.group(1))
 
 
 def test_views_metrics_and_an_overstock_promotion(fresh_settings, tmp_path):

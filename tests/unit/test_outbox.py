@@ -66,7 +66,9 @@ class RecordingChangelog:
 
 def changelog_record(channel: RecordingChangelog, key: bytes) -> FutureMessage:
     fields = dict.fromkeys(PendingMessage._fields)
-    return FutureMessage(PendingMessage(**{**fields, "channel": channel, "key": key, "value": b"{}"}))
+    return FutureMessage(
+        PendingMessage(**{**fields, "channel": channel, "key": key, "value": b"{}"})
+    )
 
 
 def test_table_changelog_records_go_with_the_batch_after_its_outputs():

@@ -183,9 +183,9 @@ def create_app(settings: Settings) -> faust.App:
         load: Callable[[dict[str, Any]], S],
         apply: Callable[[S | None, InputEvent], Any],
     ) -> KeyRun[faust.EventT, S]:
-        """Apply one key's events of a batch to its state, read once and stored once; dead-letter
-        the events whose processing failed, count duplicates (whose outcome may carry decisions
-        to send again)."""
+        """Apply one key's events of a batch to its state, read once; dead-letter the events
+        whose processing failed, count duplicates (whose outcome may carry decisions to send
+        again). The caller stores the new state (`store`)."""
         bind_partition(items[0][0])  # one key, one partition
 
         def initial() -> S | None:
@@ -198,9 +198,18 @@ def create_app(settings: Settings) -> faust.App:
         for _, accepted, outcome in run.outcomes:
             if outcome.duplicate:
                 metrics.DUPLICATES.labels(accepted.topic).inc()
-        if run.state is not None:
-            table[key] = run.state.to_dict()
         return run
+
+    def store(
+        table: faust.Table,
+        key: str,
+        items: list[tuple[faust.EventT, InputEvent]],
+        run: KeyRun[faust.EventT, Any],
+    ) -> None:
+        """Write a key's state after its batch (its changelog record goes out with the batch)."""
+        if run.state is not None:
+            bind_partition(items[0][0])
+            table[key] = run.state.to_dict()
 
     @app.agent(kafka_topic("orders"))
     async def split_orders(stream: faust.StreamT) -> None:
@@ -218,6 +227,7 @@ def create_app(settings: Settings) -> faust.App:
         async for batch in valid_batches(stream):
             for sku_id, items in by_key(batch, "sku_id").items():
                 run = apply_keyed(sku_table, sku_id, items, SkuState.from_dict, engine.apply)
+                store(sku_table, sku_id, items, run)
                 for _, _, outcome in run.outcomes:
                     if outcome.held:
                         metrics.HELD.labels(outcome.held).inc()
@@ -227,14 +237,25 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.agent(kafka_topic("clicks"))
     async def user_events(stream: faust.StreamT) -> None:
-        """Learn CTR and preference from clicks; pass clicks and add-to-carts on to their SKU."""
+        """Learn CTR and preference from clicks; pass clicks and add-to-carts on to their SKU.
+
+        A user's state, which remembers the clicks it has seen, is stored only once the signals
+        of its batch are on the broker. Stored first, it outlived a worker killed before they
+        left: the restarted worker met those clicks again as duplicates and never sent their
+        signals (the SKU side keeps no log to send them again, as it does for decisions).
+        """
         async for batch in valid_batches(stream):
+            runs = []
             for user_id, items in by_key(batch, "user_id").items():
                 run = apply_keyed(user_table, user_id, items, UserState.from_dict, users.apply)
+                runs.append((user_id, items, run))
                 for _, accepted, outcome in run.outcomes:
                     if not outcome.duplicate and accepted.value["action"] in SIGNAL_ACTIONS:
                         signal = sku_signal(accepted.value)
                         outbox.add("sku-signals", signal["sku_id"].encode(), signal)
+            await outbox.flush(delivered=True)
+            for user_id, items, run in runs:
+                store(user_table, user_id, items, run)
 
     ticked_day = -1
 

@@ -49,8 +49,9 @@ class Outbox:
         """Queue a message Faust prepared (a table's changelog record); it keeps its callbacks."""
         self.changelog.append(message)
 
-    async def flush(self) -> None:
-        """Append every queued record to the producer.
+    async def flush(self, delivered: bool = False) -> None:
+        """Append every queued record to the producer; with `delivered`, return only once the
+        broker has acknowledged them (or the producer has given up on them).
 
         The lock makes a caller wait while another one is still appending records it queued:
         when `flush` returns, the caller's records are in the producer.
@@ -58,12 +59,17 @@ class Outbox:
         async with self.lock:
             records, self.records = self.records, []
             changelog, self.changelog = self.changelog, []
+            deliveries = []
             for topic, key, value in records:
-                delivery = await self.app.producer.send(topic, key, value, None, None, None)
-                delivery.add_done_callback(_report_failure)
+                deliveries.append(await self.app.producer.send(topic, key, value, None, None, None))
             for message in changelog:
-                delivery = await message.message.channel.publish_message(message, wait=False)
+                deliveries.append(
+                    await message.message.channel.publish_message(message, wait=False)
+                )
+            for delivery in deliveries:
                 delivery.add_done_callback(_report_failure)
+        if delivered and deliveries:
+            await asyncio.wait(deliveries)
 
 
 class ChangelogTable(faust.Table):

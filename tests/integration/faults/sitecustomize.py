@@ -1,10 +1,15 @@
 """Faults injected into the worker processes of the integration tests.
 
-This folder goes on a worker's PYTHONPATH (see the `faust_buffer_delay` marker in conftest.py),
-and Python imports this module at start-up. With `REALTIME_MKT_FAULT_FAUST_BUFFER_DELAY=<s>`,
-Faust's producer buffer waits that long before it hands each record on to the producer: what a
-busy event loop or a slow broker does to it. Faust's flush gives up after 0.1 s without
-progress, so state or outputs left in that buffer can miss a commit or a shutdown.
+This folder goes on a worker's PYTHONPATH (see `FAULTS` in conftest.py: each fault has a test
+marker), and Python imports this module at start-up.
+
+- `REALTIME_MKT_FAULT_FAUST_BUFFER_DELAY=<s>`: Faust's producer buffer waits that long before it
+  hands each record on to the producer: what a busy event loop or a slow broker does to it.
+  Faust's flush gives up after 0.1 s without progress, so state or outputs left in that buffer
+  can miss a commit or a shutdown.
+- `REALTIME_MKT_FAULT_SIGNAL_SEND_DELAY=<s>`: every record for a `sku-signals` topic is in
+  flight that long before the producer sends it (its delivery, and a producer flush, wait for
+  it), so a worker killed meanwhile dies with its click signals unsent.
 """
 
 import asyncio
@@ -21,3 +26,36 @@ if _delay > 0:
         await _send_pending(self, fut)
 
     ProducerBuffer._send_pending = _late_send_pending
+
+_signal_delay = float(os.environ.get("REALTIME_MKT_FAULT_SIGNAL_SEND_DELAY", "0"))
+if _signal_delay > 0:
+    from faust.transport.drivers.aiokafka import Producer
+
+    _send, _flush = Producer.send, Producer.flush
+    _in_flight: set = set()
+
+    async def _late_send(self, topic, *args, **kwargs):
+        if not topic.endswith("sku-signals"):
+            return await _send(self, topic, *args, **kwargs)
+        delivery = asyncio.get_running_loop().create_future()
+
+        async def deliver_later():
+            await asyncio.sleep(_signal_delay)
+            try:
+                metadata = await (await _send(self, topic, *args, **kwargs))
+            except Exception as exc:
+                delivery.set_exception(exc)
+            else:
+                delivery.set_result(metadata)
+
+        task = asyncio.ensure_future(deliver_later())
+        _in_flight.add(task)
+        task.add_done_callback(_in_flight.discard)
+        return delivery
+
+    async def _flush_with_in_flight(self):
+        while _in_flight:  # a flush waits for records in flight, as the producer's own does
+            await asyncio.wait(set(_in_flight))
+        await _flush(self)
+
+    Producer.send, Producer.flush = _late_send, _flush_with_in_flight

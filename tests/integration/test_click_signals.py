@@ -1,0 +1,63 @@
+"""Click signals (clicks and add-to-carts passed on to their SKU) survive a worker killed before
+they left it, through the real broker."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.error
+from dataclasses import replace
+
+import pytest
+
+from realtime_mkt.ops.topic_admin import create_topics
+from realtime_mkt.worker_process import stop_worker
+from tests.helpers import clicks
+from tests.integration.conftest import RunningWorker, free_port
+from tests.integration.kafka_io import consume_until, produce_in_order
+from tests.integration.web import get
+
+pytestmark = pytest.mark.integration
+
+
+def wait_for_events(port: int, topic: str, count: int, timeout: float = 60) -> None:
+    """Wait until the worker's `/metrics` counts `count` records of `topic` taken in."""
+    pattern = re.compile(rf'^realtime_mkt_events_total\{{topic="{topic}"\}} (\S+)$', re.MULTILINE)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            found = pattern.search(str(get(port, "/metrics")[1]))
+        except urllib.error.URLError:  # the worker's web server is not up yet
+            found = None
+        if found and float(found.group(1)) >= count:
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"the worker did not take in {count} {topic} records within {timeout}s")
+
+
+@pytest.mark.signal_send_delay(8.0)
+def test_a_worker_killed_before_its_click_signals_left_sends_them_after_restart(
+    fresh_settings, tmp_path, faults
+):
+    settings = replace(fresh_settings, web_enabled=True, web_port=free_port())
+    create_topics(settings)
+    worker = RunningWorker(settings, tmp_path)
+    try:
+        sent = clicks("shopper", "sku-a", 10)
+        produce_in_order(settings, sent)
+        # the worker has learned from every click; their signals wait 8 s to reach the producer
+        wait_for_events(settings.web_port, "clicks", len(sent))
+        worker.restart(wipe_local_state=False, kill=True)
+        wanted = {f"sig:{v['event_id']}" for _, v in sent if v["action"] == "click"}
+
+        def signal_ids(records) -> set[str]:
+            return {json.loads(r.value)["event_id"] for r in records}
+
+        records = consume_until(
+            settings, "sku-signals", lambda rs: wanted <= signal_ids(rs), timeout=120, settle=0
+        )
+        missing = wanted - signal_ids(records)
+        assert not missing, f"signals never sent: {sorted(missing)}\n{worker.log_tail()}"
+    finally:
+        stop_worker(worker.process)
