@@ -6,7 +6,7 @@ No Kafka here. The Faust agents, the tests and the backtests all drive this same
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,26 +99,34 @@ class MarketBreaker:
     """Counts SKUs whose price moved recently (event time) across everything this engine sees.
 
     Scope is the engine instance (one worker process); it resets on restart, which can only make
-    it more permissive for one window.
+    it more permissive for one window. Checking costs the same however many SKUs moved: each
+    moving SKU's moves in the window are counted as they come and go (building the set of movers
+    on every check made a daily re-evaluation of n SKUs cost n²: 4 s of event loop at 20,000
+    SKUs, hours at a million).
     """
 
     def __init__(self, config: GuardrailConfig) -> None:
         self.config = config
         self.moves: deque[tuple[float, str]] = deque()
+        self.moving: Counter[str] = Counter()  # SKU -> its moves in the window
         self.known_skus = 0
 
     def would_trip(self, ts: float) -> bool:
         """True if one more move now would exceed the allowed share of SKUs moving at once."""
         window = self.config.breaker_window_hours * 3600
         while self.moves and self.moves[0][0] < ts - window:
-            self.moves.popleft()
+            _, expired = self.moves.popleft()
+            self.moving[expired] -= 1
+            if not self.moving[expired]:
+                del self.moving[expired]
         if self.known_skus < self.config.breaker_min_skus:
             return False
-        moved = len({sku for _, sku in self.moves}) + 1
+        moved = len(self.moving) + 1
         return moved > self.config.breaker_share * self.known_skus
 
     def record(self, ts: float, sku_id: str) -> None:
         self.moves.append((ts, sku_id))
+        self.moving[sku_id] += 1
 
 
 class SkuEngine:

@@ -7,7 +7,7 @@ import itertools
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from realtime_mkt.engine import SkuEngine
+from realtime_mkt.engine import MarketBreaker, SkuEngine
 from realtime_mkt.events import format_time, parse_time
 from realtime_mkt.policies.guardrails import GuardrailConfig, PriceBounds, hard_floor
 from tests import helpers
@@ -141,6 +141,18 @@ def test_circuit_breaker_holds_when_most_skus_would_move_at_once():
     for t, _ in times:
         recent = {sku for u, sku in times if t - window <= u <= t}
         assert len(recent) <= GUARD.breaker_share * len(skus)
+
+
+def test_the_market_breaker_forgets_moves_older_than_its_window():
+    breaker = MarketBreaker(GUARD)
+    breaker.known_skus = 20  # trips past half of them
+    for i in range(10):
+        breaker.record(0.0, f"s{i}")
+    breaker.record(0.0, "s0")  # a second move of one SKU: still 10 SKUs moving
+    assert breaker.would_trip(0.0)  # an 11th SKU would exceed the share
+    window = GUARD.breaker_window_hours * 3600
+    assert not breaker.would_trip(window + 1.0)
+    assert not breaker.moving and not breaker.moves  # nothing kept from before the window
 
 
 def test_the_normal_replenishment_cycle_is_not_read_as_scarcity():
