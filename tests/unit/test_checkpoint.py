@@ -88,3 +88,12 @@ def test_a_failed_background_checkpoint_says_why_and_keeps_the_previous_one(tmp_
     assert error is not None and "pickle" in error.lower()
     assert checkpoint.load(path, CtrModel()).predict_one(x) == model.predict_one(x)
     assert [p.name for p in tmp_path.iterdir()] == ["ctr.pkl"]  # no half-written file left
+
+
+def test_a_hung_checkpoint_process_is_killed_and_leaves_no_partial_file(tmp_path):
+    never = tmp_path / "never-created"  # the child waits for it (30 s), far past the timeout
+    error = asyncio.run(
+        checkpoint.save_in_background({tmp_path / "slow.pkl": NeedsTheLoop(never)}, timeout=1.0)
+    )
+    assert error == "checkpoint process killed after 1 s"
+    assert list(tmp_path.iterdir()) == []

@@ -51,10 +51,11 @@ def save(path: Path, value: Any) -> None:
         raise
 
 
-async def save_in_background(values: Mapping[Path, Any]) -> str | None:
+async def save_in_background(values: Mapping[Path, Any], timeout: float = 600.0) -> str | None:
     """Checkpoint each value to its path as it is now, in a forked child, without holding the
     event loop while they are pickled. Returns None once every file is written, else the
-    child's error (the files it had not replaced keep their previous checkpoint).
+    child's error (the files it had not replaced keep their previous checkpoint). A child still
+    running after `timeout` seconds is killed, so a hung one cannot hold up the worker's exit.
 
     The child only pickles and writes files: it takes no lock the parent's other threads (the
     consumer's, RocksDB's) could hold at the fork, and leaves with `os._exit`.
@@ -82,8 +83,16 @@ async def save_in_background(values: Mapping[Path, Any]) -> str | None:
             os._exit(code)
     os.close(errors_in)
     try:
-        loop = asyncio.get_running_loop()
-        _, status = await loop.run_in_executor(None, os.waitpid, pid, 0)
+        ended = asyncio.get_running_loop().run_in_executor(None, os.waitpid, pid, 0)
+        try:
+            _, status = await asyncio.wait_for(asyncio.shield(ended), timeout)
+        except TimeoutError:
+            os.kill(pid, signal.SIGKILL)
+            await ended
+            for path in values:  # what the killed child was writing
+                for partial in path.parent.glob(f"{path.name}.*.tmp"):
+                    partial.unlink(missing_ok=True)
+            return f"checkpoint process killed after {timeout:g} s"
         message = os.read(errors_out, ERROR_BYTES).decode(errors="replace")
     finally:
         os.close(errors_out)
