@@ -20,6 +20,7 @@ class Settings:
     web_port: int
     web_enabled: bool
     tick_seconds: float = 60.0  # how often the worker checks whether the event-time day moved
+    tick_rate: float = 1000.0  # SKUs a second the daily re-evaluation ticks at most (0: no limit)
 
     @property
     def app_id(self) -> str:
@@ -37,4 +38,5 @@ class Settings:
             web_port=int(env.get("REALTIME_MKT_WEB_PORT", "6066")),
             web_enabled=env.get("REALTIME_MKT_WEB", "1") != "0",
             tick_seconds=float(env.get("REALTIME_MKT_TICK_SECONDS", "60")),
+            tick_rate=float(env.get("REALTIME_MKT_TICK_RATE", "1000")),
         )

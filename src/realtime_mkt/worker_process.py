@@ -21,6 +21,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "REALTIME_MKT_WEB_PORT": str(settings.web_port),
         "REALTIME_MKT_WEB": "1" if settings.web_enabled else "0",
         "REALTIME_MKT_TICK_SECONDS": str(settings.tick_seconds),
+        "REALTIME_MKT_TICK_RATE": str(settings.tick_rate),
     }
 
 

@@ -261,19 +261,29 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.timer(settings.tick_seconds)
     async def daily_ticks() -> None:
-        """Once per event-time day, re-evaluate every local SKU (slow movers get no other event)."""
+        """Once per event-time day, re-evaluate every local SKU (slow movers get no other event),
+        at most `settings.tick_rate` SKUs a second: a million ticks at once would fill the SKU
+        agent's input for minutes, and live orders would wait behind them."""
         nonlocal ticked_day
         if engine.clock is None or day_of(engine.clock) <= ticked_day:
             return
         ticked_day = day_of(engine.clock)
-        skus = (key for key in sku_table if isinstance(key, str))  # not decision logs
-        for n, sku_id in enumerate(skus, start=1):
-            outbox.add("sku-ticks", sku_id.encode(), tick(sku_id, engine.clock))
+        # the keys first, so no table iterator stays open through the paced sends (a rebalance
+        # closes the stores of the partitions it takes away); in chunks, since a million SKUs
+        # would otherwise hold the event loop for seconds
+        skus: list[str] = []
+        for n, key in enumerate(sku_table, start=1):
+            if isinstance(key, str):  # not a decision log
+                skus.append(key)
             if n % TICK_CHUNK == 0:
-                # a worker with a million SKUs would otherwise hold the event loop for seconds
-                await outbox.flush()
                 await asyncio.sleep(0)
-        await outbox.flush()
+        pause = TICK_CHUNK / settings.tick_rate if settings.tick_rate > 0 else 0.0
+        for start in range(0, len(skus), TICK_CHUNK):
+            for sku_id in skus[start : start + TICK_CHUNK]:
+                outbox.add("sku-ticks", sku_id.encode(), tick(sku_id, engine.clock))
+            await outbox.flush()
+            if start + TICK_CHUNK < len(skus):
+                await asyncio.sleep(pause)
 
     @app.timer(CHECKPOINT_SECONDS)
     async def checkpoint_models() -> None:
