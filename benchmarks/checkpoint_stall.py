@@ -4,7 +4,8 @@ Builds the worker's two shared models (CTR and preference) over `--users` users,
 them twice while a task ticks every millisecond on the event loop: once with `checkpoint.save`
 called in the loop (as the worker did until stop 13), once with `checkpoint.save_in_background`
 (the worker now). Prints the longest pause between ticks and the checkpoint's wall time for each,
-and how long a restarted worker takes to read the checkpoint back.
+how long a restarted worker takes to read the checkpoint back, and how much memory was copied
+for the forked child (its private pages, sampled from /proc every 50 ms).
 
     .ci/venv python benchmarks/checkpoint_stall.py --users 100000
 """
@@ -13,10 +14,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
 import tempfile
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tqdm import tqdm
@@ -69,8 +73,11 @@ async def measure(engine: UserEngine, folder: Path) -> None:
         for path, model in models.items():
             checkpoint.save(path, model)
 
+    copied = CopiedPages()
+
     async def forked() -> None:
-        error = await checkpoint.save_in_background(models)
+        with copied.sampling():
+            error = await checkpoint.save_in_background(models)
         assert error is None, error
 
     for label, write in (("pickled in the event loop", in_the_loop), ("forked", forked)):
@@ -81,14 +88,43 @@ async def measure(engine: UserEngine, folder: Path) -> None:
     for path, model in models.items():
         checkpoint.load(path, type(model)())
     print(f"a restarted worker reads them back in {time.perf_counter() - started:.2f} s")
-    peak = {
-        who: resource.getrusage(which).ru_maxrss / 1024
-        for who, which in (("worker", resource.RUSAGE_SELF), ("child", resource.RUSAGE_CHILDREN))
-    }
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        f"checkpoint files {size / 2**20:,.1f} MiB; peak RSS: this process {peak['worker']:,.0f} "
-        f"MiB, the forked child {peak['child']:,.0f} MiB (pages shared with its parent count in both)"
+        f"checkpoint files {size / 2**20:,.1f} MiB; this process's peak RSS {rss:,.0f} MiB; "
+        f"the forked child's own pages (copied for it) peaked at {copied.peak_mib:,.0f} MiB"
     )
+
+
+class CopiedPages:
+    """The most private memory any child of this process held while sampled: for a forked
+    child, the pages copied for it (its other pages are still the parent's)."""
+
+    def __init__(self) -> None:
+        self.peak_mib = 0.0
+
+    @contextmanager
+    def sampling(self) -> Iterator[None]:
+        stop = threading.Event()
+        sampler = threading.Thread(target=self._sample, args=(stop,))
+        sampler.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            sampler.join()
+
+    def _sample(self, stop: threading.Event) -> None:
+        while not stop.wait(0.05):
+            for children in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+                for pid in children.read_text().split():
+                    try:
+                        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+                    except OSError:  # it has just ended
+                        continue
+                    kib = sum(
+                        int(line.split()[1]) for line in rollup if line.startswith("Private_")
+                    )
+                    self.peak_mib = max(self.peak_mib, kib / 1024)
 
 
 def main() -> None:
