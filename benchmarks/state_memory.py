@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from checkpoint_stall import trained_models
 from faust.stores.rocksdb import RocksDBOptions
 from tqdm import tqdm
 
@@ -26,12 +27,9 @@ from realtime_mkt.catalogue import load_catalogue
 from realtime_mkt.decision_log import log_key
 from realtime_mkt.engine import SkuEngine, order_lines
 from realtime_mkt.events import decode
-from realtime_mkt.models.ctr import CtrModel
-from realtime_mkt.models.preference import PreferenceModel
 from realtime_mkt.sim.market import SCENARIOS, Market
 from realtime_mkt.sku_state import RECENT_IDS, event_fingerprint
 from realtime_mkt.streaming.app import TABLE_OPTIONS
-from realtime_mkt.user_engine import UserEngine
 
 PARTITIONS = 4
 
@@ -130,20 +128,15 @@ def main() -> None:
         rows.append(
             (f"{args.users:,} user states in RocksDB ({user_bytes / 2**20:,.0f} MiB)", rss_mib())
         )
-        users = UserEngine(CtrModel(), PreferenceModel())
         started = time.perf_counter()
-        for i in tqdm(range(args.users), desc="models", unit="user", mininterval=2):
-            user, sku = f"user-{i:07d}", f"sku-{(i * 7919) % args.skus}"
-            users.learn_purchase(user, sku)
-            users.ctr.learn_one(
-                {f"user={user}": 1.0, f"item={sku}": 1.0, "placement=ad": 1.0}, float(i % 50 == 0)
-            )
+        models = trained_models(args.users, args.skus)
         rows.append(
             (
                 f"CTR and preference models over {args.users:,} users ({time.perf_counter() - started:.0f} s)",
                 rss_mib(),
             )
         )
+        del models  # held until its RSS was read
     finally:
         shutil.rmtree(root, ignore_errors=True)
     for label, rss in rows:
