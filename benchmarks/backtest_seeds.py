@@ -79,12 +79,17 @@ def figures(
     return row
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The backtest runs to make: scenarios, seeds, days and SKUs (the reports' defaults)."""
     parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[7, 11, 13])
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--skus", type=int, default=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_run_arguments(parser)
     parser.add_argument("--equal-service", action="store_true")
     parser.add_argument("--pricing-bounds", action="store_true")
     parser.add_argument("--list-price-error", type=float, default=PricingConfig().list_price_error)

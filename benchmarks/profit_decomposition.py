@@ -19,9 +19,9 @@ from __future__ import annotations
 import argparse
 
 import pandas as pd
+from backtest_seeds import add_run_arguments
 
 from realtime_mkt.backtest import run_backtest
-from realtime_mkt.sim.market import SCENARIOS
 
 
 def decomposition(scenario: str, seed: int, days: int, skus: int, window: range) -> list[float]:
@@ -41,10 +41,7 @@ def decomposition(scenario: str, seed: int, days: int, skus: int, window: range)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[7, 11, 13])
-    parser.add_argument("--days", type=int, default=120)
-    parser.add_argument("--skus", type=int, default=30)
+    add_run_arguments(parser)
     parser.add_argument("--window", nargs=2, type=int, default=[45, 60], metavar=("FROM", "TO"))
     args = parser.parse_args()
     window = range(*args.window)
