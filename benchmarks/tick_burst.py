@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import socket
 import tempfile
 import time
 import urllib.request
@@ -31,6 +30,7 @@ from realtime_mkt.demo import ensure_broker
 from realtime_mkt.events import format_time
 from realtime_mkt.ops.lag import committed_offsets
 from realtime_mkt.settings import Settings
+from realtime_mkt.worker_process import free_port
 
 DAY = 86_400.0
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
@@ -132,12 +132,6 @@ def measure(settings: Settings, n: int) -> tuple[list[float], float]:
     producer.close()
     consumer.close()
     return latencies, finished - started
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,14 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "REALTIME_MKT_TICK_SECONDS": str(settings.tick_seconds),
         "REALTIME_MKT_TICK_RATE": str(settings.tick_rate),
     }
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now: for a worker's web server next to others (tests,
+    benchmarks) without collisions."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def start_worker(settings: Settings, log_path: Path) -> subprocess.Popen:

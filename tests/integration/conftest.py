@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -23,17 +22,10 @@ from realtime_mkt.ops.lag import wait_until_consumed
 from realtime_mkt.ops.local_broker import BrokerError, LocalBroker, broker_answers
 from realtime_mkt.ops.topic_admin import create_topics, delete_topics
 from realtime_mkt.settings import Settings
-from realtime_mkt.worker_process import start_worker, stop_worker
+from realtime_mkt.worker_process import free_port, start_worker, stop_worker
 from tests.integration.kafka_io import produce_in_order
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on now, so parallel test runs do not collide."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _docker_engine_answers() -> bool:

@@ -12,9 +12,9 @@ from dataclasses import replace
 import pytest
 
 from realtime_mkt.ops.topic_admin import create_topics
-from realtime_mkt.worker_process import stop_worker
+from realtime_mkt.worker_process import free_port, stop_worker
 from tests.helpers import clicks
-from tests.integration.conftest import RunningWorker, free_port
+from tests.integration.conftest import RunningWorker
 from tests.integration.kafka_io import consume_until, produce_in_order
 from tests.integration.web import get
 

@@ -14,9 +14,9 @@ import pytest
 from realtime_mkt.ops.lag import group_lag
 from realtime_mkt.ops.topic_admin import create_topics
 from realtime_mkt.streaming import checkpoint
-from realtime_mkt.worker_process import stop_worker
+from realtime_mkt.worker_process import free_port, stop_worker
 from tests.helpers import assert_valid, clicks, demand_history, opening
-from tests.integration.conftest import RunningWorker, free_port
+from tests.integration.conftest import RunningWorker
 from tests.integration.kafka_io import consume, produce_in_order
 from tests.integration.web import get, sample
 
