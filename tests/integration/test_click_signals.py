@@ -4,7 +4,6 @@ they left it, through the real broker."""
 from __future__ import annotations
 
 import json
-import re
 import time
 import urllib.error
 from dataclasses import replace
@@ -16,21 +15,21 @@ from realtime_mkt.worker_process import free_port, stop_worker
 from tests.helpers import clicks
 from tests.integration.conftest import RunningWorker
 from tests.integration.kafka_io import consume_until, produce_in_order
-from tests.integration.web import get
+from tests.integration.web import get, value
 
 pytestmark = pytest.mark.integration
 
 
 def wait_for_events(port: int, topic: str, count: int, timeout: float = 60) -> None:
     """Wait until the worker's `/metrics` counts `count` records of `topic` taken in."""
-    pattern = re.compile(rf'^realtime_mkt_events_total\{{topic="{topic}"\}} (\S+)$', re.MULTILINE)
+    series = f'realtime_mkt_events_total{{topic="{topic}"}}'
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            found = pattern.search(str(get(port, "/metrics")[1]))
+            taken = value(str(get(port, "/metrics")[1]), series)
         except urllib.error.URLError:  # the worker's web server is not up yet
-            found = None
-        if found and float(found.group(1)) >= count:
+            taken = None
+        if taken is not None and taken >= count:
             return
         time.sleep(0.2)
     raise TimeoutError(f"the worker did not take in {count} {topic} records within {timeout}s")

@@ -22,8 +22,15 @@ def get(port: int, path: str) -> tuple[int, dict | str]:
         return status, body
 
 
-def sample(metrics_text: str, name: str) -> float:
-    """The value of an unlabelled sample in Prometheus' text format."""
-    match = re.search(rf"^{name} (\S+)$", metrics_text, re.MULTILINE)
-    assert match, f"{name} is not on /metrics"
-    return float(match.group(1))
+def value(metrics_text: str, series: str) -> float | None:
+    """The value of one series in Prometheus' text format, written as the text writes it
+    (`name` or `name{label="value"}`), or None if it is not there."""
+    match = re.search(rf"^{re.escape(series)} (\S+)$", metrics_text, re.MULTILINE)
+    return float(match.group(1)) if match else None
+
+
+def sample(metrics_text: str, series: str) -> float:
+    """The value of a series that must be on `/metrics`."""
+    found = value(metrics_text, series)
+    assert found is not None, f"{series} is not on /metrics"
+    return found
