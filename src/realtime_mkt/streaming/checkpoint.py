@@ -1,8 +1,8 @@
 """Shared in-memory models, checkpointed to the worker's data folder so a restart resumes learning.
 
 A worker checkpoints with `save_in_background`: pickling the preference model of 100,000 users
-takes about 2 s, and the event loop would stand still for that long every checkpoint (20 s for a
-million users). The process forks instead, as Redis's BGSAVE does: the child pickles its
+takes about 2 s, and the event loop would stand still for that long every checkpoint (10–12.5 s
+for a million users). The process forks instead, as Redis's BGSAVE does: the child pickles its
 copy-on-write image of the models as they were at the fork and exits, while the worker goes on.
 """
 
