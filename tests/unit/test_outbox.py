@@ -127,3 +127,23 @@ def test_a_failed_delivery_is_counted():
 
     asyncio.run(run())
     assert metrics.SEND_ERRORS._value.get() == before + 1
+
+
+def test_a_delivered_flush_returns_once_the_broker_has_its_records():
+    """The click agent stores user states only after such a flush: until the broker has the
+    signals, a crash must leave the clicks unseen, to be replayed."""
+    box, producer = outbox()
+
+    async def run() -> None:
+        box.add("order-lines", b"sku-1", {"n": 1})
+        box.add("order-lines", b"sku-2", {"n": 2})
+        flushing = asyncio.create_task(box.flush(delivered=True))
+        for _ in range(5):  # the records are in the producer, one is not yet acknowledged
+            await asyncio.sleep(0)
+        producer.deliveries[0].set_result("metadata")
+        await asyncio.sleep(0)
+        assert len(producer.sent) == 2 and not flushing.done()
+        producer.deliveries[1].set_result("metadata")
+        await flushing  # and now it returns
+
+    asyncio.run(run())
