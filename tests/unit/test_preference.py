@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from realtime_mkt.models.preference import GRADES, PreferenceModel
 from realtime_mkt.replays import RIVER_BASELINE_MAE, RIVER_BIASED_MF_MAE, movielens_preference
 from tests.helpers import shared_data
@@ -27,3 +29,24 @@ def test_top_k_prefers_what_similar_users_engaged_with_and_skips_recent_purchase
     model.learn_one({"user": "d", "item": "boots"}, GRADES["purchase"])
     assert "boots" not in model.top_k("d", 2)
     assert set(model.audience("boots", 4)) == {"a", "b", "c", "d"}  # not "e", who only saw socks
+
+
+def test_audience_ranks_users_as_predict_one_does_with_ties_by_user_id():
+    model = PreferenceModel()
+    rng = random.Random(5)
+    items = [f"sku-{i}" for i in range(20)]
+    for _ in range(3_000):
+        user = f"u{rng.randrange(600):03d}"
+        model.learn_one({"user": user, "item": rng.choice(items)}, rng.choice([1.0, 2.0, 4.0]))
+    for twin in ("t1", "t2"):  # two users whose factors are equal: a tie for every item
+        model.learn_one({"user": twin, "item": "sku-0"}, 4.0)
+        model.model.u_latents[twin] = model.model.u_latents["t1"].copy()
+        model.model.u_biases[twin] = model.model.u_biases["t1"]
+    for item in [*items, "never-seen"]:
+        grade = {u: model.predict_one({"user": u, "item": item}) for u in model.users}
+        expected = sorted(model.users, key=lambda u: (-grade[u], u))
+        assert model.audience(item, 50) == expected[:50]
+        assert model.audience(item, 1_000) == expected
+        rank = expected.index("t1")
+        assert expected[rank + 1] == "t2"
+        assert model.audience(item, rank + 1)[-1] == "t1"  # the tie at the cut goes by user id

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from typing import Any
 
+import numpy as np
 from river import optim, reco
 
 from realtime_mkt.models.base import RegressionScore
@@ -77,9 +78,27 @@ class PreferenceModel:
         return self.model.rank(user, candidates)[:k]
 
     def audience(self, item: str, k: int = 100) -> list[str]:
-        """The k recently active users with the highest predicted grade for `item`."""
-        scored = sorted(self.users, key=lambda u: (-self.model.predict_one(u, item), u))
-        return scored[:k]
+        """The k recently active users with the highest predicted grade for `item` (ties by
+        user id).
+
+        Scored as one matrix product over the users' factors rather than `predict_one` per
+        user: 10,000 users cost a few milliseconds of the event loop instead of 25–30 ms.
+        """
+        users = list(self.users)
+        if not users:
+            return []
+        model = self.model
+        grades = (
+            model.global_mean.get()
+            + np.array(list(map(model.u_biases.__getitem__, users)))
+            + model.i_biases[item]
+            + np.array(list(map(model.u_latents.__getitem__, users))) @ model.i_latents[item]
+        )
+        if len(users) > k:  # every user tied with the k-th best stays in, for the tie-break
+            chosen = np.flatnonzero(grades >= np.partition(grades, len(users) - k)[len(users) - k])
+        else:
+            chosen = range(len(users))
+        return [users[i] for i in sorted(chosen, key=lambda i: (-grades[i], users[i]))[:k]]
 
     def popularity(self, item: str) -> float:
         """The baseline's prediction: the item's mean grade so far, else the overall mean."""
