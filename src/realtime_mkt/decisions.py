@@ -46,8 +46,10 @@ def restock_request(
     forecast: tuple[float, float],
     position: int,
     trigger: str,
+    lead_time_correction: float,
 ) -> Output:
-    """A `restock-requests` event for a plan with a positive quantity and its forecast."""
+    """A `restock-requests` event for a plan with a positive quantity and its forecast;
+    `lead_time_correction` is the part of the safety factor pooled over the lead time's SKUs."""
     assert state.watermark is not None
     mean, std = forecast
     on_hand, backorders = max(state.net_stock, 0), max(-state.net_stock, 0)
@@ -76,7 +78,11 @@ def restock_request(
         "review_days": params.review_days,
         "service_level": params.service_level,
         "safety_stock": round(plan.safety_stock, 4),
-        "cycle_service": {"safety_factor": round(plan.safety_factor, 4), **state.cycles.counts()},
+        "cycle_service": {
+            "safety_factor": round(plan.safety_factor, 4),
+            **state.cycles.counts(),
+            "lead_time_correction": round(lead_time_correction, 4),
+        },
         "order_multiple": params.order_multiple,
         "need_by": format_time(state.watermark + params.lead_time_days * SECONDS_PER_DAY),
         "policy": restock.POLICY_NAME,

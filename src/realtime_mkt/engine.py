@@ -22,7 +22,8 @@ from realtime_mkt.decisions import (
 from realtime_mkt.events import InputEvent, format_time
 from realtime_mkt.models.daily_demand import day_of
 from realtime_mkt.models.elasticity import CategoryPriors
-from realtime_mkt.policies import pricing, promo, restock
+from realtime_mkt.policies import cycle_service, pricing, promo, restock
+from realtime_mkt.policies.cycle_service import CyclePool
 from realtime_mkt.policies.guardrails import (
     GuardrailConfig,
     PriceBounds,
@@ -137,11 +138,13 @@ class SkuEngine:
         config: EngineConfig | None = None,
         audience: AudienceSource = no_audience,
         decisions: DecisionLog | None = None,
+        cycle_pool: CyclePool | None = None,
     ) -> None:
         self.config = config or EngineConfig()
         self.breaker = MarketBreaker(self.config.guardrails)
         self.audience = audience
         self.decisions = decisions or DecisionLog()  # what each SKU decided lately, to re-send
+        self.cycle_pool = cycle_pool or CyclePool()  # restock's correction per lead time
         self.clock: float | None = None  # newest event time seen across SKUs: drives the ticks
         self.category_priors = CategoryPriors()
 
@@ -236,8 +239,7 @@ class SkuEngine:
         else:  # returned: back on the shelf; the sale happened, so demand stays
             state.net_stock += quantity
 
-    @staticmethod
-    def _apply_inventory(state: SkuState, value: dict[str, Any], today: int) -> None:
+    def _apply_inventory(self, state: SkuState, value: dict[str, Any], today: int) -> None:
         quantity = value["quantity"]
         kind = value["kind"]
         state.stock_known = state.stock_known or kind != "adjustment"
@@ -247,7 +249,11 @@ class SkuEngine:
             state.net_stock += quantity
         else:
             if state.catalog is not None:
-                state.cycles.close(today, service_level(state.catalog))
+                target = service_level(state.catalog)
+                stocked_out = state.cycles.close(today, target)
+                if stocked_out is not None:
+                    lead_time = state.catalog["lead_time_days"]
+                    self.cycle_pool.learn(lead_time, stocked_out, target)
             state.net_stock += quantity
             _clear_on_order(state.outstanding, quantity, value.get("decision_id"))
 
@@ -291,13 +297,17 @@ class SkuEngine:
         plan = restock.plan(mean, std, params, position)
         if plan.quantity <= 0:
             return []
-        output = restock_request(state, params, plan, (mean, std), position, trigger)
+        pooled = self.cycle_pool.offset(catalog["lead_time_days"])
+        output = restock_request(state, params, plan, (mean, std), position, trigger, pooled)
         state.outstanding[output.value["decision_id"]] = plan.quantity
         return [output]
 
     def safety_correction(self, state: SkuState) -> float:
-        """What the SKU's realised cycles add to its safety factor (`cycle_service`)."""
-        return state.cycles.offset
+        """What the realised cycles of the SKU and of its lead time's SKUs add to its safety
+        factor (`cycle_service`)."""
+        assert state.catalog is not None
+        pooled = self.cycle_pool.offset(state.catalog["lead_time_days"])
+        return cycle_service.safety_correction(state.cycles, pooled, service_level(state.catalog))
 
     def restock_forecast(
         self, state: SkuState, params: restock.RestockParams

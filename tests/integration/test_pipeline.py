@@ -133,6 +133,18 @@ def test_restarted_worker_recovers_state_from_changelog(worker):
     worker.open_market(master_data())
     produce_in_order(settings, first[len(master_data()) :])
     worker.wait_idle(["orders", "order-lines"])
+    # sku-a sold its last unit on day 6; the receipt of its first request ends that cycle, which
+    # raises the safety factor of sku-a and of its lead time's pool (stored per partition)
+    _, early = replay(SkuEngine(), first)
+    request = next(o.value for o in early if o.topic == "restock-requests")
+    assert request["sku_id"] == "sku-a"
+    receipt = inventory(
+        "rcv-a", T0 + 6 * 86_400 + 60, "sku-a", "receipt", request["quantity"],
+        decision_id=request["decision_id"],
+    )  # fmt: skip
+    first.append(("inventory", receipt))
+    produce_in_order(settings, first[-1:])
+    worker.wait_idle(["inventory"])
     worker.restart(wipe_local_state=True)  # RocksDB gone: state must come back from the changelog
     # Input waiting while a worker ends its recovery is handed to the agents before Faust seeks the
     # partitions to their committed offsets, then fetched again; rarely one record is handled
@@ -142,6 +154,10 @@ def test_restarted_worker_recovers_state_from_changelog(worker):
     second = demand(DAYS[6:], "p2", start=T0 + 6 * 86_400)
     produce_in_order(settings, second)
     _, expected = replay(SkuEngine(), first + second)
+    later = [
+        o.value for o in expected if o.topic == "restock-requests" and o.value["sku_id"] == "sku-a"
+    ]
+    assert later[-1]["cycle_service"]["lead_time_correction"] > 0  # the pool came back too
     for name in ("restock-requests", "price-adjustments"):
         wanted = {o.value["decision_id"]: o.value for o in expected if o.topic == name}
         assert_same_decisions(by_id(consume_decisions(settings, name, set(wanted))), wanted)

@@ -5,7 +5,7 @@ import pytest
 
 from realtime_mkt.engine import EngineConfig, SkuEngine, price_factor
 from realtime_mkt.models.daily_demand import DailyDemand
-from realtime_mkt.policies.cycle_service import RATE
+from realtime_mkt.policies.cycle_service import POOL_RATE, RATE
 from realtime_mkt.policies.restock import safety_factor
 from realtime_mkt.streaming.app import sku_summary
 from tests.helpers import (
@@ -132,6 +132,7 @@ def test_a_cycle_that_sold_out_raises_the_safety_factor_of_later_requests():
         "safety_factor": pytest.approx(safety_factor(0.95), abs=1e-4),
         "cycles": 0,
         "stocked_out_cycles": 0,
+        "lead_time_correction": 0.0,
     }
     assert states["sku-1"].cycles.stocked_out
     receipt = inventory(
@@ -142,10 +143,12 @@ def test_a_cycle_that_sold_out_raises_the_safety_factor_of_later_requests():
     after = [o.value for o in outputs if o.value["occurred_at"] > receipt["occurred_at"]]
     assert after
     assert_valid("restock-requests.v1", after[0])
+    # the SKU's own correction and its lead time's both learned from the cycle
     assert after[0]["cycle_service"] == {
-        "safety_factor": pytest.approx(safety_factor(0.95) + RATE * 0.95, abs=1e-4),
+        "safety_factor": pytest.approx(safety_factor(0.95) + (RATE + POOL_RATE) * 0.95, abs=1e-4),
         "cycles": 1,
         "stocked_out_cycles": 1,
+        "lead_time_correction": pytest.approx(POOL_RATE * 0.95, abs=1e-4),
     }
     assert states["sku-1"].cycles.offset == pytest.approx(RATE * 0.95)
     assert sku_summary(states["sku-1"], [])["cycle_service"] == {  # the `/sku/<id>` view
@@ -153,6 +156,34 @@ def test_a_cycle_that_sold_out_raises_the_safety_factor_of_later_requests():
         "cycles": 1,
         "stocked_out_cycles": 1,
     }
+
+
+def test_a_cycle_that_sold_out_raises_the_safety_factor_of_skus_with_the_same_lead_time():
+    run = EngineRun()
+    outputs = run.feed(market(stock=40) + demand_history("sku-1", DAYS[:5]))
+    request = next(o.value for o in outputs if o.topic == "restock-requests")
+    run.feed(
+        [
+            (
+                "inventory",
+                inventory(
+                    "rcv", T0 + 5 * DAY, "sku-1", "receipt", 200, decision_id=request["decision_id"]
+                ),
+            )
+        ]
+    )
+
+    def first_request(sku: str, lead_time: int) -> dict:
+        history = market(sku, stock=100, lead_time_days=lead_time)
+        outputs = run.feed(history + demand_history(sku, DAYS * 2, start=T0 + 5 * DAY, prefix=sku))
+        return next(o.value for o in outputs if o.topic == "restock-requests")["cycle_service"]
+
+    alike, other = first_request("sku-2", 2), first_request("sku-3", 7)
+    assert alike["lead_time_correction"] == pytest.approx(POOL_RATE * 0.95)
+    assert alike["safety_factor"] == pytest.approx(safety_factor(0.95) + POOL_RATE * 0.95, abs=1e-4)
+    assert alike["cycles"] == 0  # sku-2 has no record of its own yet, only its lead time's
+    assert other["lead_time_correction"] == 0.0
+    assert other["safety_factor"] == pytest.approx(safety_factor(0.95), abs=1e-4)
 
 
 def test_duplicate_events_change_nothing_and_resend_their_decisions_unchanged():

@@ -22,6 +22,7 @@ from realtime_mkt.models.ctr import CtrModel
 from realtime_mkt.models.daily_demand import day_of
 from realtime_mkt.models.preference import PreferenceModel
 from realtime_mkt.ops.lag import group_lag
+from realtime_mkt.policies.cycle_service import CyclePool
 from realtime_mkt.settings import Settings
 from realtime_mkt.sku_state import SkuState
 from realtime_mkt.streaming import checkpoint, metrics
@@ -124,8 +125,13 @@ def create_app(settings: Settings) -> faust.App:
         checkpoint.load(models_dir / "ctr.pkl", CtrModel()),
         checkpoint.load(models_dir / "preference.pkl", PreferenceModel()),
     )
-    # the decision log shares the SKU table, so its entries share the state's changelog partition
-    engine = SkuEngine(audience=users.audience, decisions=DecisionLog(sku_table))
+    # the decision log and restock's pooled corrections share the SKU table, so their entries
+    # are written to the partition of the SKU being applied (`bind_partition`) and its changelog
+    engine = SkuEngine(
+        audience=users.audience,
+        decisions=DecisionLog(sku_table),
+        cycle_pool=CyclePool(sku_table),
+    )
     shared_models: tuple[OnlineModel, ...] = (users.ctr, users.preference)
 
     def accept(event: faust.EventT) -> InputEvent | None:
@@ -274,7 +280,7 @@ def create_app(settings: Settings) -> faust.App:
         # would otherwise hold the event loop for seconds
         skus: list[str] = []
         for n, key in enumerate(sku_table, start=1):
-            if isinstance(key, str):  # not a decision log
+            if isinstance(key, str):  # not a decision log or a pooled restock correction
                 skus.append(key)
             if n % TICK_CHUNK == 0:
                 await asyncio.sleep(0)
