@@ -379,9 +379,9 @@ def sku_summary(state: SkuState, last_decisions: Decisions) -> dict[str, Any]:
         "on_hand": max(state.net_stock, 0),
         "on_order": state.on_order,
         "forecast": {"mean_per_day": mean, "std_per_day": std, "history_days": state.demand.n},
-        # what the SKU's own realised cycles added to the target's safety factor z (the part
-        # pooled over its lead time is in its restock requests: the pool is per partition, and a
-        # view, outside any event, cannot tell which partition the SKU is on)
+        # what the SKU's own realised cycles added to the target's safety factor z; the part
+        # pooled over its lead time is in its restock requests (the pool is kept per partition,
+        # and a view reads the table outside any event, so not from a given partition)
         "cycle_service": {"z_correction": state.cycles.offset, **state.cycles.counts()},
         "elasticity": {"estimate": response, "stderr": stderr, "cross": cross},
         "last_decisions": [
