@@ -44,6 +44,7 @@ class Outcome:
     outputs: list[Output] = field(default_factory=list)
     duplicate: bool = False
     held: str | None = None
+    cycle: str | None = None  # a receipt ended a replenishment cycle: "clean" or "stocked_out"
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +172,7 @@ class SkuEngine:
         if event.topic == "order-lines":
             self._apply_order_line(state, value)
         elif event.topic == "inventory":
-            self._apply_inventory(state, value, today)
+            self._apply_inventory(state, value, today, outcome)
         elif event.topic == "price-changes":
             reprice = self._apply_price_change(state, value, outcome) or reprice
         elif event.topic == "sku-signals":
@@ -239,7 +240,9 @@ class SkuEngine:
         else:  # returned: back on the shelf; the sale happened, so demand stays
             state.net_stock += quantity
 
-    def _apply_inventory(self, state: SkuState, value: dict[str, Any], today: int) -> None:
+    def _apply_inventory(
+        self, state: SkuState, value: dict[str, Any], today: int, outcome: Outcome
+    ) -> None:
         quantity = value["quantity"]
         kind = value["kind"]
         state.stock_known = state.stock_known or kind != "adjustment"
@@ -250,10 +253,12 @@ class SkuEngine:
         else:
             if state.catalog is not None:
                 target = service_level(state.catalog)
-                stocked_out = state.cycles.close(today, target)
-                if stocked_out is not None:
+                closed = state.cycles.close(today, target)
+                if closed is not None:
+                    outcome.cycle = "stocked_out" if closed.stocked_out else "clean"
+                if closed is not None and closed.learned:
                     lead_time = state.catalog["lead_time_days"]
-                    self.cycle_pool.learn(lead_time, stocked_out, target)
+                    self.cycle_pool.learn(lead_time, closed.stocked_out, target)
             state.net_stock += quantity
             _clear_on_order(state.outstanding, quantity, value.get("decision_id"))
 

@@ -13,9 +13,10 @@ import pytest
 
 from realtime_mkt.ops.lag import group_lag
 from realtime_mkt.ops.topic_admin import create_topics
+from realtime_mkt.policies.cycle_service import RATE
 from realtime_mkt.streaming import checkpoint
 from realtime_mkt.worker_process import free_port, stop_worker
-from tests.helpers import assert_valid, clicks, demand_history, opening
+from tests.helpers import T0, assert_valid, clicks, demand_history, inventory, opening
 from tests.integration.conftest import RunningWorker
 from tests.integration.kafka_io import consume, produce_in_order
 from tests.integration.web import get, sample
@@ -67,10 +68,20 @@ def test_views_metrics_and_an_overstock_promotion(fresh_settings, tmp_path):
             assert_valid("promo-adjustments.v1", promo)
         assert "fan" in promos[0]["audience"]["user_ids"]
 
+        # a receipt on the last day of sales ends a replenishment cycle that never ran out
+        receipt = inventory("rcv-over", T0 + 5 * 86_400 + 50_000, "sku-over", "receipt", 40)
+        produce_in_order(settings, [("inventory", receipt)])
+        worker.wait_idle(["inventory"])
+
         status, sku = get(settings.web_port, "/sku/sku-over")
-        assert status == 200 and sku["on_hand"] == 5000 - 60 and sku["promotion"]["discount"] > 0
+        assert status == 200 and sku["on_hand"] == 5000 - 60 + 40
+        assert sku["promotion"]["discount"] > 0
         assert {d["topic"] for d in sku["last_decisions"]} >= {"promo-adjustments"}
-        assert sku["cycle_service"] == {"z_correction": 0.0, "cycles": 0, "stocked_out_cycles": 0}
+        assert sku["cycle_service"] == {
+            "z_correction": pytest.approx(-RATE * 0.05),
+            "cycles": 1,
+            "stocked_out_cycles": 0,
+        }
         status, forecast = get(settings.web_port, "/forecast/sku-over")
         assert status == 200 and forecast["mean_per_day"] == pytest.approx(10)
         assert get(settings.web_port, "/forecast/nope")[0] == 404
@@ -79,6 +90,7 @@ def test_views_metrics_and_an_overstock_promotion(fresh_settings, tmp_path):
         worker_metrics = get(settings.web_port, "/metrics")[1]
         assert 'realtime_mkt_events_total{topic="clicks"} 70.0' in worker_metrics
         assert 'realtime_mkt_decisions_total{topic="promo-adjustments"}' in worker_metrics
+        assert 'realtime_mkt_restock_cycles_total{outcome="clean"} 1.0' in worker_metrics
         inputs = ["catalog", "inventory", "clicks", "orders", "order-lines", "sku-signals"]
         worker.wait_idle(inputs)  # sku-signals too: the worker sends them to itself
         lag_rows = {

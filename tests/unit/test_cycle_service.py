@@ -7,6 +7,7 @@ from realtime_mkt.policies.cycle_service import (
     POOL_RATE,
     RATE,
     Z_MAX,
+    ClosedCycle,
     CyclePool,
     CycleService,
     pool_key,
@@ -83,14 +84,14 @@ def test_realised_cycle_service_converges_to_target_whatever_the_spread_error(tr
     assert np.mean(outcomes[1000:]) == pytest.approx(0.05, abs=0.005)
 
 
-def test_close_reports_what_the_correction_learned_from():
+def test_close_reports_the_cycle_it_ended_and_whether_the_correction_learned_from_it():
     service = CycleService()
     service.observe_stockout(shifting=False)
-    assert service.close(1, 0.95) is True
+    assert service.close(1, 0.95) == ClosedCycle(stocked_out=True, learned=True)
     assert service.close(1, 0.95) is None  # a second receipt that day
-    assert service.close(2, 0.95) is False
+    assert service.close(2, 0.95) == ClosedCycle(stocked_out=False, learned=True)
     service.observe_stockout(shifting=True)
-    assert service.close(3, 0.95) is None  # left to the mean
+    assert service.close(3, 0.95) == ClosedCycle(stocked_out=True, learned=False)  # the mean's
 
 
 def test_the_pool_learns_per_lead_time_in_its_store():

@@ -18,6 +18,7 @@ from tests.helpers import (
     opening,
     order,
     replay,
+    sku_inputs,
 )
 
 DAYS = [10, 12, 8, 11, 9, 10, 13, 7, 10, 12]
@@ -184,6 +185,23 @@ def test_a_cycle_that_sold_out_raises_the_safety_factor_of_skus_with_the_same_le
     assert alike["cycles"] == 0  # sku-2 has no record of its own yet, only its lead time's
     assert other["lead_time_correction"] == 0.0
     assert other["safety_factor"] == pytest.approx(safety_factor(0.95), abs=1e-4)
+
+
+def test_an_ended_cycle_is_reported_once_with_its_outcome():
+    engine = SkuEngine()
+    run = EngineRun(engine)
+    run.feed(market(stock=40) + demand_history("sku-1", DAYS[:5]))  # sells out on day 4
+    receipts = [
+        inventory(f"rcv-{n}", T0 + day * DAY, "sku-1", "receipt", 30)
+        for n, day in enumerate((5, 5, 6))  # two receipts on day 5 end one cycle
+    ]
+    states = {"sku-1": run.states()["sku-1"]}
+    cycles = []
+    for receipt in [*receipts, receipts[0]]:  # the last one is a redelivery
+        outcome = engine.apply(states["sku-1"], sku_inputs("inventory", receipt)[0])
+        states["sku-1"] = outcome.state
+        cycles.append(outcome.cycle)
+    assert cycles == ["stocked_out", None, "clean", None]
 
 
 def test_duplicate_events_change_nothing_and_resend_their_decisions_unchanged():

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from realtime_mkt.policies.restock import safety_factor
 
@@ -50,6 +50,14 @@ def _bounded(offset: float, service_level: float) -> float:
 
 def _step(rate: float, stocked_out: bool, service_level: float) -> float:
     return rate * (float(stocked_out) - (1.0 - service_level))
+
+
+class ClosedCycle(NamedTuple):
+    """A replenishment cycle a receipt ended: whether it ran out of stock, and whether the
+    correction learned from it (not when the stock-out was left to a shifting mean)."""
+
+    stocked_out: bool
+    learned: bool
 
 
 @dataclass(slots=True)
@@ -69,22 +77,20 @@ class CycleService:
         self.stocked_out = True
         self.shifted = self.shifted or shifting
 
-    def close(self, day: int, service_level: float) -> bool | None:
-        """A receipt on `day` ends the open cycle (several receipts on one day end one cycle).
-
-        Returns whether the cycle stocked out when it moved the correction (for the lead time's
-        `CyclePool` to learn from too), None when it did not: a second receipt that day, or a
-        stock-out left to the mean."""
+    def close(self, day: int, service_level: float) -> ClosedCycle | None:
+        """A receipt on `day` ends the open cycle (several receipts on one day end one cycle):
+        the cycle it ended, or None for a second receipt that day."""
         if self.closed_day == day:
             return None
         self.closed_day = day
         self.cycles += 1
         self.stockouts += self.stocked_out
-        learned = None if self.shifted else self.stocked_out
-        if learned is not None:
-            self.offset = _bounded(self.offset + _step(RATE, learned, service_level), service_level)
+        closed = ClosedCycle(self.stocked_out, learned=not self.shifted)
+        if closed.learned:
+            step = _step(RATE, closed.stocked_out, service_level)
+            self.offset = _bounded(self.offset + step, service_level)
         self.stocked_out = self.shifted = False
-        return learned
+        return closed
 
     def counts(self) -> dict[str, int]:
         """The cycles so far and those that stocked out (as restock requests and views show them)."""

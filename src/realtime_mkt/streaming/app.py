@@ -238,6 +238,8 @@ def create_app(settings: Settings) -> faust.App:
                 for _, _, outcome in run.outcomes:
                     if outcome.held:
                         metrics.HELD.labels(outcome.held).inc()
+                    if outcome.cycle:
+                        metrics.RESTOCK_CYCLES.labels(outcome.cycle).inc()
                     for out in outcome.outputs:
                         metrics.DECISIONS.labels(out.topic).inc()
                         outbox.add(out.topic, out.key.encode(), out.value)

@@ -42,6 +42,13 @@ HELD = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+RESTOCK_CYCLES = Counter(
+    "realtime_mkt_restock_cycles_total",
+    "Replenishment cycles (receipt to receipt) ended, by outcome: clean or stocked_out; "
+    "clean over all is the realised cycle service level",
+    ["outcome"],
+    registry=REGISTRY,
+)
 MODEL_HEALTH = Gauge(
     "realtime_mkt_model_health",
     "Progressive-validation metrics of the shared models (log loss, calibration, MAE, ...)",
