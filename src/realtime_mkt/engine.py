@@ -256,7 +256,8 @@ class SkuEngine:
                 closed = state.cycles.close(today, target)
                 if closed is not None:
                     outcome.cycle = "stocked_out" if closed.stocked_out else "clean"
-                if closed is not None and closed.learned:
+                shared = state.demand.tracking_signal < cycle_service.POOL_SIGNAL_MAX
+                if closed is not None and closed.learned and shared:
                     lead_time = state.catalog["lead_time_days"]
                     self.cycle_pool.learn(lead_time, closed.stocked_out, target)
             state.net_stock += quantity

@@ -4,6 +4,7 @@ from scipy import stats
 
 from realtime_mkt.models import daily_demand
 from realtime_mkt.models.daily_demand import DailyDemand
+from realtime_mkt.policies.cycle_service import POOL_SIGNAL_MAX
 
 
 def feed(model: DailyDemand, daily_units: list[float], start: int = 100) -> None:
@@ -142,3 +143,23 @@ def test_the_tracking_signal_stays_quiet_on_steady_demand():
                 days += 1
                 alarms += model.shifting
     assert alarms / days < 0.03
+
+
+def test_the_tracking_signal_leans_to_one_side_within_days_of_a_shift_only():
+    """Restock's pooled correction ignores SKUs whose signal reaches POOL_SIGNAL_MAX: five days
+    after demand doubled the signal is past it on average; on steady demand it rarely is."""
+    rng = np.random.default_rng(6)
+    steady = []
+    shifted = []
+    for _ in range(20):
+        model = DailyDemand()
+        for offset, units in enumerate(poisson_days(rng, [10.0] * 200)):
+            model.advance(100 + offset, stocked_out=False)
+            model.add_sale(units, 10.0)
+            if model.n > 14:
+                steady.append(model.tracking_signal >= POOL_SIGNAL_MAX)
+        model = DailyDemand()
+        feed(model, poisson_days(rng, [10.0] * 60 + [20.0] * 5))
+        shifted.append(model.tracking_signal)
+    assert np.mean(steady) < 0.12
+    assert np.mean(shifted) > POOL_SIGNAL_MAX

@@ -5,7 +5,7 @@ import pytest
 
 from realtime_mkt.engine import EngineConfig, SkuEngine, price_factor
 from realtime_mkt.models.daily_demand import DailyDemand
-from realtime_mkt.policies.cycle_service import POOL_RATE, RATE
+from realtime_mkt.policies.cycle_service import POOL_RATE, POOL_SIGNAL_MAX, RATE
 from realtime_mkt.policies.restock import safety_factor
 from realtime_mkt.streaming.app import sku_summary
 from tests.helpers import (
@@ -144,12 +144,14 @@ def test_a_cycle_that_sold_out_raises_the_safety_factor_of_later_requests():
     after = [o.value for o in outputs if o.value["occurred_at"] > receipt["occurred_at"]]
     assert after
     assert_valid("restock-requests.v1", after[0])
-    # the SKU's own correction and its lead time's both learned from the cycle
+    # four days of errors make the young SKU's tracking signal lean to one side: its own
+    # correction learned from the cycle, its lead time's did not
+    assert states["sku-1"].demand.tracking_signal >= POOL_SIGNAL_MAX
     assert after[0]["cycle_service"] == {
-        "safety_factor": pytest.approx(safety_factor(0.95) + (RATE + POOL_RATE) * 0.95, abs=1e-4),
+        "safety_factor": pytest.approx(safety_factor(0.95) + RATE * 0.95, abs=1e-4),
         "cycles": 1,
         "stocked_out_cycles": 1,
-        "lead_time_correction": pytest.approx(POOL_RATE * 0.95, abs=1e-4),
+        "lead_time_correction": 0.0,
     }
     assert states["sku-1"].cycles.offset == pytest.approx(RATE * 0.95)
     assert sku_summary(states["sku-1"], [])["cycle_service"] == {  # the `/sku/<id>` view
@@ -163,6 +165,7 @@ def test_a_cycle_that_sold_out_raises_the_safety_factor_of_skus_with_the_same_le
     run = EngineRun()
     outputs = run.feed(market(stock=40) + demand_history("sku-1", DAYS[:5]))
     request = next(o.value for o in outputs if o.topic == "restock-requests")
+    run.table["sku-1"]["dem"][9:11] = [0.0, 4.0]  # forecast errors on both sides: signal 0
     run.feed(
         [
             (
@@ -185,6 +188,24 @@ def test_a_cycle_that_sold_out_raises_the_safety_factor_of_skus_with_the_same_le
     assert alike["cycles"] == 0  # sku-2 has no record of its own yet, only its lead time's
     assert other["lead_time_correction"] == 0.0
     assert other["safety_factor"] == pytest.approx(safety_factor(0.95), abs=1e-4)
+
+
+def test_a_sku_whose_forecast_errors_lean_to_one_side_does_not_teach_its_lead_time():
+    def pooled_after_a_stockout(signal: float) -> tuple[float, float]:
+        run = EngineRun()
+        outputs = run.feed(market(stock=40) + demand_history("sku-1", DAYS[:5]))
+        request = next(o.value for o in outputs if o.topic == "restock-requests")
+        demand = run.table["sku-1"]["dem"]
+        demand[9:11] = [signal * 4.0, 4.0]  # smoothed error and absolute error: the signal
+        receipt = inventory(
+            "rcv", T0 + 5 * DAY, "sku-1", "receipt", 200, decision_id=request["decision_id"]
+        )
+        run.feed([("inventory", receipt)])
+        return run.engine.cycle_pool.offset(2), run.states()["sku-1"].cycles.offset
+
+    assert pooled_after_a_stockout(0.2) == (pytest.approx(POOL_RATE * 0.95), RATE * 0.95)
+    # the SKU's own mean is off: its correction learns, its lead time's does not
+    assert pooled_after_a_stockout(POOL_SIGNAL_MAX) == (0.0, RATE * 0.95)
 
 
 def test_an_ended_cycle_is_reported_once_with_its_outcome():

@@ -173,9 +173,15 @@ class DailyDemand:
         holiday peak from dragging the level along: on Walmart's weekly sales the raw signal as
         rate did worse than no signal. While younger than half a span the plain mean follows
         fast enough (and a few errors make any signal look like ±1)."""
-        if self.n <= self.span_days // 2 or self.error_abs <= 0:
+        if self.n <= self.span_days // 2:
             return False
-        return abs(self.error_mean) / self.error_abs > TRACKING_ALARM
+        return self.tracking_signal > TRACKING_ALARM
+
+    @property
+    def tracking_signal(self) -> float:
+        """|Trigg's tracking signal|: 0 while forecast errors fall on both sides, near 1 once
+        they keep falling on one."""
+        return abs(self.error_mean) / self.error_abs if self.error_abs > 0 else 0.0
 
     def _spread(self) -> float:
         """The calibrated standard deviation of a one-day forecast error.

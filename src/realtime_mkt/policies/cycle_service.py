@@ -26,7 +26,10 @@ error is shared by every SKU of a lead time (an order arrives early in its last 
 quarter of a 2-day lead time's cover and a fourteenth of a 7-day one's; forecast errors repeat
 over a long one). So the same update also moves a correction pooled over every SKU of that lead
 time (`CyclePool`, POOL_RATE per cycle), which hears from all of them; the SKU's own correction
-keeps what is particular to it, and z = Φ⁻¹(target) + both.
+keeps what is particular to it, and z = Φ⁻¹(target) + both. A SKU whose forecast errors lean to
+one side (tracking signal of POOL_SIGNAL_MAX or more) is telling about its own mean, not about
+its lead time: its cycles move its own correction only. Otherwise the SKUs hit by a demand
+shock, which stock out before their level is known to shift, would raise every SKU's z.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from realtime_mkt.policies.restock import safety_factor
 
 RATE = 0.4  # η: the change of z per unit of (stocked_out − target miss rate)
 POOL_RATE = 0.1  # η of the correction pooled over a lead time's SKUs, per cycle of any of them
+POOL_SIGNAL_MAX = 0.4  # a SKU whose |tracking signal| is this or more does not teach the pool
 Z_MAX = 3.0  # Φ(3) = 99.87 %: a burst of stock-outs must not buy a year of excess stock
 
 
