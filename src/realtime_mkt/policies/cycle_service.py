@@ -27,9 +27,10 @@ quarter of a 2-day lead time's cover and a fourteenth of a 7-day one's; forecast
 over a long one). So the same update also moves a correction pooled over every SKU of that lead
 time (`CyclePool`, POOL_RATE per cycle), which hears from all of them; the SKU's own correction
 keeps what is particular to it, and z = Φ⁻¹(target) + both. A SKU whose forecast errors lean to
-one side (tracking signal of POOL_SIGNAL_MAX or more) is telling about its own mean, not about
-its lead time: its cycles move its own correction only. Otherwise the SKUs hit by a demand
-shock, which stock out before their level is known to shift, would raise every SKU's z.
+one side (tracking signal of POOL_SIGNAL_MAX or more; a young SKU's few errors usually do) is
+telling about its own mean, not about its lead time: its cycles move its own correction only.
+Otherwise the SKUs hit by a demand shock, which stock out before their level is known to shift,
+would raise every SKU's z.
 """
 
 from __future__ import annotations
