@@ -1,3 +1,5 @@
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -131,33 +133,29 @@ def test_a_doubled_demand_is_followed_within_days_only_with_the_tracking_signal(
         assert np.mean(lags) > 2.5
 
 
-def test_the_tracking_signal_stays_quiet_on_steady_demand():
-    rng = np.random.default_rng(6)
-    alarms = days = 0
-    for _ in range(20):
+def steady_days(rng: np.random.Generator, skus: int = 20) -> Iterator[DailyDemand]:
+    """Each of `skus` models after each of 200 days of Poisson(10) demand, once past two weeks."""
+    for _ in range(skus):
         model = DailyDemand()
         for offset, units in enumerate(poisson_days(rng, [10.0] * 200)):
             model.advance(100 + offset, stocked_out=False)
             model.add_sale(units, 10.0)
             if model.n > 14:
-                days += 1
-                alarms += model.shifting
-    assert alarms / days < 0.03
+                yield model
+
+
+def test_the_tracking_signal_stays_quiet_on_steady_demand():
+    alarms = [model.shifting for model in steady_days(np.random.default_rng(6))]
+    assert np.mean(alarms) < 0.03
 
 
 def test_the_tracking_signal_leans_to_one_side_within_days_of_a_shift_only():
     """Restock's pooled correction ignores SKUs whose signal reaches POOL_SIGNAL_MAX: five days
     after demand doubled the signal is past it on average; on steady demand it rarely is."""
     rng = np.random.default_rng(6)
-    steady = []
+    steady = [model.tracking_signal >= POOL_SIGNAL_MAX for model in steady_days(rng)]
     shifted = []
     for _ in range(20):
-        model = DailyDemand()
-        for offset, units in enumerate(poisson_days(rng, [10.0] * 200)):
-            model.advance(100 + offset, stocked_out=False)
-            model.add_sale(units, 10.0)
-            if model.n > 14:
-                steady.append(model.tracking_signal >= POOL_SIGNAL_MAX)
         model = DailyDemand()
         feed(model, poisson_days(rng, [10.0] * 60 + [20.0] * 5))
         shifted.append(model.tracking_signal)
