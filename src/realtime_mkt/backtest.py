@@ -64,7 +64,7 @@ class TunedRestockEngine(SkuEngine):
         self.tuned_days = tuned_days
         self.frozen: dict[str, tuple[float, float]] = {}
 
-    def safety_correction(self, state: SkuState) -> float:
+    def safety_correction(self, state: SkuState, pooled: float) -> float:
         return 0.0
 
     def restock_forecast(

@@ -256,10 +256,10 @@ class SkuEngine:
                 closed = state.cycles.close(today, target)
                 if closed is not None:
                     outcome.cycle = "stocked_out" if closed.stocked_out else "clean"
-                shared = state.demand.tracking_signal < cycle_service.POOL_SIGNAL_MAX
-                if closed is not None and closed.learned and shared:
-                    lead_time = state.catalog["lead_time_days"]
-                    self.cycle_pool.learn(lead_time, closed.stocked_out, target)
+                    shared = state.demand.tracking_signal < cycle_service.POOL_SIGNAL_MAX
+                    if closed.learned and shared:
+                        lead_time = state.catalog["lead_time_days"]
+                        self.cycle_pool.learn(lead_time, closed.stocked_out, target)
             state.net_stock += quantity
             _clear_on_order(state.outstanding, quantity, value.get("decision_id"))
 
@@ -291,28 +291,27 @@ class SkuEngine:
             return []
         catalog = state.catalog
         assert catalog is not None and state.demand.day is not None
+        pooled = self.cycle_pool.offset(catalog["lead_time_days"])
         params = restock.RestockParams(
             lead_time_days=catalog["lead_time_days"],
             review_days=catalog.get("review_days", 1.0),
             service_level=service_level(catalog),
             order_multiple=catalog.get("order_multiple", 1),
-            z_offset=self.safety_correction(state),
+            z_offset=self.safety_correction(state, pooled),
         )
         mean, std = self.restock_forecast(state, params)
         position = state.inventory_position
         plan = restock.plan(mean, std, params, position)
         if plan.quantity <= 0:
             return []
-        pooled = self.cycle_pool.offset(catalog["lead_time_days"])
         output = restock_request(state, params, plan, (mean, std), position, trigger, pooled)
         state.outstanding[output.value["decision_id"]] = plan.quantity
         return [output]
 
-    def safety_correction(self, state: SkuState) -> float:
-        """What the realised cycles of the SKU and of its lead time's SKUs add to its safety
-        factor (`cycle_service`)."""
+    def safety_correction(self, state: SkuState, pooled: float) -> float:
+        """What the realised cycles of the SKU and (`pooled`) of its lead time's SKUs add to its
+        safety factor (`cycle_service`)."""
         assert state.catalog is not None
-        pooled = self.cycle_pool.offset(state.catalog["lead_time_days"])
         return cycle_service.safety_correction(state.cycles, pooled, service_level(state.catalog))
 
     def restock_forecast(
