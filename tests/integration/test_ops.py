@@ -52,6 +52,30 @@ def test_topics_create_is_idempotent_and_follows_the_catalogue(fresh_settings):
         admin.close()
 
 
+def test_topics_create_sets_the_catalogue_configs_on_existing_topics(fresh_settings):
+    """A changelog created before the catalogue asked for compression gets it; a config the
+    catalogue does not name, set by an operator, stays."""
+    create_topics(fresh_settings)
+    name = topic("sku-state-changelog").full_name(fresh_settings)
+    resource = ConfigResource(ConfigResourceType.TOPIC, name)
+    admin = KafkaAdminClient(bootstrap_servers=fresh_settings.bootstrap_servers)
+    try:
+        assert (
+            admin.describe_configs([resource])["topic"][name]["compression.type"]["value"] == "zstd"
+        )
+        older = {"compression.type": "producer", "retention.bytes": "1073741824"}
+        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, configs=older)])
+        again = cli(fresh_settings, "topics", "create")
+        assert again.returncode == 0, again.stderr
+        assert f"updated  {name}" in again.stdout and again.stdout.count("updated") == 1
+        configs = admin.describe_configs([resource])["topic"][name]
+        assert configs["compression.type"]["value"] == "zstd"
+        assert configs["cleanup.policy"]["value"] == "compact"
+        assert configs["retention.bytes"]["value"] == "1073741824"
+    finally:
+        admin.close()
+
+
 def test_topics_delete_removes_its_prefix_only(fresh_settings):
     other = dataclasses.replace(fresh_settings, topic_prefix=f"{fresh_settings.topic_prefix}other.")
     create_topics(fresh_settings)

@@ -24,6 +24,12 @@ def test_catalog_and_changelogs_are_compacted():
             assert spec.config["cleanup.policy"] == "compact"
 
 
+def test_changelogs_are_stored_compressed():
+    """A worker that lost its disk restores its tables by reading their changelogs whole."""
+    changelogs = [spec for spec in load_catalogue().values() if spec.role == "changelog"]
+    assert changelogs and all(spec.config["compression.type"] == "zstd" for spec in changelogs)
+
+
 def test_prefix_and_changelog_names():
     settings = Settings("x:1", "t1.", data_dir=None, web_port=0, web_enabled=False)  # type: ignore[arg-type]
     catalogue = load_catalogue()

@@ -5,18 +5,20 @@ from __future__ import annotations
 from contextlib import suppress
 
 from kafka import KafkaAdminClient
-from kafka.admin import NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
-from realtime_mkt.catalogue import load_catalogue
+from realtime_mkt.catalogue import TopicSpec, load_catalogue
 from realtime_mkt.settings import Settings
 
 
 def create_topics(settings: Settings) -> dict[str, str]:
-    """Create every catalogue topic that does not exist; return name -> 'created' | 'exists'.
+    """Create every catalogue topic that does not exist, and set the catalogue's configs on those
+    that do where they differ; return name -> 'created' | 'updated' | 'exists'.
 
-    Returns once every topic has a leader for each partition: a worker started on topics its
-    broker does not list yet (a just-started broker lags) ignores them and never consumes them.
+    Only the configs the catalogue names are set (others an operator changed are kept). Returns
+    once every topic has a leader for each partition: a worker started on topics its broker does
+    not list yet (a just-started broker lags) ignores them and never consumes them.
     """
     admin = KafkaAdminClient(
         bootstrap_servers=settings.bootstrap_servers, client_id="realtime-mkt-admin"
@@ -27,7 +29,7 @@ def create_topics(settings: Settings) -> dict[str, str]:
         for spec in load_catalogue().values():
             name = spec.full_name(settings)
             if name in existing:
-                result[name] = "exists"
+                result[name] = "updated" if align_configs(admin, name, spec) else "exists"
                 continue
             new = NewTopic(
                 name, spec.partitions, spec.replication_factor, topic_configs=spec.config
@@ -41,6 +43,24 @@ def create_topics(settings: Settings) -> dict[str, str]:
         return result
     finally:
         admin.close()
+
+
+def align_configs(admin: KafkaAdminClient, name: str, spec: TopicSpec) -> bool:
+    """Set the catalogue's configs on an existing topic where the broker's differ; whether any
+    did (e.g. a changelog created before the catalogue asked for compression)."""
+    resource = ConfigResource(ConfigResourceType.TOPIC, name)
+    current = admin.describe_configs([resource], config_filter="all")["topic"][name]
+    changed = {
+        key: value
+        for key, value in spec.config.items()
+        if key not in current or current[key]["value"] != value
+    }
+    if changed:
+        resources = [ConfigResource(ConfigResourceType.TOPIC, name, configs=changed)]
+        outcome = admin.alter_configs(resources)["topic"][name]
+        if outcome != "OK":
+            raise RuntimeError(f"could not set {changed} on topic {name}: {outcome}")
+    return bool(changed)
 
 
 def delete_topics(settings: Settings) -> list[str]:
