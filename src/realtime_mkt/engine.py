@@ -291,7 +291,7 @@ class SkuEngine:
             return []
         catalog = state.catalog
         assert catalog is not None and state.demand.day is not None
-        pooled = self.cycle_pool.offset(catalog["lead_time_days"])
+        pooled = state.cycles.pooled = self.cycle_pool.offset(catalog["lead_time_days"])
         params = restock.RestockParams(
             lead_time_days=catalog["lead_time_days"],
             review_days=catalog.get("review_days", 1.0),

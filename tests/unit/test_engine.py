@@ -155,7 +155,9 @@ def test_a_cycle_that_sold_out_raises_the_safety_factor_of_later_requests():
     }
     assert states["sku-1"].cycles.offset == pytest.approx(RATE * 0.95)
     assert sku_summary(states["sku-1"], [])["cycle_service"] == {  # the `/sku/<id>` view
+        "safety_factor": pytest.approx(safety_factor(0.95) + RATE * 0.95),
         "z_correction": pytest.approx(RATE * 0.95),
+        "lead_time_correction": 0.0,
         "cycles": 1,
         "stocked_out_cycles": 1,
     }
@@ -188,6 +190,11 @@ def test_a_cycle_that_sold_out_raises_the_safety_factor_of_skus_with_the_same_le
     assert alike["cycles"] == 0  # sku-2 has no record of its own yet, only its lead time's
     assert other["lead_time_correction"] == 0.0
     assert other["safety_factor"] == pytest.approx(safety_factor(0.95), abs=1e-4)
+    # the `/sku/<id>` view shows the pooled part too, as of the SKU's last event
+    viewed = sku_summary(run.states()["sku-2"], [])["cycle_service"]
+    assert viewed["lead_time_correction"] == pytest.approx(POOL_RATE * 0.95)
+    assert viewed["safety_factor"] == pytest.approx(alike["safety_factor"], abs=1e-4)
+    assert viewed["z_correction"] == 0.0
 
 
 def test_a_sku_whose_forecast_errors_lean_to_one_side_does_not_teach_its_lead_time():

@@ -75,6 +75,7 @@ class CycleService:
     stocked_out: bool = False  # the open cycle has run out of stock
     shifted: bool = False  # ... while the demand level was shifting
     closed_day: int | None = None  # the day the last cycle ended
+    pooled: float = 0.0  # the lead time's pooled correction at the SKU's last evaluation
 
     def observe_stockout(self, shifting: bool) -> None:
         """The SKU has nothing on hand: the open cycle missed. `shifting`: the demand model's
@@ -110,11 +111,12 @@ class CycleService:
             self.stocked_out,
             self.shifted,
             self.closed_day,
+            self.pooled,
         ]
 
     @classmethod
     def from_list(cls, data: list) -> CycleService:
-        """Inverse of `to_list`."""
+        """Inverse of `to_list` (a state stored before `pooled` was kept reads it as 0)."""
         return cls(*data)
 
 
