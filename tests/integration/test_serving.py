@@ -10,10 +10,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from kafka import KafkaAdminClient
 
+from realtime_mkt.catalogue import topic
 from realtime_mkt.ops.lag import group_lag
 from realtime_mkt.ops.topic_admin import create_topics
-from realtime_mkt.policies.cycle_service import RATE
+from realtime_mkt.policies.cycle_service import POOL_RATE, RATE
+from realtime_mkt.policies.restock import safety_factor
 from realtime_mkt.streaming import checkpoint
 from realtime_mkt.worker_process import free_port, stop_worker
 from tests.helpers import T0, assert_valid, clicks, demand_history, inventory, opening
@@ -77,8 +80,11 @@ def test_views_metrics_and_an_overstock_promotion(fresh_settings, tmp_path):
         assert status == 200 and sku["on_hand"] == 5000 - 60 + 40
         assert sku["promotion"]["discount"] > 0
         assert {d["topic"] for d in sku["last_decisions"]} >= {"promo-adjustments"}
+        # the clean cycle lowered the SKU's own correction and its lead time's pooled one
         assert sku["cycle_service"] == {
+            "safety_factor": pytest.approx(safety_factor(0.95) - (RATE + POOL_RATE) * 0.05),
             "z_correction": pytest.approx(-RATE * 0.05),
+            "lead_time_correction": pytest.approx(-POOL_RATE * 0.05),
             "cycles": 1,
             "stocked_out_cycles": 0,
         }
@@ -118,3 +124,59 @@ def test_a_worker_with_the_web_off_leaves_its_port_free(worker):
     worker.open_market(opening("sku-a", 10))  # the worker is up and consuming
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", worker.settings.web_port), timeout=5).close()
+
+
+def members_inventory_partitions(settings) -> list[set[int]]:
+    """The `inventory` partitions each member of the worker group is assigned, once the group is
+    stable (empty until then)."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    try:
+        group = admin.describe_groups([settings.app_id])[settings.app_id]
+    finally:
+        admin.close()
+    if group["group_state"] != "Stable":
+        return []
+    name = topic("inventory").full_name(settings)
+    return [
+        {
+            partition
+            for assigned in member["member_assignment"]["assigned_partitions"]
+            if assigned["topic"] == name
+            for partition in assigned["partitions"]
+        }
+        for member in group["members"]
+    ]
+
+
+def test_every_worker_answers_the_views_of_skus_another_worker_holds(fresh_settings, tmp_path):
+    """Two workers split the partitions; each answers `/sku/<id>` and `/forecast/<id>` for all
+    SKUs, the other's by asking it."""
+    first = replace(fresh_settings, web_enabled=True, web_port=free_port())
+    second = replace(first, web_port=free_port(), data_dir=first.data_dir.parent / "second")
+    create_topics(first)
+    skus = [f"sku-{i}" for i in range(12)]
+    workers = [RunningWorker(first, tmp_path)]
+    try:
+        # the first worker commits on every partition before the second joins (README *Scaling out*)
+        workers[0].open_market([v for sku in skus for v in opening(sku, 100 + int(sku[4:]))])
+        (tmp_path / "second").mkdir()
+        workers.append(RunningWorker(second, tmp_path / "second"))
+        deadline = time.monotonic() + 90
+        while len(held := members_inventory_partitions(first)) != 2 or not all(held):
+            assert time.monotonic() < deadline, (
+                f"the two workers did not share the partitions: {held}"
+            )
+            time.sleep(0.5)
+        assert set().union(*held) == set(range(topic("inventory").partitions))
+        for worker in workers:
+            worker.wait_ready()
+        for sku in skus:
+            answers = [get(w.settings.web_port, f"/sku/{sku}") for w in workers]
+            assert answers[0] == answers[1] and answers[0][0] == 200, (sku, answers)
+            assert answers[0][1]["on_hand"] == 100 + int(sku[4:])
+            forecasts = [get(w.settings.web_port, f"/forecast/{sku}") for w in workers]
+            assert forecasts[0] == forecasts[1] and forecasts[0][0] == 200
+        assert all(get(w.settings.web_port, "/sku/nope")[0] == 404 for w in workers)
+    finally:
+        for worker in workers:
+            stop_worker(worker.process)

@@ -15,17 +15,25 @@ from prometheus_client import generate_latest
 
 from realtime_mkt.catalogue import load_catalogue
 from realtime_mkt.decision_log import DecisionLog, Decisions
-from realtime_mkt.engine import SIGNAL_ACTIONS, SkuEngine, order_lines, sku_signal, tick
+from realtime_mkt.engine import (
+    SIGNAL_ACTIONS,
+    SkuEngine,
+    order_lines,
+    service_level,
+    sku_signal,
+    tick,
+)
 from realtime_mkt.events import InputEvent, RejectedEvent, dead_letter, decode
 from realtime_mkt.models.base import OnlineModel
 from realtime_mkt.models.ctr import CtrModel
 from realtime_mkt.models.daily_demand import day_of
 from realtime_mkt.models.preference import PreferenceModel
 from realtime_mkt.ops.lag import group_lag
-from realtime_mkt.policies.cycle_service import CyclePool
+from realtime_mkt.policies.cycle_service import CyclePool, safety_correction
+from realtime_mkt.policies.restock import safety_factor
 from realtime_mkt.settings import Settings
 from realtime_mkt.sku_state import SkuState
-from realtime_mkt.streaming import checkpoint, metrics
+from realtime_mkt.streaming import checkpoint, metrics, routing
 from realtime_mkt.streaming.batches import KeyRun, apply_in_order, by_key
 from realtime_mkt.streaming.outbox import ChangelogTable, Outbox
 from realtime_mkt.user_engine import UserEngine, UserState
@@ -343,22 +351,34 @@ def create_app(settings: Settings) -> faust.App:
     async def model_health(web: Any, request: Any) -> Any:
         return web.json({m.name: m.health() for m in shared_models})
 
+    # a view of a key another worker holds is answered by that worker, found by an input topic
+    # partitioned like the key's table (SKU-keyed topics and the SKU table are co-partitioned,
+    # clicks and the user table)
+    def routed_by(name: str, param: str) -> Callable[[Any], Any]:
+        spec = catalogue[name]
+        return routing.routed(app, spec.full_name(settings), spec.partitions, param)
+
+    by_sku, by_user = routed_by("inventory", "sku_id"), routed_by("clicks", "user_id")
+
     @app.page("/sku/{sku_id}")
+    @by_sku
     async def sku_view(web: Any, request: Any, sku_id: str) -> Any:
         stored = sku_table.get(sku_id)
         if stored is None:
-            return web.json({"error": f"{sku_id} is unknown or not on this worker"}, status=404)
+            return web.json({"error": f"{sku_id} is unknown"}, status=404)
         return web.json(sku_summary(SkuState.from_dict(stored), engine.decisions.last(sku_id)))
 
     @app.page("/forecast/{sku_id}")
+    @by_sku
     async def forecast_view(web: Any, request: Any, sku_id: str) -> Any:
         stored = sku_table.get(sku_id)
         if stored is None:
-            return web.json({"error": f"{sku_id} is unknown or not on this worker"}, status=404)
+            return web.json({"error": f"{sku_id} is unknown"}, status=404)
         mean, std = SkuState.from_dict(stored).demand.forecast()
         return web.json({"sku_id": sku_id, "mean_per_day": mean, "std_per_day": std})
 
     @app.page("/recommendations/{user_id}")
+    @by_user
     async def recommendations_view(web: Any, request: Any, user_id: str) -> Any:
         k = int(request.query.get("k", "10"))
         return web.json({"user_id": user_id, "items": users.preference.top_k(user_id, k)})
@@ -381,10 +401,7 @@ def sku_summary(state: SkuState, last_decisions: Decisions) -> dict[str, Any]:
         "on_hand": max(state.net_stock, 0),
         "on_order": state.on_order,
         "forecast": {"mean_per_day": mean, "std_per_day": std, "history_days": state.demand.n},
-        # what the SKU's own realised cycles added to the target's safety factor z; the part
-        # pooled over its lead time is in its restock requests (the pool is kept per partition,
-        # and a view reads the table outside any event, so not from a given partition)
-        "cycle_service": {"z_correction": state.cycles.offset, **state.cycles.counts()},
+        "cycle_service": cycle_service_view(state),
         "elasticity": {"estimate": response, "stderr": stderr, "cross": cross},
         "last_decisions": [
             {
@@ -394,6 +411,24 @@ def sku_summary(state: SkuState, last_decisions: Decisions) -> dict[str, Any]:
             }
             for topic, value in last_decisions
         ],
+    }
+
+
+def cycle_service_view(state: SkuState) -> dict[str, Any]:
+    """Restock's safety factor z for the SKU and what its realised cycles changed of it: its own
+    correction, and its lead time's pooled one as of the SKU's last event (as its restock
+    requests report them)."""
+    cycles = state.cycles
+    target = service_level(state.catalog) if state.catalog is not None else None
+    return {
+        "safety_factor": (
+            safety_factor(target) + safety_correction(cycles, cycles.pooled, target)
+            if target is not None
+            else None
+        ),
+        "z_correction": cycles.offset,
+        "lead_time_correction": cycles.pooled,
+        **cycles.counts(),
     }
 
 

@@ -1,0 +1,74 @@
+"""Web views of a key answered by whichever worker of the group holds that key's partition.
+
+A SKU's state lives on the worker assigned its partition; with several workers, `/sku/<id>` on
+any of them is forwarded to that one. Faust's own `topic_route` asks its producer's metadata for
+the partition, which does not know the input topics the worker never writes to; the partition is
+what the default partitioner (murmur2, as every Kafka client's) gives the key, the owner what
+Faust's partition assignor last published for the group.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import aiohttp
+import faust
+from aiokafka.partitioner import murmur2
+from yarl import URL
+
+View = Callable[..., Awaitable[Any]]
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """The partition a record keyed `key` goes to under Kafka's default partitioner."""
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+
+
+def owner(
+    assignments: Mapping[str, Mapping[str, Sequence[int]]], topic: str, partition: int
+) -> str | None:
+    """The URL of the worker assigned `partition` of `topic` (`assignments`: worker URL → topic →
+    partitions, as the assignor publishes them), or None if no worker is."""
+    for url, topics in assignments.items():
+        if partition in topics.get(topic, ()):
+            return url
+    return None
+
+
+def routed(app: faust.App, topic: str, partitions: int, param: str) -> Callable[[View], View]:
+    """Decorate a view whose path parameter `param` is a key of `topic`: a worker that does not
+    hold the key's partition forwards the request to the one that does and returns its answer;
+    503 while no worker holds it (a rebalance) or the holder does not answer."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        async def route(web: Any, request: Any, **kwargs: Any) -> Any:
+            partition = partition_of(kwargs[param], partitions)
+            holder = owner(app.router.external_topics_metadata(), topic, partition)
+            if holder is None:
+                return web.json(
+                    {"error": f"partition {partition} of {topic} is not assigned now, retry"},
+                    status=503,
+                )
+            target = URL(holder)
+            here = app.conf.canonical_url
+            if (target.host, target.port) == (here.host, here.port):
+                return await view(web, request, **kwargs)
+            forwarded = request.url.with_host(target.host).with_port(target.port)
+            try:
+                async with app.http_client.get(forwarded) as response:
+                    body = await response.text()
+                    return web.text(
+                        body, content_type=response.content_type, status=response.status
+                    )
+            except aiohttp.ClientError as exc:
+                return web.json(
+                    {"error": f"{holder} holds {kwargs[param]} and did not answer: {exc}"},
+                    status=503,
+                )
+
+        return route
+
+    return decorate
