@@ -1,11 +1,13 @@
 """Recovery time of a restarted worker holding many SKUs, next to a worker with nothing to recover.
 
 Fills the SKU table's changelog with `--skus` real engine states (as `state_memory.py` builds
-them), then times, from process start to Faust's "Worker ready": a worker on empty topics (the
+them, each SKU's made distinct: its own event fingerprints and decision ids, every number
+jittered, so that compression sees what it would see in a real changelog), then times, from process start to Faust's "Worker ready": a worker on empty topics (the
 baseline: start-up and group join), a worker with an empty disk (restores the whole changelog),
 the same worker restarted with its local RocksDB intact (reads only the changelog's tail), and
 restarted after a crash (SIGKILL: the dead worker holds its group membership until its session
-times out).
+times out). Last, an empty-disk restore of the same SKUs from a changelog stored uncompressed,
+as it was before the catalogue asked the broker for zstd: the baseline of that figure.
 
     .ci/venv python benchmarks/recovery.py --skus 1000000
 """
@@ -15,6 +17,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import random
+import re
 import shutil
 import subprocess
 import tempfile
@@ -23,7 +27,8 @@ import uuid
 from pathlib import Path
 
 from harness import fresh_settings, run_topics_deleted, wait_for_members
-from kafka import KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import ConfigResource, ConfigResourceType
 from state_memory import mature_sku, sku_records
 from tqdm import tqdm
 
@@ -36,12 +41,33 @@ from realtime_mkt.settings import Settings
 from realtime_mkt.worker_process import start_worker, stop_worker
 
 READY = "Worker ready"
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def distinct(value: object, rng: random.Random) -> object:
+    """A copy of a JSON value with what differs between SKUs redrawn: fingerprints (large ints)
+    and decision ids (UUIDs) at random, every float jittered by up to 0.1 % (which also gives
+    rounded prices full precision: if anything, harder to compress than real states)."""
+    if isinstance(value, dict):
+        return {key: distinct(item, rng) for key, item in value.items()}
+    if isinstance(value, list):
+        return [distinct(item, rng) for item in value]
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return value * (1 + rng.uniform(-1e-3, 1e-3))
+    if isinstance(value, int) and value > 2**40:
+        return rng.getrandbits(56)
+    if isinstance(value, str) and UUID.match(value):
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    return value
 
 
 def fill_changelog(settings: Settings, n: int) -> int:
-    """Write `n` SKU states and decision logs to the SKU table's changelog as the worker would;
-    bytes written."""
+    """Write `n` distinct SKU states and decision logs to the SKU table's changelog as the worker
+    would; bytes written (JSON, before any compression)."""
     state, decided = mature_sku()
+    rng = random.Random(7)
     changelog = topic("sku-state-changelog").full_name(settings)
     partitions = topic("sku-state-changelog").partitions
     producer = KafkaProducer(
@@ -49,13 +75,40 @@ def fill_changelog(settings: Settings, n: int) -> int:
     )
     written = 0
     for i in tqdm(range(n), desc="changelog", unit="key", mininterval=2):
-        for key, value in sku_records(f"sku-{i:07d}", state, decided):
+        sku_state, sku_decided = distinct(state, rng), distinct(decided, rng)
+        for key, value in sku_records(f"sku-{i:07d}", sku_state, sku_decided):
             encoded = json.dumps(key).encode(), json.dumps(value, separators=(",", ":")).encode()
             producer.send(changelog, key=encoded[0], value=encoded[1], partition=i % partitions)
             written += len(encoded[0]) + len(encoded[1])
     producer.flush()
     producer.close()
     return written
+
+
+def stored_bytes(settings: Settings, name: str) -> int:
+    """Bytes the broker holds on disk for topic `name` (all partitions)."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    try:
+        return sum(
+            partition["partition_size"]
+            for broker in admin.describe_log_dirs([name])
+            for log_dir in broker["log_dirs"]
+            for listed in log_dir["topics"]
+            if listed["name"] == name
+            for partition in listed["partitions"]
+        )
+    finally:
+        admin.close()
+
+
+def store_uncompressed(settings: Settings, name: str) -> None:
+    """Have the broker store topic `name` as producers send it (no zstd), as before."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    try:
+        configs = {"compression.type": "producer"}
+        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, configs=configs)])
+    finally:
+        admin.close()
 
 
 def started_until_ready(settings: Settings) -> tuple[subprocess.Popen, float]:
@@ -159,11 +212,24 @@ def main() -> None:
             restarted = time_to_ready(full)
             after_crash = time_to_ready_after_crash(full)
             failover = failover_seconds(full, from_scratch)
+            plain = fresh_settings(base, root)
+            create_topics(plain)
+            changelog = topic("sku-state-changelog")
+            store_uncompressed(plain, changelog.full_name(plain))
+            fill_changelog(plain, args.skus)
+            plain_scratch = time_to_ready(plain)
+            stored = stored_bytes(full, changelog.full_name(full))
+            plain_stored = stored_bytes(plain, changelog.full_name(plain))
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    print(f"changelog: {args.skus:,} SKU states and decision logs, {size / 2**20:,.0f} MiB")
+    print(f"changelog: {args.skus:,} SKU states and decision logs, {size / 2**20:,.0f} MiB of JSON")
+    print(
+        f"on the broker's disk: {stored / 2**20:,.0f} MiB (zstd), "
+        f"{plain_stored / 2**20:,.0f} MiB stored uncompressed"
+    )
     print(f"start to ready, nothing to recover:            {baseline:7.1f} s")
     print(f"start to ready, empty disk (whole changelog):  {from_scratch:7.1f} s")
+    print(f"  the same from an uncompressed changelog:     {plain_scratch:7.1f} s")
     print(f"start to ready, local state intact (restart):  {restarted:7.1f} s")
     print(f"start to ready after a crash (SIGKILL), intact: {after_crash:7.1f} s")
     print(f"two workers, one SIGKILLed: survivor has all:   {failover:7.1f} s")
