@@ -56,6 +56,30 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _dead_letters(args: argparse.Namespace, settings: Settings) -> int:
+    from realtime_mkt.ops.dead_letters import (
+        dead_letters_since,
+        format_groups,
+        parse_duration,
+        summarise,
+    )
+
+    try:
+        records = dead_letters_since(settings, parse_duration(args.since))
+        if args.json:
+            for record in records:
+                print(json.dumps(record))
+        else:
+            groups = summarise(records)
+            print(f"{sum(g.count for g in groups)} dead letters in the last {args.since}")
+            if groups:
+                print(format_groups(groups))
+    except (ValueError, LookupError, TimeoutError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from realtime_mkt.streaming.app import app
 
@@ -180,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     lag.add_argument("--group", help="consumer group (default: the worker's)")
     lag.add_argument("--json", action="store_true")
     lag.set_defaults(run=_lag)
+    dead = sub.add_parser(
+        "dead-letters", help="dead letters of a recent window by source topic and field at fault"
+    )
+    dead.add_argument("--since", default="24h", help="window: 30m, 6h, 2d (default 24h)")
+    dead.add_argument("--json", action="store_true", help="the records themselves, one per line")
+    dead.set_defaults(run=_dead_letters)
     demo = sub.add_parser("demo", help="broker, topics, worker and a generated market, end to end")
     demo.add_argument("--seconds", type=float, default=40.0, help="wall-clock length of the feed")
     demo.add_argument("--days", type=int, default=40, help="simulated days")

@@ -10,11 +10,12 @@ import sys
 import time
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.structs import OffsetAndMetadata
 
 from realtime_mkt.catalogue import load_catalogue, topic
+from realtime_mkt.events import RejectedEvent, dead_letter, parse_time
 from realtime_mkt.ops.lag import group_lag
 from realtime_mkt.ops.local_broker import LocalBroker
 from realtime_mkt.ops.topic_admin import create_topics
@@ -163,3 +164,54 @@ def test_lag_agrees_with_kafka_consumer_groups(fresh_settings):
     assert theirs == {p: (r.committed, r.end, r.lag) for p, r in rows.items()}
     shown = cli(fresh_settings, "lag")
     assert shown.returncode == 0 and "LOG-END-OFFSET" in shown.stdout and name in shown.stdout
+
+
+def test_dead_letters_of_a_window_by_source_topic_and_field(fresh_settings):
+    create_topics(fresh_settings)
+    prefix, now = fresh_settings.topic_prefix, time.time()
+
+    def letter(source: str, field: str | None, why: str, offset: int, at: float) -> dict:
+        return dead_letter(RejectedEvent(field, why), prefix + source, 1, offset, b"{}", at)
+
+    letters = [
+        letter("inventory", "quantity", "-1 is less than the minimum of 0", 7, now - 60),
+        letter("orders", "lines", "[] is too short", 3, now - 30),
+        letter("inventory", "quantity", "-5 is less than the minimum of 0", 9, now - 20),
+        letter("inventory", None, "internal error: KeyError('x')", 12, now - 10),
+    ]
+    producer = KafkaProducer(bootstrap_servers=fresh_settings.bootstrap_servers)
+    name = topic("dead-letter").full_name(fresh_settings)
+    stale = letter("clicks", "user_id", "too old to show", 1, now - 7200)
+    producer.send(name, json.dumps(stale).encode(), timestamp_ms=int((now - 7200) * 1000))
+    for value in letters:
+        producer.send(
+            name,
+            json.dumps(value).encode(),
+            timestamp_ms=int(parse_time(value["received_at"]) * 1000),
+        )
+    producer.flush()
+    producer.close()
+
+    shown = cli(fresh_settings, "dead-letters", "--since", "1h")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "4 dead letters in the last 1h"
+    rows = [line.split() for line in lines[2:5]]
+    assert [row[:3] for row in rows] == [
+        ["2", f"{prefix}inventory", "quantity"],
+        ["1", f"{prefix}inventory", "-"],
+        ["1", f"{prefix}orders", "lines"],
+    ]
+    assert rows[0][5] == f"{prefix}inventory[1]@9"  # where the newest of the group was read
+    assert f"{prefix}inventory: quantity: -5 is less than the minimum of 0" in lines
+    as_json = cli(fresh_settings, "dead-letters", "--since", "1h", "--json")
+    assert sorted(json.loads(line)["offset"] for line in as_json.stdout.splitlines()) == [
+        3,
+        7,
+        9,
+        12,
+    ]
+    wider = cli(fresh_settings, "dead-letters", "--since", "3h")
+    assert wider.stdout.startswith("5 dead letters in the last 3h")
+    wrong = cli(fresh_settings, "dead-letters", "--since", "soon")
+    assert wrong.returncode == 2 and "'soon' is not a duration like 30m, 6h or 2d" in wrong.stderr

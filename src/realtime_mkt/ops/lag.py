@@ -14,6 +14,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from realtime_mkt.catalogue import topic
+from realtime_mkt.ops.text_table import aligned
 from realtime_mkt.settings import Settings
 
 
@@ -76,10 +77,7 @@ def format_table(rows: list[PartitionLag]) -> str:
          str(r.lag), "-" if r.lag_seconds is None else f"{r.lag_seconds:.1f}")
         for r in rows
     ]  # fmt: skip
-    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in [header, *body]
-    )
+    return aligned(header, body)
 
 
 def wait_until_consumed(
