@@ -33,7 +33,7 @@ class DeadLetterGroup:
     last_source: str  # "<topic>[<partition>]@<offset>" of the newest rejected input
 
     def add(self, record: dict[str, Any]) -> None:
-        """Count one more dead letter of this group (records arrive in time order per partition)."""
+        """Count one more dead letter of this group."""
         self.count += 1
         self.first_at = min(self.first_at, record["received_at"])
         if record["received_at"] >= self.last_at:
@@ -63,7 +63,7 @@ def dead_letters_since(settings: Settings, since_seconds: float) -> Iterator[dic
         start_ms = int((time.time() - since_seconds) * 1000)
         starts = consumer.offsets_for_times({tp: start_ms for tp in partitions})
         ends = consumer.end_offsets(partitions)
-        pending = {}
+        pending: dict[TopicPartition, int] = {}  # partition -> end offset still to reach
         for tp in partitions:
             found = starts.get(tp)
             first = found.offset if found is not None else ends[tp]

@@ -19,6 +19,9 @@ from aiokafka.partitioner import murmur2
 from yarl import URL
 
 View = Callable[..., Awaitable[Any]]
+# set on a forwarded request: its receiver answers it, even if its idea of who holds the key
+# differs from the sender's (during a rebalance), instead of sending it back
+FORWARDED = "X-Realtime-Mkt-Forwarded-By"
 
 
 def partition_of(key: str, partitions: int) -> int:
@@ -40,7 +43,8 @@ def owner(
 def routed(app: faust.App, topic: str, partitions: int, param: str) -> Callable[[View], View]:
     """Decorate a view whose path parameter `param` is a key of `topic`: a worker that does not
     hold the key's partition forwards the request to the one that does and returns its answer;
-    503 while no worker holds it (a rebalance) or the holder does not answer."""
+    503 while no worker holds it (a rebalance) or the holder does not answer. A forwarded
+    request is answered where it arrives."""
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
@@ -54,11 +58,13 @@ def routed(app: faust.App, topic: str, partitions: int, param: str) -> Callable[
                 )
             target = URL(holder)
             here = app.conf.canonical_url
-            if (target.host, target.port) == (here.host, here.port):
-                return await view(web, request, **kwargs)
+            if (target.host, target.port) == (here.host, here.port) or FORWARDED in request.headers:
+                return await view(web, request, **kwargs)  # forwarded once at most
             forwarded = request.url.with_host(target.host).with_port(target.port)
             try:
-                async with app.http_client.get(forwarded) as response:
+                async with app.http_client.get(
+                    forwarded, headers={FORWARDED: here.human_repr()}
+                ) as response:
                     body = await response.text()
                     return web.text(
                         body, content_type=response.content_type, status=response.status
