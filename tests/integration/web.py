@@ -8,11 +8,10 @@ import urllib.error
 import urllib.request
 
 
-def get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict | str]:
+def get(port: int, path: str) -> tuple[int, dict | str]:
     """The status and body (parsed when it is JSON) of a GET on the worker's web port."""
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
             body = response.read().decode()
             status = response.status
     except urllib.error.HTTPError as error:

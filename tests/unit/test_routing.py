@@ -1,4 +1,9 @@
-from realtime_mkt.streaming.routing import owner, partition_of
+import asyncio
+from types import SimpleNamespace
+
+from yarl import URL
+
+from realtime_mkt.streaming.routing import FORWARDED, owner, partition_of, routed
 
 # murmur2 of these keys as Kafka's Java client computes it (its UtilsTest)
 JAVA_MURMUR2 = {"21": -973932308, "foobar": -790332482, "a-little-bit-long-string": -985981536}
@@ -19,3 +24,81 @@ def test_the_owner_is_the_worker_assigned_the_partition():
     assert owner(assignments, "p.clicks", 1) == "http://a:6066"
     assert owner(assignments, "p.clicks", 2) is None  # not assigned (a rebalance)
     assert owner({}, "p.inventory", 0) is None
+
+
+class Web:
+    """What a Faust view's `web` argument offers the decorator: text and json responses."""
+
+    def json(self, value, status=200):
+        return ("json", status, value)
+
+    def text(self, body, content_type, status):
+        return ("text", status, body)
+
+
+class Holder:
+    """The HTTP client of a worker whose peer at `url` answers every request with `body`."""
+
+    def __init__(self):
+        self.asked: list[tuple[str, dict]] = []
+
+    def get(self, url, headers):
+        self.asked.append((str(url), headers))
+        client = self
+
+        class Response:
+            status, content_type = 200, "application/json"
+
+            async def text(self):
+                return f"answer to {client.asked[-1][0]}"
+
+            async def __aenter__(self):
+                return self
+
+            async def __aexit__(self, *exc):
+                return False
+
+        return Response()
+
+
+def worker(here: str, assignments: dict) -> SimpleNamespace:
+    return SimpleNamespace(
+        conf=SimpleNamespace(canonical_url=URL(here)),
+        router=SimpleNamespace(external_topics_metadata=lambda: assignments),
+        http_client=Holder(),
+    )
+
+
+def request(sku: str, headers: dict | None = None) -> SimpleNamespace:
+    return SimpleNamespace(url=URL(f"http://a:6066/sku/{sku}?x=1"), headers=headers or {})
+
+
+async def local_view(web, request, sku_id):
+    return ("local", 200, sku_id)
+
+
+def test_a_view_is_answered_here_forwarded_once_or_refused_while_unassigned():
+    key = "sku-7"
+    partition = partition_of(key, 4)
+    elsewhere = worker("http://a:6066", {"http://b:7000": {"p.inventory": [partition]}})
+    view = routed(elsewhere, "p.inventory", 4, "sku_id")(local_view)
+
+    answer = asyncio.run(view(Web(), request(key), sku_id=key))
+    assert answer == ("text", 200, "answer to http://b:7000/sku/sku-7?x=1")
+    assert elsewhere.http_client.asked == [
+        ("http://b:7000/sku/sku-7?x=1", {FORWARDED: "http://a:6066/"})
+    ]
+    # already forwarded by a worker that thought this one holds it: answered here, not sent back
+    again = asyncio.run(view(Web(), request(key, {FORWARDED: "http://b:7000"}), sku_id=key))
+    assert again == ("local", 200, key) and len(elsewhere.http_client.asked) == 1
+
+    here = worker("http://a:6066", {"http://a:6066": {"p.inventory": [partition]}})
+    assert asyncio.run(
+        routed(here, "p.inventory", 4, "sku_id")(local_view)(Web(), request(key), sku_id=key)
+    ) == ("local", 200, key)
+
+    nobody = worker("http://a:6066", {"http://b:7000": {"p.inventory": []}})
+    refused = asyncio.run(
+        routed(nobody, "p.inventory", 4, "sku_id")(local_view)(Web(), request(key), sku_id=key)
+    )
+    assert refused[:2] == ("json", 503) and nobody.http_client.asked == []
