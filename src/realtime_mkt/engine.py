@@ -292,13 +292,7 @@ class SkuEngine:
         catalog = state.catalog
         assert catalog is not None and state.demand.day is not None
         pooled = state.cycles.pooled = self.cycle_pool.offset(catalog["lead_time_days"])
-        params = restock.RestockParams(
-            lead_time_days=catalog["lead_time_days"],
-            review_days=catalog.get("review_days", 1.0),
-            service_level=service_level(catalog),
-            order_multiple=catalog.get("order_multiple", 1),
-            z_offset=self.safety_correction(state, pooled),
-        )
+        params = self.restock_params(state, pooled)
         mean, std = self.restock_forecast(state, params)
         position = state.inventory_position
         plan = restock.plan(mean, std, params, position)
@@ -307,6 +301,19 @@ class SkuEngine:
         output = restock_request(state, params, plan, (mean, std), position, trigger, pooled)
         state.outstanding[output.value["decision_id"]] = plan.quantity
         return [output]
+
+    def restock_params(self, state: SkuState, pooled: float) -> restock.RestockParams:
+        """The SKU's replenishment parameters from its catalog entry, its safety factor corrected
+        by its realised cycles and (`pooled`) its lead time's."""
+        catalog = state.catalog
+        assert catalog is not None
+        return restock.RestockParams(
+            lead_time_days=catalog["lead_time_days"],
+            review_days=catalog.get("review_days", 1.0),
+            service_level=service_level(catalog),
+            order_multiple=catalog.get("order_multiple", 1),
+            z_offset=self.safety_correction(state, pooled),
+        )
 
     def safety_correction(self, state: SkuState, pooled: float) -> float:
         """What the realised cycles of the SKU and (`pooled`) of its lead time's SKUs add to its

@@ -57,22 +57,26 @@ def test_topics_create_sets_the_catalogue_configs_on_existing_topics(fresh_setti
     """A changelog created before the catalogue asked for compression gets it; a config the
     catalogue does not name, set by an operator, stays."""
     create_topics(fresh_settings)
-    name = topic("sku-state-changelog").full_name(fresh_settings)
-    resource = ConfigResource(ConfigResourceType.TOPIC, name)
+    names = [topic(t).full_name(fresh_settings) for t in ("sku-state-changelog", "clicks")]
+    resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
     admin = KafkaAdminClient(bootstrap_servers=fresh_settings.bootstrap_servers)
     try:
-        assert (
-            admin.describe_configs([resource])["topic"][name]["compression.type"]["value"] == "zstd"
-        )
+        changelog = admin.describe_configs(resources[:1])["topic"][names[0]]
+        assert changelog["compression.type"]["value"] == "zstd"
         older = {"compression.type": "producer", "retention.bytes": "1073741824"}
-        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, configs=older)])
+        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, names[0], configs=older)])
+        admin.alter_configs(  # an input topic's retention, in the catalogue, shortened by hand
+            [ConfigResource(ConfigResourceType.TOPIC, names[1], configs={"retention.ms": "60000"})]
+        )
         again = cli(fresh_settings, "topics", "create")
         assert again.returncode == 0, again.stderr
-        assert f"updated  {name}" in again.stdout and again.stdout.count("updated") == 1
-        configs = admin.describe_configs([resource])["topic"][name]
-        assert configs["compression.type"]["value"] == "zstd"
-        assert configs["cleanup.policy"]["value"] == "compact"
-        assert configs["retention.bytes"]["value"] == "1073741824"
+        assert again.stdout.count("updated") == 2
+        assert all(f"updated  {name}" in again.stdout for name in names)
+        configs = admin.describe_configs(resources)["topic"]
+        assert configs[names[0]]["compression.type"]["value"] == "zstd"
+        assert configs[names[0]]["cleanup.policy"]["value"] == "compact"
+        assert configs[names[0]]["retention.bytes"]["value"] == "1073741824"
+        assert configs[names[1]]["retention.ms"]["value"] == topic("clicks").config["retention.ms"]
     finally:
         admin.close()
 

@@ -131,7 +131,7 @@ def test_new_skus_start_from_their_category_prior():
 
 def test_the_sku_view_reports_the_response_that_prices_use():
     state = SkuState("s", elasticity=simulate(1, days=200))
-    shown = sku_summary(state, [])["elasticity"]
+    shown = sku_summary(SkuEngine(), state)["elasticity"]
     response, stderr, _ = state.elasticity.own_price_response()
     assert (shown["estimate"], shown["stderr"]) == (response, stderr)
     assert shown["cross"] == state.elasticity.estimate()[2] != 0.0

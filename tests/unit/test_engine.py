@@ -154,7 +154,7 @@ def test_a_cycle_that_sold_out_raises_the_safety_factor_of_later_requests():
         "lead_time_correction": 0.0,
     }
     assert states["sku-1"].cycles.offset == pytest.approx(RATE * 0.95)
-    assert sku_summary(states["sku-1"], [])["cycle_service"] == {  # the `/sku/<id>` view
+    assert sku_summary(SkuEngine(), states["sku-1"])["cycle_service"] == {  # the `/sku/<id>` view
         "safety_factor": pytest.approx(safety_factor(0.95) + RATE * 0.95),
         "z_correction": pytest.approx(RATE * 0.95),
         "lead_time_correction": 0.0,
@@ -179,9 +179,12 @@ def test_a_cycle_that_sold_out_raises_the_safety_factor_of_skus_with_the_same_le
         ]
     )
 
+    sent: dict[str, list] = {}
+
     def first_request(sku: str, lead_time: int) -> dict:
         history = market(sku, stock=100, lead_time_days=lead_time)
         outputs = run.feed(history + demand_history(sku, DAYS * 2, start=T0 + 5 * DAY, prefix=sku))
+        sent[sku] = outputs
         return next(o.value for o in outputs if o.topic == "restock-requests")["cycle_service"]
 
     alike, other = first_request("sku-2", 2), first_request("sku-3", 7)
@@ -191,10 +194,13 @@ def test_a_cycle_that_sold_out_raises_the_safety_factor_of_skus_with_the_same_le
     assert other["lead_time_correction"] == 0.0
     assert other["safety_factor"] == pytest.approx(safety_factor(0.95), abs=1e-4)
     # the `/sku/<id>` view shows the pooled part too, as of the SKU's last event
-    viewed = sku_summary(run.states()["sku-2"], [])["cycle_service"]
+    summary = sku_summary(run.engine, run.states()["sku-2"])
+    viewed = summary["cycle_service"]
     assert viewed["lead_time_correction"] == pytest.approx(POOL_RATE * 0.95)
     assert viewed["safety_factor"] == pytest.approx(alike["safety_factor"], abs=1e-4)
     assert viewed["z_correction"] == 0.0
+    shown = [(d["topic"], d["decision_id"]) for d in summary["last_decisions"]]
+    assert (sent["sku-2"][-1].topic, sent["sku-2"][-1].value["decision_id"]) in shown
 
 
 def test_a_sku_whose_forecast_errors_lean_to_one_side_does_not_teach_its_lead_time():

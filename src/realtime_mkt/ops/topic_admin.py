@@ -25,11 +25,12 @@ def create_topics(settings: Settings) -> dict[str, str]:
     )
     try:
         existing = set(admin.list_topics())
+        specs = {spec.full_name(settings): spec for spec in load_catalogue().values()}
+        updated = align_configs(admin, {n: s for n, s in specs.items() if n in existing})
         result: dict[str, str] = {}
-        for spec in load_catalogue().values():
-            name = spec.full_name(settings)
+        for name, spec in specs.items():
             if name in existing:
-                result[name] = "updated" if align_configs(admin, name, spec) else "exists"
+                result[name] = "updated" if name in updated else "exists"
                 continue
             new = NewTopic(
                 name, spec.partitions, spec.replication_factor, topic_configs=spec.config
@@ -45,22 +46,36 @@ def create_topics(settings: Settings) -> dict[str, str]:
         admin.close()
 
 
-def align_configs(admin: KafkaAdminClient, name: str, spec: TopicSpec) -> bool:
-    """Set the catalogue's configs on an existing topic where the broker's differ; whether any
-    did (e.g. a changelog created before the catalogue asked for compression)."""
-    resource = ConfigResource(ConfigResourceType.TOPIC, name)
-    current = admin.describe_configs([resource], config_filter="all")["topic"][name]
-    changed = {
-        key: value
-        for key, value in spec.config.items()
-        if key not in current or current[key]["value"] != value
+def align_configs(admin: KafkaAdminClient, topics: dict[str, TopicSpec]) -> set[str]:
+    """Set the catalogue's configs on existing topics where the broker's differ (e.g. a changelog
+    created before the catalogue asked for compression); return the names of those changed.
+
+    One describe and at most one alter request for all the topics.
+    """
+    if not topics:
+        return set()
+    described = admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, name) for name in topics], config_filter="all"
+    )["topic"]
+    changes = {
+        name: changed
+        for name, spec in topics.items()
+        if (
+            changed := {
+                key: value
+                for key, value in spec.config.items()
+                if described[name].get(key, {}).get("value") != value
+            }
+        )
     }
-    if changed:
-        resources = [ConfigResource(ConfigResourceType.TOPIC, name, configs=changed)]
-        outcome = admin.alter_configs(resources)["topic"][name]
-        if outcome != "OK":
-            raise RuntimeError(f"could not set {changed} on topic {name}: {outcome}")
-    return bool(changed)
+    if changes:
+        resources = [
+            ConfigResource(ConfigResourceType.TOPIC, n, configs=c) for n, c in changes.items()
+        ]
+        for name, outcome in admin.alter_configs(resources)["topic"].items():
+            if outcome != "OK":
+                raise RuntimeError(f"could not set {changes[name]} on topic {name}: {outcome}")
+    return set(changes)
 
 
 def delete_topics(settings: Settings) -> list[str]:

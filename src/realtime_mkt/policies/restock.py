@@ -56,9 +56,14 @@ def safety_factor(service_level: float) -> float:
     return NormalDist().inv_cdf(service_level)
 
 
+def planned_safety_factor(params: RestockParams) -> float:
+    """The z a plan uses: the target's, plus the SKU's correction, never below 0."""
+    return max(0.0, safety_factor(params.service_level) + params.z_offset)
+
+
 def plan(mean: float, std: float, params: RestockParams, inventory_position: float) -> RestockPlan:
     """Reorder point, order-up-to level and the order quantity for the current position."""
-    z = max(0.0, safety_factor(params.service_level) + params.z_offset)
+    z = planned_safety_factor(params)
     safety_stock = z * std * math.sqrt(params.lead_time_days)
     order_up_to = mean * (params.lead_time_days + params.review_days) + safety_stock
     reorder_point = order_up_to - mean * params.review_days

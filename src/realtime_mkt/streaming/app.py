@@ -14,12 +14,11 @@ from kafka.errors import KafkaError
 from prometheus_client import generate_latest
 
 from realtime_mkt.catalogue import load_catalogue
-from realtime_mkt.decision_log import DecisionLog, Decisions
+from realtime_mkt.decision_log import DecisionLog
 from realtime_mkt.engine import (
     SIGNAL_ACTIONS,
     SkuEngine,
     order_lines,
-    service_level,
     sku_signal,
     tick,
 )
@@ -29,8 +28,8 @@ from realtime_mkt.models.ctr import CtrModel
 from realtime_mkt.models.daily_demand import day_of
 from realtime_mkt.models.preference import PreferenceModel
 from realtime_mkt.ops.lag import group_lag
-from realtime_mkt.policies.cycle_service import CyclePool, safety_correction
-from realtime_mkt.policies.restock import safety_factor
+from realtime_mkt.policies.cycle_service import CyclePool
+from realtime_mkt.policies.restock import planned_safety_factor
 from realtime_mkt.settings import Settings
 from realtime_mkt.sku_state import SkuState
 from realtime_mkt.streaming import checkpoint, metrics, routing
@@ -360,22 +359,21 @@ def create_app(settings: Settings) -> faust.App:
 
     by_sku, by_user = routed_by("inventory", "sku_id"), routed_by("clicks", "user_id")
 
-    @app.page("/sku/{sku_id}")
-    @by_sku
-    async def sku_view(web: Any, request: Any, sku_id: str) -> Any:
+    def sku_answer(web: Any, sku_id: str, show: Callable[[SkuState], dict[str, Any]]) -> Any:
         stored = sku_table.get(sku_id)
         if stored is None:
             return web.json({"error": f"{sku_id} is unknown"}, status=404)
-        return web.json(sku_summary(SkuState.from_dict(stored), engine.decisions.last(sku_id)))
+        return web.json(show(SkuState.from_dict(stored)))
+
+    @app.page("/sku/{sku_id}")
+    @by_sku
+    async def sku_view(web: Any, request: Any, sku_id: str) -> Any:
+        return sku_answer(web, sku_id, lambda state: sku_summary(engine, state))
 
     @app.page("/forecast/{sku_id}")
     @by_sku
     async def forecast_view(web: Any, request: Any, sku_id: str) -> Any:
-        stored = sku_table.get(sku_id)
-        if stored is None:
-            return web.json({"error": f"{sku_id} is unknown"}, status=404)
-        mean, std = SkuState.from_dict(stored).demand.forecast()
-        return web.json({"sku_id": sku_id, "mean_per_day": mean, "std_per_day": std})
+        return sku_answer(web, sku_id, forecast_summary)
 
     @app.page("/recommendations/{user_id}")
     @by_user
@@ -386,7 +384,13 @@ def create_app(settings: Settings) -> faust.App:
     return app
 
 
-def sku_summary(state: SkuState, last_decisions: Decisions) -> dict[str, Any]:
+def forecast_summary(state: SkuState) -> dict[str, Any]:
+    """What the `/forecast/<id>` view shows: the next day's demand, mean and spread."""
+    mean, std = state.demand.forecast()
+    return {"sku_id": state.sku_id, "mean_per_day": mean, "std_per_day": std}
+
+
+def sku_summary(engine: SkuEngine, state: SkuState) -> dict[str, Any]:
     """What the `/sku/<id>` view shows: price state, stock, estimates and the last decisions."""
     mean, std = state.demand.forecast()
     # the same reading as price adjustments: the own-price response and the cross elasticity
@@ -401,7 +405,7 @@ def sku_summary(state: SkuState, last_decisions: Decisions) -> dict[str, Any]:
         "on_hand": max(state.net_stock, 0),
         "on_order": state.on_order,
         "forecast": {"mean_per_day": mean, "std_per_day": std, "history_days": state.demand.n},
-        "cycle_service": cycle_service_view(state),
+        "cycle_service": cycle_service_view(engine, state),
         "elasticity": {"estimate": response, "stderr": stderr, "cross": cross},
         "last_decisions": [
             {
@@ -409,21 +413,20 @@ def sku_summary(state: SkuState, last_decisions: Decisions) -> dict[str, Any]:
                 "decision_id": value["decision_id"],
                 "occurred_at": value["occurred_at"],
             }
-            for topic, value in last_decisions
+            for topic, value in engine.decisions.last(state.sku_id)
         ],
     }
 
 
-def cycle_service_view(state: SkuState) -> dict[str, Any]:
+def cycle_service_view(engine: SkuEngine, state: SkuState) -> dict[str, Any]:
     """Restock's safety factor z for the SKU and what its realised cycles changed of it: its own
     correction, and its lead time's pooled one as of the SKU's last event (as its restock
     requests report them)."""
     cycles = state.cycles
-    target = service_level(state.catalog) if state.catalog is not None else None
     return {
         "safety_factor": (
-            safety_factor(target) + safety_correction(cycles, cycles.pooled, target)
-            if target is not None
+            planned_safety_factor(engine.restock_params(state, cycles.pooled))
+            if state.catalog is not None
             else None
         ),
         "z_correction": cycles.offset,
