@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import yaml
 
 from realtime_mkt.decisions import Output
 from realtime_mkt.engine import SkuEngine, order_lines
@@ -151,3 +152,9 @@ def clicks(user: str, sku: str, n: int) -> list[tuple[str, dict]]:
         events.append(("clicks", {**base, "event_id": f"{user}-imp-{i}", "action": "impression"}))
         events.append(("clicks", {**base, "event_id": f"{user}-clk-{i}", "action": "click"}))
     return events
+
+
+def alert_rules() -> list[dict[str, Any]]:
+    """The Prometheus alerting rules of docs/alerts.yml."""
+    groups = yaml.safe_load((PROJECT_ROOT / "docs" / "alerts.yml").read_text())["groups"]
+    return [rule for group in groups for rule in group["rules"]]

@@ -13,6 +13,8 @@ from realtime_mkt.policies.guardrails import GuardedPrice
 from realtime_mkt.sku_state import SkuState
 
 DECISION_NAMESPACE = uuid.UUID("6f1d3c52-8a55-4c57-9a43-2f1f6f0e7b11")
+RESTOCK, PRICE, PROMO = "restock-requests", "price-adjustments", "promo-adjustments"
+DECISION_TOPICS = (RESTOCK, PRICE, PROMO)  # the topics decisions go to
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +91,7 @@ def restock_request(
         "trigger_event_id": trigger,
         "reason_codes": reasons,
     }
-    return Output("restock-requests", state.sku_id, value)
+    return Output(RESTOCK, state.sku_id, value)
 
 
 def price_adjustment(
@@ -132,7 +134,7 @@ def price_adjustment(
         "on_hand": max(state.net_stock, 0),
         "trigger_event_id": trigger,
     }
-    return Output("price-adjustments", state.sku_id, value)
+    return Output(PRICE, state.sku_id, value)
 
 
 def promo_adjustment(
@@ -169,4 +171,4 @@ def promo_adjustment(
         "valid_until": format_time(valid_until_day * SECONDS_PER_DAY),
         "trigger_event_id": trigger,
     }
-    return Output("promo-adjustments", state.sku_id, value)
+    return Output(PROMO, state.sku_id, value)

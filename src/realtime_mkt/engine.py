@@ -36,6 +36,14 @@ from realtime_mkt.sku_state import SkuState
 MAX_COMPETITORS = 16
 
 
+# why a price decision was held (`Outcome.held`), and how a replenishment cycle ended
+HELD_COOLDOWN = "cooldown"
+HELD_ABSURD_COMPETITOR = "circuit_breaker_absurd_competitor_price"
+HELD_MANY_SKUS_MOVING = "circuit_breaker_many_skus_moving"
+HOLD_REASONS = (HELD_COOLDOWN, HELD_ABSURD_COMPETITOR, HELD_MANY_SKUS_MOVING)
+CYCLE_OUTCOMES = (CYCLE_CLEAN, CYCLE_STOCKED_OUT) = ("clean", "stocked_out")
+
+
 @dataclass(slots=True)
 class Outcome:
     """What applying one event did; `held` names a guardrail that held a price decision."""
@@ -44,7 +52,7 @@ class Outcome:
     outputs: list[Output] = field(default_factory=list)
     duplicate: bool = False
     held: str | None = None
-    cycle: str | None = None  # a receipt ended a replenishment cycle: "clean" or "stocked_out"
+    cycle: str | None = None  # a receipt ended a replenishment cycle: one of CYCLE_OUTCOMES
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +263,7 @@ class SkuEngine:
                 target = service_level(state.catalog)
                 closed = state.cycles.close(today, target)
                 if closed is not None:
-                    outcome.cycle = "stocked_out" if closed.stocked_out else "clean"
+                    outcome.cycle = CYCLE_STOCKED_OUT if closed.stocked_out else CYCLE_CLEAN
                     shared = state.demand.tracking_signal < cycle_service.POOL_SIGNAL_MAX
                     if closed.learned and shared:
                         lead_time = state.catalog["lead_time_days"]
@@ -274,7 +282,7 @@ class SkuEngine:
             return True
         bounds = self._bounds(state)
         if bounds is not None and competitor_is_absurd(price, bounds, self.config.guardrails):
-            outcome.held = "circuit_breaker_absurd_competitor_price"
+            outcome.held = HELD_ABSURD_COMPETITOR
             return False
         prices = state.competitor_prices
         prices.pop(value["competitor_id"], None)
@@ -345,7 +353,7 @@ class SkuEngine:
         window = guard.cooldown_hours * 3600
         state.price_changes = [t for t in state.price_changes if t > state.watermark - window]
         if len(state.price_changes) >= guard.max_changes:
-            outcome.held = "cooldown"
+            outcome.held = HELD_COOLDOWN
             return
         response = self.price_response(state)
         view = pricing.MarketView(
@@ -364,7 +372,7 @@ class SkuEngine:
         if abs(guarded.price - state.price) < self.config.pricing.min_change * state.price:
             return
         if self.breaker.would_trip(state.watermark):
-            outcome.held = "circuit_breaker_many_skus_moving"
+            outcome.held = HELD_MANY_SKUS_MOVING
             return
         outcome.outputs.append(
             price_adjustment(state, state.price, target, guarded, response, trigger)

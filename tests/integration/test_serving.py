@@ -95,7 +95,10 @@ def test_views_metrics_and_an_overstock_promotion(fresh_settings, tmp_path):
         assert status == 200 and recommended["items"][0] in {"sku-over", "sku-else"}
         worker_metrics = get(settings.web_port, "/metrics")[1]
         assert 'realtime_mkt_events_total{topic="clicks"} 70.0' in worker_metrics
-        assert 'realtime_mkt_decisions_total{topic="promo-adjustments"}' in worker_metrics
+        promos_counted = sample(
+            worker_metrics, 'realtime_mkt_decisions_total{topic="promo-adjustments"}'
+        )
+        assert promos_counted >= len(promos) >= 1  # each promotion read back was counted
         assert 'realtime_mkt_restock_cycles_total{outcome="clean"} 1.0' in worker_metrics
         inputs = ["catalog", "inventory", "clicks", "orders", "order-lines", "sku-signals"]
         worker.wait_idle(inputs)  # sku-signals too: the worker sends them to itself

@@ -18,10 +18,9 @@ from kafka import KafkaConsumer, KafkaProducer
 from tqdm import tqdm
 
 from realtime_mkt.catalogue import load_catalogue, topic
+from realtime_mkt.decisions import DECISION_TOPICS
 from realtime_mkt.settings import Settings
 from realtime_mkt.sim.market import SCENARIOS, Market
-
-DECISION_TOPICS = ("restock-requests", "price-adjustments", "promo-adjustments")
 
 
 class LiveMarket:

@@ -15,6 +15,7 @@ from prometheus_client import generate_latest
 
 from realtime_mkt.catalogue import load_catalogue
 from realtime_mkt.decision_log import DecisionLog
+from realtime_mkt.decisions import DECISION_TOPICS
 from realtime_mkt.engine import (
     SIGNAL_ACTIONS,
     SkuEngine,
@@ -99,6 +100,10 @@ def create_app(settings: Settings) -> faust.App:
         broker_session_timeout=SESSION_TIMEOUT,
     )
     logical = {spec.full_name(settings): name for name, spec in catalogue.items()}
+    metrics.export_known_labels(
+        (n for n, spec in catalogue.items() if spec.role in ("input", "internal")),
+        DECISION_TOPICS,
+    )
 
     def kafka_topic(*names: str) -> faust.TopicT:
         return app.topic(

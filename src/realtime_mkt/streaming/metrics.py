@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from realtime_mkt.engine import CYCLE_OUTCOMES, HOLD_REASONS
 from realtime_mkt.ops.lag import PartitionLag
 
 REGISTRY = CollectorRegistry()
@@ -77,6 +78,24 @@ CONSUMER_LAG_SECONDS = Gauge(
     ["topic", "partition"],
     registry=REGISTRY,
 )
+
+
+def export_known_labels(consumed: Iterable[str], decided: Iterable[str]) -> None:
+    """Export every labelled counter at 0 for each label value it can take (the topics the worker
+    consumes and decides on, hold reasons, cycle outcomes) before anything happens.
+
+    Prometheus' `rate()` and `increase()` see no increase into a series' first scrape: a counter
+    that first appeared with its first dead letters would hide them from the alerts.
+    """
+    for name in consumed:
+        for counter in (EVENTS, DEAD_LETTERS, DUPLICATES):
+            counter.labels(name)
+    for name in decided:
+        DECISIONS.labels(name)
+    for reason in HOLD_REASONS:
+        HELD.labels(reason)
+    for outcome in CYCLE_OUTCOMES:
+        RESTOCK_CYCLES.labels(outcome)
 
 
 def export_lag(rows: Iterable[PartitionLag]) -> None:
