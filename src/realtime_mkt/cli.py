@@ -57,24 +57,41 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _dead_letters(args: argparse.Namespace, settings: Settings) -> int:
+    from kafka.errors import KafkaError
+
+    from realtime_mkt.catalogue import load_catalogue
     from realtime_mkt.ops.dead_letters import (
+        chosen,
         dead_letters_since,
         format_groups,
         parse_duration,
+        redrive,
         summarise,
     )
 
+    catalogue = load_catalogue()
+    if args.topic is not None and args.topic not in catalogue:
+        print(f"error: --topic {args.topic} is not a catalogue topic", file=sys.stderr)
+        return 2
+    source = catalogue[args.topic].full_name(settings) if args.topic else None
     try:
-        records = dead_letters_since(settings, parse_duration(args.since))
-        if args.json:
-            for record in records:
-                print(json.dumps(record))
+        letters = chosen(
+            dead_letters_since(settings, parse_duration(args.since)), source, args.field
+        )
+        if args.redrive:
+            sent = redrive(settings, letters)
+            print(f"{sum(sent.values())} dead letters of the last {args.since} sent back")
+            for name, count in sorted(sent.items()):
+                print(f"{count:8d}  {name}")
+        elif args.json:
+            for letter in letters:
+                print(json.dumps(letter.value))
         else:
-            groups = summarise(records)
+            groups = summarise(letter.value for letter in letters)
             print(f"{sum(g.count for g in groups)} dead letters in the last {args.since}")
             if groups:
                 print(format_groups(groups))
-    except (ValueError, LookupError, TimeoutError) as exc:
+    except (ValueError, LookupError, TimeoutError, KafkaError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -208,7 +225,15 @@ def build_parser() -> argparse.ArgumentParser:
         "dead-letters", help="dead letters of a recent window by source topic and field at fault"
     )
     dead.add_argument("--since", default="24h", help="window: 30m, 6h, 2d (default 24h)")
-    dead.add_argument("--json", action="store_true", help="the records themselves, one per line")
+    dead.add_argument("--topic", help="only those read from this input topic (e.g. orders)")
+    dead.add_argument("--field", help="only those whose error names this field ('-': none)")
+    output = dead.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="the records themselves, one per line")
+    output.add_argument(
+        "--redrive",
+        action="store_true",
+        help="send the chosen records' original bytes back to their topic, under their key",
+    )
     dead.set_defaults(run=_dead_letters)
     demo = sub.add_parser("demo", help="broker, topics, worker and a generated market, end to end")
     demo.add_argument("--seconds", type=float, default=40.0, help="wall-clock length of the feed")

@@ -219,3 +219,37 @@ def test_dead_letters_of_a_window_by_source_topic_and_field(fresh_settings):
     assert wider.stdout.startswith("5 dead letters in the last 3h")
     wrong = cli(fresh_settings, "dead-letters", "--since", "soon")
     assert wrong.returncode == 2 and "'soon' is not a duration like 30m, 6h or 2d" in wrong.stderr
+    narrowed = cli(fresh_settings, "dead-letters", "--since", "1h", "--topic", "inventory")
+    assert narrowed.stdout.startswith("3 dead letters in the last 1h")
+    unknown = cli(fresh_settings, "dead-letters", "--topic", "invntory")
+    assert unknown.returncode == 2 and "--topic invntory is not a catalogue topic" in unknown.stderr
+
+
+def test_dead_letters_redriven_go_back_to_their_topic_and_are_validated_again(worker):
+    settings = worker.settings
+    bad_order = b'{"event_id": "o-1", "order_id": "o-1", "lines": []}'
+    bad_click = b"\xff\xfe not utf-8"
+    produce(settings, [("orders", b"o-1", bad_order), ("clicks", b"u-1", bad_click)])
+    first = {  # source topic -> where its dead letter is
+        json.loads(r.value)["topic"]: f"dead-letter[{r.partition}]@{r.offset}".encode()
+        for r in consume(settings, "dead-letter", 2)
+    }
+    assert sorted(first) == [topic(t).full_name(settings) for t in ("clicks", "orders")]
+
+    for name, raw, key in (("orders", bad_order, b"o-1"), ("clicks", bad_click, b"u-1")):
+        resent = cli(settings, "dead-letters", "--since", "1h", "--topic", name, "--redrive")
+        assert resent.returncode == 0, resent.stderr
+        assert resent.stdout.splitlines() == [
+            "1 dead letters of the last 1h sent back",
+            f"       1  {topic(name).full_name(settings)}",
+        ]
+        original, again = consume(settings, name, 2)  # the original bytes, under their key
+        assert (again.key, again.value) == (key, raw) == (original.key, original.value)
+        assert again.headers == [("realtime-mkt-redriven-from", first[again.topic])]
+    # the worker read them again and, still bad, dead-lettered them again with the same reason
+    letters = [json.loads(r.value) for r in consume(settings, "dead-letter", 4)]
+    assert len(letters) == 4
+    for name in ("orders", "clicks"):
+        mine = [v for v in letters if v["topic"] == topic(name).full_name(settings)]
+        assert [v["offset"] for v in mine] == [0, 1]
+        assert mine[0]["error"] == mine[1]["error"] and mine[0]["raw"] == mine[1]["raw"]

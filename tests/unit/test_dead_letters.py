@@ -1,7 +1,13 @@
 import pytest
 
 from realtime_mkt.events import RejectedEvent, dead_letter
-from realtime_mkt.ops.dead_letters import format_groups, parse_duration, summarise
+from realtime_mkt.ops.dead_letters import (
+    DeadLetter,
+    chosen,
+    format_groups,
+    parse_duration,
+    summarise,
+)
 
 
 def test_durations():
@@ -37,3 +43,25 @@ def test_groups_count_by_source_and_field_and_keep_the_newest_error():
     assert text[0].split() == ["COUNT", "TOPIC", "FIELD", "FIRST", "LAST", "NEWEST", "AT"]
     assert text[1].split()[:3] == ["3", "p.inventory", "quantity"]
     assert "p.orders: lines: too short" in text
+
+
+def test_a_letter_gives_back_the_original_bytes_text_or_not():
+    for raw in (b'{"sku_id": "s\xc3\xa9"}', b"\xff\xfe\x00", b""):
+        value = dead_letter(RejectedEvent(None, "bad"), "p.orders", 0, 1, raw, 0.0)
+        assert DeadLetter(b"k", value, "dead-letter[0]@1").original() == raw
+
+
+def test_letters_are_chosen_by_source_topic_and_field():
+    def letter(source: str, field: str | None) -> DeadLetter:
+        value = dead_letter(RejectedEvent(field, "bad"), source, 0, 1, b"x", 0.0)
+        return DeadLetter(None, value, "dead-letter[0]@1")
+
+    letters = [letter("p.orders", "lines"), letter("p.orders", None), letter("p.clicks", "lines")]
+
+    def picked(topic: str | None, field: str | None) -> list[tuple[str, str | None]]:
+        return [(c.value["topic"], c.value["field"]) for c in chosen(letters, topic, field)]
+
+    assert picked(None, None) == [("p.orders", "lines"), ("p.orders", None), ("p.clicks", "lines")]
+    assert picked("p.orders", None) == [("p.orders", "lines"), ("p.orders", None)]
+    assert picked(None, "lines") == [("p.orders", "lines"), ("p.clicks", "lines")]
+    assert picked("p.orders", "-") == [("p.orders", None)]

@@ -1,19 +1,24 @@
-"""What the dead-letter topic received lately, grouped by where the records came from and why.
+"""What the dead-letter topic received lately, grouped by where the records came from and why;
+and sending them back to where they came from once the cause is mended.
 
 On-call's first question about dead letters is which producer sends what wrong, since when: the
 records of a window are counted per source topic and field at fault, with the first and last
-time, the newest error text and where the newest one was read (topic, partition, offset).
+time, the newest error text and where the newest one was read (topic, partition, offset). Once
+the cause is mended (a worker fixed that raised on some event, a schema widened), `redrive`
+sends the chosen records' original bytes back to their source topic under their original key.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from realtime_mkt.catalogue import topic
 from realtime_mkt.ops.text_table import aligned
@@ -47,7 +52,21 @@ def source(record: dict[str, Any]) -> str:
     return f"{record['topic']}[{record['partition']}]@{record['offset']}"
 
 
-def dead_letters_since(settings: Settings, since_seconds: float) -> Iterator[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """One record of the dead-letter topic: the rejected input's key and the record's value."""
+
+    key: bytes | None
+    value: dict[str, Any]
+    at: str  # "dead-letter[<partition>]@<offset>": where this record is
+
+    def original(self) -> bytes:
+        """The rejected input's bytes, as the worker read them."""
+        raw = self.value["raw"]
+        return base64.b64decode(raw) if self.value["raw_encoding"] == "base64" else raw.encode()
+
+
+def dead_letters_since(settings: Settings, since_seconds: float) -> Iterator[DeadLetter]:
     """The dead-letter records appended in the last `since_seconds` (every partition read from
     the first offset at or after that time to its end, without joining any group)."""
     name = topic("dead-letter").full_name(settings)
@@ -79,12 +98,51 @@ def dead_letters_since(settings: Settings, since_seconds: float) -> Iterator[dic
             for tp, records in consumer.poll(timeout_ms=1000).items():
                 for record in records:
                     if record.offset < pending.get(tp, -1):
-                        yield json.loads(record.value)
+                        at = f"dead-letter[{record.partition}]@{record.offset}"
+                        yield DeadLetter(record.key, json.loads(record.value), at)
             for tp in [tp for tp, end in pending.items() if consumer.position(tp) >= end]:
                 del pending[tp]
                 consumer.pause(tp)
     finally:
         consumer.close()
+
+
+def chosen(
+    letters: Iterable[DeadLetter], source_topic: str | None, field: str | None
+) -> Iterator[DeadLetter]:
+    """The letters from `source_topic` (a full topic name) whose error names `field` ("-": no
+    field); either filter left out when None."""
+    for letter in letters:
+        if source_topic is not None and letter.value["topic"] != source_topic:
+            continue
+        if field is not None and (letter.value["field"] or "-") != field:
+            continue
+        yield letter
+
+
+def redrive(settings: Settings, letters: Iterable[DeadLetter]) -> Counter[str]:
+    """Send each letter's original bytes back to the topic it was read from, under its original
+    key, with a `realtime-mkt-redriven-from` header naming the dead letter; counts by topic.
+
+    The worker validates them again: what is still wrong comes back as a new dead letter.
+    """
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    sent: Counter[str] = Counter()
+    try:
+        futures = []
+        for letter in letters:
+            name = letter.value["topic"]
+            headers = [("realtime-mkt-redriven-from", letter.at.encode())]
+            futures.append(
+                producer.send(name, value=letter.original(), key=letter.key, headers=headers)
+            )
+            sent[name] += 1
+        producer.flush()
+        for future in futures:
+            future.get(timeout=30)  # raises if the broker refused a record
+    finally:
+        producer.close()
+    return sent
 
 
 def parse_duration(text: str) -> float:
@@ -100,7 +158,7 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
-def summarise(records: Iterator[dict[str, Any]]) -> list[DeadLetterGroup]:
+def summarise(records: Iterable[dict[str, Any]]) -> list[DeadLetterGroup]:
     """Dead letters grouped by source topic and field at fault, most frequent first."""
     groups: dict[tuple[str, str | None], DeadLetterGroup] = {}
     for record in records:
