@@ -2,12 +2,14 @@
 
 Fills the SKU table's changelog with `--skus` real engine states (as `state_memory.py` builds
 them, each SKU's made distinct: its own event fingerprints and decision ids, every number
-jittered, so that compression sees what it would see in a real changelog), then times, from process start to Faust's "Worker ready": a worker on empty topics (the
-baseline: start-up and group join), a worker with an empty disk (restores the whole changelog),
-the same worker restarted with its local RocksDB intact (reads only the changelog's tail), and
-restarted after a crash (SIGKILL: the dead worker holds its group membership until its session
-times out). Last, an empty-disk restore of the same SKUs from a changelog stored uncompressed,
-as it was before the catalogue asked the broker for zstd: the baseline of that figure.
+jittered, so that compression sees what it would see in a real changelog), then times, from
+process start to Faust's "Worker ready": a worker on empty topics (the baseline: start-up and
+group join), a worker with an empty disk (restores the whole changelog in bulk,
+`streaming/bulk_restore.py`), the same with Faust's own recovery (the bulk restore switched
+off: the baseline of that figure), and, bracketing it, the bulk restore again on another empty
+disk; then the worker restarted with its local RocksDB intact (reads only the changelog's
+tail), restarted after a crash (SIGKILL: the dead worker holds its group membership until its
+session times out), and a second worker taking over a SIGKILLed one's partitions.
 
     .ci/venv python benchmarks/recovery.py --skus 1000000
 """
@@ -28,7 +30,6 @@ from pathlib import Path
 
 from harness import fresh_settings, run_topics_deleted, wait_for_members
 from kafka import KafkaAdminClient, KafkaProducer
-from kafka.admin import ConfigResource, ConfigResourceType
 from state_memory import mature_sku, sku_records
 from tqdm import tqdm
 
@@ -101,16 +102,6 @@ def stored_bytes(settings: Settings, name: str) -> int:
         admin.close()
 
 
-def store_uncompressed(settings: Settings, name: str) -> None:
-    """Have the broker store topic `name` as producers send it (no zstd), as before."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    try:
-        configs = {"compression.type": "producer"}
-        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, configs=configs)])
-    finally:
-        admin.close()
-
-
 def started_until_ready(settings: Settings) -> tuple[subprocess.Popen, float]:
     """Start a worker and wait until it reports ready; the worker and the seconds it took."""
     log = settings.data_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
@@ -168,7 +159,8 @@ def failover_seconds(settings: Settings, standby_catch_up: float) -> float:
     The first worker starts on `settings`' disk, whose state the runs before left intact, and
     commits an event on every partition before the second joins (Faust 0.15 can leave
     partitions handed over before their first commit idle, see README); the second, on a disk of
-    its own, gets `standby_catch_up` seconds to fill its standby copies of the first's tables.
+    its own, gets `standby_catch_up` seconds to fill its standby copies of the first's tables
+    (Faust's recovery fills them: the bulk restore is for active partitions).
     """
     first, _ = started_until_ready(settings)
     survivor = None
@@ -208,29 +200,26 @@ def main() -> None:
             full = fresh_settings(base, root)
             create_topics(full)
             size = fill_changelog(full, args.skus)
+            stored = stored_bytes(full, topic("sku-state-changelog").full_name(full))
             from_scratch = time_to_ready(full)
+            by_faust = time_to_ready(
+                dataclasses.replace(
+                    full, data_dir=root / "faust-recovery", bulk_restore_min_records=2**62
+                )
+            )
+            bulk_again = time_to_ready(dataclasses.replace(full, data_dir=root / "bulk-again"))
             restarted = time_to_ready(full)
             after_crash = time_to_ready_after_crash(full)
-            failover = failover_seconds(full, from_scratch)
-            plain = fresh_settings(base, root)
-            create_topics(plain)
-            changelog = topic("sku-state-changelog")
-            store_uncompressed(plain, changelog.full_name(plain))
-            fill_changelog(plain, args.skus)
-            plain_scratch = time_to_ready(plain)
-            stored = stored_bytes(full, changelog.full_name(full))
-            plain_stored = stored_bytes(plain, changelog.full_name(plain))
+            failover = failover_seconds(full, by_faust)  # standby copies fill through Faust
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(f"changelog: {args.skus:,} SKU states and decision logs, {size / 2**20:,.0f} MiB of JSON")
-    print(
-        f"on the broker's disk: {stored / 2**20:,.0f} MiB (zstd), "
-        f"{plain_stored / 2**20:,.0f} MiB stored uncompressed"
-    )
-    print(f"start to ready, nothing to recover:            {baseline:7.1f} s")
-    print(f"start to ready, empty disk (whole changelog):  {from_scratch:7.1f} s")
-    print(f"  the same from an uncompressed changelog:     {plain_scratch:7.1f} s")
-    print(f"start to ready, local state intact (restart):  {restarted:7.1f} s")
+    print(f"on the broker's disk: {stored / 2**20:,.0f} MiB (zstd)")
+    print(f"start to ready, nothing to recover:             {baseline:7.1f} s")
+    print(f"start to ready, empty disk, bulk restore:       {from_scratch:7.1f} s")
+    print(f"  the same, Faust's own recovery:               {by_faust:7.1f} s")
+    print(f"  the same, bulk restore again:                 {bulk_again:7.1f} s")
+    print(f"start to ready, local state intact (restart):   {restarted:7.1f} s")
     print(f"start to ready after a crash (SIGKILL), intact: {after_crash:7.1f} s")
     print(f"two workers, one SIGKILLed: survivor has all:   {failover:7.1f} s")
 

@@ -21,6 +21,7 @@ class Settings:
     web_enabled: bool
     tick_seconds: float = 60.0  # how often the worker checks whether the event-time day moved
     tick_rate: float = 1000.0  # SKUs a second the daily re-evaluation ticks at most (0: no limit)
+    bulk_restore_min_records: int = 10_000  # a table partition this far behind restores in bulk
 
     @property
     def app_id(self) -> str:
@@ -39,4 +40,5 @@ class Settings:
             web_enabled=env.get("REALTIME_MKT_WEB", "1") != "0",
             tick_seconds=float(env.get("REALTIME_MKT_TICK_SECONDS", "60")),
             tick_rate=float(env.get("REALTIME_MKT_TICK_RATE", "1000")),
+            bulk_restore_min_records=int(env.get("REALTIME_MKT_BULK_RESTORE_MIN_RECORDS", "10000")),
         )

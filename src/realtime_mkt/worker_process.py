@@ -23,6 +23,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "REALTIME_MKT_WEB": "1" if settings.web_enabled else "0",
         "REALTIME_MKT_TICK_SECONDS": str(settings.tick_seconds),
         "REALTIME_MKT_TICK_RATE": str(settings.tick_rate),
+        "REALTIME_MKT_BULK_RESTORE_MIN_RECORDS": str(settings.bulk_restore_min_records),
     }
 
 

@@ -100,6 +100,12 @@ class RunningWorker:
         self.started_at = self.log.stat().st_size
         self.process = start_worker(self.settings, self.log)
 
+    def log_since_restart(self) -> str:
+        """What the current process has logged."""
+        with self.log.open("rb") as log:
+            log.seek(self.started_at)
+            return log.read().decode(errors="replace")
+
     def log_tail(self) -> str:
         """The end of the worker's log, for failure messages."""
         return self.log.read_text(errors="replace")[-6000:]
@@ -112,10 +118,8 @@ class RunningWorker:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.assert_alive()
-            with self.log.open("rb") as log:
-                log.seek(self.started_at)
-                if b"[^Worker]: Ready" in log.read():
-                    return
+            if "[^Worker]: Ready" in self.log_since_restart():
+                return
             time.sleep(0.2)
         raise TimeoutError(f"the worker was not ready within {timeout}s; see {self.log}")
 

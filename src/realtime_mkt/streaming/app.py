@@ -33,7 +33,7 @@ from realtime_mkt.policies.cycle_service import CyclePool
 from realtime_mkt.policies.restock import planned_safety_factor
 from realtime_mkt.settings import Settings
 from realtime_mkt.sku_state import SkuState
-from realtime_mkt.streaming import checkpoint, metrics, routing
+from realtime_mkt.streaming import bulk_restore, checkpoint, metrics, routing
 from realtime_mkt.streaming.batches import KeyRun, apply_in_order, by_key
 from realtime_mkt.streaming.outbox import ChangelogTable, Outbox
 from realtime_mkt.user_engine import UserEngine, UserState
@@ -80,10 +80,12 @@ def create_app(settings: Settings) -> faust.App:
     commits offsets, so at-least-once holds for outputs and state alike.
     """
     catalogue = load_catalogue()
+    # kafka-python (consumer lag, the bulk restore's end offsets) logs each connection at INFO
+    logging.getLogger("kafka").setLevel(logging.WARNING)
     app = faust.App(
         settings.app_id,
         broker=f"kafka://{settings.bootstrap_servers}",
-        store="rocksdb://",
+        store=bulk_restore.store_url(settings.bulk_restore_min_records),
         datadir=str(settings.data_dir),
         topic_partitions=catalogue["inventory"].partitions,
         topic_allow_declare=False,
