@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 import rocksdict
+from aiokafka import TopicPartition
 from faust.stores.rocksdb import Store
-from kafka import KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 
 from realtime_mkt.catalogue import topic
 from realtime_mkt.ops.topic_admin import create_topics

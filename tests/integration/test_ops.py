@@ -253,3 +253,34 @@ def test_dead_letters_redriven_go_back_to_their_topic_and_are_validated_again(wo
         mine = [v for v in letters if v["topic"] == topic(name).full_name(settings)]
         assert [v["offset"] for v in mine] == [0, 1]
         assert mine[0]["error"] == mine[1]["error"] and mine[0]["raw"] == mine[1]["raw"]
+
+
+CODECS = ("gzip", "snappy", "lz4", "zstd")  # what a producer may compress its batches with
+
+
+def test_lag_reads_the_age_of_records_however_their_producer_compressed_them(fresh_settings):
+    create_topics(fresh_settings)
+    name = topic("orders").full_name(fresh_settings)
+    a_minute_ago = int((time.time() - 60) * 1000)
+    for partition, codec in enumerate(CODECS):
+        producer = KafkaProducer(
+            bootstrap_servers=fresh_settings.bootstrap_servers, compression_type=codec
+        )
+        producer.send(name, b"{}", b"o", partition=partition, timestamp_ms=a_minute_ago)
+        producer.flush()
+        producer.close()
+    consumer = KafkaConsumer(
+        bootstrap_servers=fresh_settings.bootstrap_servers,
+        group_id=fresh_settings.app_id,
+        enable_auto_commit=False,
+    )
+    try:  # the group has consumed nothing of them
+        consumer.commit(
+            {TopicPartition(name, p): OffsetAndMetadata(0, "", -1) for p in range(len(CODECS))}
+        )
+    finally:
+        consumer.close()
+    rows = [r for r in group_lag(fresh_settings.bootstrap_servers, fresh_settings.app_id)]
+    assert [(r.partition, r.lag) for r in rows] == [(p, 1) for p in range(len(CODECS))]
+    for row in rows:
+        assert row.lag_seconds == pytest.approx(60, abs=30), CODECS[row.partition]

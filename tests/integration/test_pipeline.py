@@ -7,7 +7,9 @@ import re
 from dataclasses import replace
 
 import pytest
+from kafka import KafkaProducer
 
+from realtime_mkt.catalogue import topic
 from realtime_mkt.engine import SkuEngine
 from tests.helpers import (
     T0,
@@ -81,6 +83,26 @@ def test_decisions_match_the_engine_and_validate(worker):
             value = json.loads(record.value)
             assert record.key.decode() == value["sku_id"]
             assert_valid(f"{name}.v1", value)
+
+
+def test_the_worker_reads_input_however_its_producer_compressed_it(worker):
+    settings = worker.settings
+    worker.open_market(master_data())
+    codecs = ("gzip", "snappy", "lz4", "zstd")
+    for codec in codecs:
+        producer = KafkaProducer(
+            bootstrap_servers=settings.bootstrap_servers, compression_type=codec
+        )
+        value = order(codec, T0, [("sku-a", 1)])
+        producer.send(
+            topic("orders").full_name(settings), encoded(value), value["order_id"].encode()
+        )
+        producer.flush()
+        producer.close()
+    worker.wait_idle(["orders", "order-lines"])
+    lines = [json.loads(r.value) for r in consume(settings, "order-lines", len(codecs))]
+    assert sorted(line["event_id"].partition("#")[0] for line in lines) == sorted(codecs)
+    assert consume(settings, "dead-letter", 1, timeout=3, settle=0) == []
 
 
 def test_bad_input_goes_to_dead_letter_with_the_reason(worker):
