@@ -9,9 +9,10 @@ offset goes in the same batch, as Faust writes them. Faust's recovery then start
 offset and reads only what arrived meanwhile. Standby partitions are left to Faust.
 
 Whether a partition is that far behind is judged on the changelog's end offsets read when the
-store starts, before the worker joins its group: any wait inside Faust's rebalance callback
-costs its recovery about 3 s more (its consumer thread queues a 1.5 s fetch before each of its
-offset requests), so a partition not far behind must be passed over at once.
+store starts, before the worker joins its group, and every minute after: any wait inside
+Faust's rebalance callback costs its recovery about 3 s more (its consumer thread queues a
+1.5 s fetch before each of its offset requests), so a partition not far behind must be passed
+over at once.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ import rocksdict
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.stores import rocksdb
 from faust.types import TP, CollectionT
+from mode import Service
 from yarl import URL
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MIN_RECORDS = 10_000  # below this Faust's own recovery is as quick (no consumer to set up)
 STALL_SECONDS = 60.0  # no record for this long: give up and leave the rest to Faust
+END_OFFSETS_SECONDS = 60.0  # how often the changelog's end offsets are read again
 FETCH_BYTES = 16 * 2**20  # per partition and fetch (aiokafka's default: 1 MiB)
 
 
@@ -130,7 +133,7 @@ class BulkRestoringStore(rocksdb.Store):
     def __init__(self, url: str | URL, app: Any, table: CollectionT, **kwargs: Any) -> None:
         query = URL(url).query
         self.bulk_min_records = int(query.get("bulk_min_records", DEFAULT_MIN_RECORDS))
-        self.ends_at_start: dict[TopicPartition, int] = {}
+        self.known_ends: dict[TopicPartition, int] = {}  # the changelog's, lately
         super().__init__(url, app, table, **kwargs)
 
     def _servers(self) -> str:
@@ -139,15 +142,23 @@ class BulkRestoringStore(rocksdb.Store):
     async def on_start(self) -> None:
         """Read the changelog's end offsets, before the worker joins its group."""
         await super().on_start()
+        await self._read_end_offsets()
+
+    @Service.timer(END_OFFSETS_SECONDS)
+    async def _refresh_end_offsets(self) -> None:
+        # a partition handed over hours after the start is judged on recent end offsets
+        await self._read_end_offsets()
+
+    async def _read_end_offsets(self) -> None:
         partitions = [
             TopicPartition(name, partition)
             for name in self.table.changelog_topic.topics
             for partition in range(self.table.partitions or self.app.conf.topic_partitions)
         ]
         try:
-            self.ends_at_start = await end_offsets(self._servers(), partitions)
-        except Exception as exc:  # no bulk restore: Faust's recovery does it all
-            log.warning("changelog end offsets not read: %r; no bulk restore", exc)
+            self.known_ends = await end_offsets(self._servers(), partitions)
+        except Exception as exc:  # judged on the last ones read (none: Faust restores all)
+            log.warning("changelog end offsets not read: %r", exc)
 
     async def assign_partitions(
         self, table: CollectionT, tps: set[TP], generation_id: int = 0
@@ -162,7 +173,7 @@ class BulkRestoringStore(rocksdb.Store):
             if tp.partition not in self._dbs:  # not opened: the rebalance moved on meanwhile
                 continue
             persisted = self.persisted_offset(tp)
-            if far_behind(self.ends_at_start.get(tp, 0), persisted, self.bulk_min_records):
+            if far_behind(self.known_ends.get(tp, 0), persisted, self.bulk_min_records):
                 partitions[TopicPartition(tp.topic, tp.partition)] = (
                     self._dbs[tp.partition],
                     persisted,
