@@ -14,6 +14,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -162,10 +163,21 @@ def faults(request, monkeypatch) -> None:
         monkeypatch.setenv(variable, str(value))
 
 
+def _running_worker(settings: Settings, folder: Path) -> Iterator[RunningWorker]:
+    create_topics(settings)
+    running = RunningWorker(settings, folder)
+    yield running
+    stop_worker(running.process)
+
+
 @pytest.fixture()
 def worker(fresh_settings: Settings, tmp_path, faults) -> Iterator[RunningWorker]:
     """A worker on fresh topics, with the faults the test's markers name (`FAULTS`)."""
-    create_topics(fresh_settings)
-    running = RunningWorker(fresh_settings, tmp_path)
-    yield running
-    stop_worker(running.process)
+    yield from _running_worker(fresh_settings, tmp_path)
+
+
+@pytest.fixture()
+def web_worker(fresh_settings: Settings, tmp_path, faults) -> Iterator[RunningWorker]:
+    """The same, with its web server (views, `/metrics`) on a free port."""
+    settings = replace(fresh_settings, web_enabled=True, web_port=free_port())
+    yield from _running_worker(settings, tmp_path)

@@ -6,14 +6,10 @@ from __future__ import annotations
 import json
 import time
 import urllib.error
-from dataclasses import replace
 
 import pytest
 
-from realtime_mkt.ops.topic_admin import create_topics
-from realtime_mkt.worker_process import free_port, stop_worker
 from tests.helpers import clicks
-from tests.integration.conftest import RunningWorker
 from tests.integration.kafka_io import consume_until, produce_in_order
 from tests.integration.web import get, value
 
@@ -36,27 +32,20 @@ def wait_for_events(port: int, topic: str, count: int, timeout: float = 60) -> N
 
 
 @pytest.mark.signal_send_delay(8.0)
-def test_a_worker_killed_before_its_click_signals_left_sends_them_after_restart(
-    fresh_settings, tmp_path, faults
-):
-    settings = replace(fresh_settings, web_enabled=True, web_port=free_port())
-    create_topics(settings)
-    worker = RunningWorker(settings, tmp_path)
-    try:
-        sent = clicks("shopper", "sku-a", 10)
-        produce_in_order(settings, sent)
-        # the worker has learned from every click; their signals wait 8 s to reach the producer
-        wait_for_events(settings.web_port, "clicks", len(sent))
-        worker.restart(wipe_local_state=False, kill=True)
-        wanted = {f"sig:{v['event_id']}" for _, v in sent if v["action"] == "click"}
+def test_a_worker_killed_before_its_click_signals_left_sends_them_after_restart(web_worker):
+    worker, settings = web_worker, web_worker.settings
+    sent = clicks("shopper", "sku-a", 10)
+    produce_in_order(settings, sent)
+    # the worker has learned from every click; their signals wait 8 s to reach the producer
+    wait_for_events(settings.web_port, "clicks", len(sent))
+    worker.restart(wipe_local_state=False, kill=True)
+    wanted = {f"sig:{v['event_id']}" for _, v in sent if v["action"] == "click"}
 
-        def signal_ids(records) -> set[str]:
-            return {json.loads(r.value)["event_id"] for r in records}
+    def signal_ids(records) -> set[str]:
+        return {json.loads(r.value)["event_id"] for r in records}
 
-        records = consume_until(
-            settings, "sku-signals", lambda rs: wanted <= signal_ids(rs), timeout=120, settle=0
-        )
-        missing = wanted - signal_ids(records)
-        assert not missing, f"signals never sent: {sorted(missing)}\n{worker.log_tail()}"
-    finally:
-        stop_worker(worker.process)
+    records = consume_until(
+        settings, "sku-signals", lambda rs: wanted <= signal_ids(rs), timeout=120, settle=0
+    )
+    missing = wanted - signal_ids(records)
+    assert not missing, f"signals never sent: {sorted(missing)}\n{worker.log_tail()}"

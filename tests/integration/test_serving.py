@@ -56,71 +56,64 @@ def wait_for_checkpoint(path: Path, health: dict, timeout: float = 75) -> dict |
     return saved
 
 
-def test_views_metrics_and_an_overstock_promotion(fresh_settings, tmp_path):
-    settings = replace(fresh_settings, web_enabled=True, web_port=free_port())
-    create_topics(settings)
-    worker = RunningWorker(settings, tmp_path)
-    try:
-        worker.open_market(opening("sku-over", 5000))
-        produce_in_order(settings, clicks("fan", "sku-over", 30) + clicks("other", "sku-else", 5))
-        produce_in_order(settings, demand_history("sku-over", [10] * 6))
-        worker.wait_idle(["clicks", "orders", "order-lines"])
-        promos = [json.loads(r.value) for r in consume(settings, "promo-adjustments", 1)]
-        assert promos and promos[0]["action"] == "start"
-        for promo in promos:
-            assert_valid("promo-adjustments.v1", promo)
-        assert "fan" in promos[0]["audience"]["user_ids"]
+def test_views_metrics_and_an_overstock_promotion(web_worker):
+    worker, settings = web_worker, web_worker.settings
+    worker.open_market(opening("sku-over", 5000))
+    produce_in_order(settings, clicks("fan", "sku-over", 30) + clicks("other", "sku-else", 5))
+    produce_in_order(settings, demand_history("sku-over", [10] * 6))
+    worker.wait_idle(["clicks", "orders", "order-lines"])
+    promos = [json.loads(r.value) for r in consume(settings, "promo-adjustments", 1)]
+    assert promos and promos[0]["action"] == "start"
+    for promo in promos:
+        assert_valid("promo-adjustments.v1", promo)
+    assert "fan" in promos[0]["audience"]["user_ids"]
 
-        # a receipt on the last day of sales ends a replenishment cycle that never ran out
-        receipt = inventory("rcv-over", T0 + 5 * 86_400 + 50_000, "sku-over", "receipt", 40)
-        produce_in_order(settings, [("inventory", receipt)])
-        worker.wait_idle(["inventory"])
+    # a receipt on the last day of sales ends a replenishment cycle that never ran out
+    receipt = inventory("rcv-over", T0 + 5 * 86_400 + 50_000, "sku-over", "receipt", 40)
+    produce_in_order(settings, [("inventory", receipt)])
+    worker.wait_idle(["inventory"])
 
-        status, sku = get(settings.web_port, "/sku/sku-over")
-        assert status == 200 and sku["on_hand"] == 5000 - 60 + 40
-        assert sku["promotion"]["discount"] > 0
-        assert {d["topic"] for d in sku["last_decisions"]} >= {"promo-adjustments"}
-        # the clean cycle lowered the SKU's own correction and its lead time's pooled one
-        assert sku["cycle_service"] == {
-            "safety_factor": pytest.approx(safety_factor(0.95) - (RATE + POOL_RATE) * 0.05),
-            "z_correction": pytest.approx(-RATE * 0.05),
-            "lead_time_correction": pytest.approx(-POOL_RATE * 0.05),
-            "cycles": 1,
-            "stocked_out_cycles": 0,
-        }
-        status, forecast = get(settings.web_port, "/forecast/sku-over")
-        assert status == 200 and forecast["mean_per_day"] == pytest.approx(10)
-        assert get(settings.web_port, "/forecast/nope")[0] == 404
-        status, recommended = get(settings.web_port, "/recommendations/other?k=2")
-        assert status == 200 and recommended["items"][0] in {"sku-over", "sku-else"}
-        worker_metrics = get(settings.web_port, "/metrics")[1]
-        assert 'realtime_mkt_events_total{topic="clicks"} 70.0' in worker_metrics
-        promos_counted = sample(
-            worker_metrics, 'realtime_mkt_decisions_total{topic="promo-adjustments"}'
-        )
-        assert promos_counted >= len(promos) >= 1  # each promotion read back was counted
-        assert 'realtime_mkt_restock_cycles_total{outcome="clean"} 1.0' in worker_metrics
-        inputs = ["catalog", "inventory", "clicks", "orders", "order-lines", "sku-signals"]
-        worker.wait_idle(inputs)  # sku-signals too: the worker sends them to itself
-        lag_rows = {
-            (r.topic, str(r.partition)): r
-            for r in group_lag(settings.bootstrap_servers, settings.app_id)
-        }
-        assert lag_rows and all(r.lag == 0 for r in lag_rows.values())  # the worker is idle
-        expected = {key: 0.0 for key in lag_rows}
-        assert wait_for_lag_gauges(settings.web_port, expected) == expected  # `realtime-mkt lag`'s
-        status, health = get(settings.web_port, "/health")
-        assert (
-            health["ctr"]["n"] == 35 and health["ctr"]["positives"] == 35
-        )  # every impression clicked
-        assert health["preference"]["n"] == 35 + 6
-        saved = wait_for_checkpoint(settings.data_dir / "models" / "ctr.pkl", health["ctr"])
-        assert saved == health["ctr"]  # written by the worker's forked checkpoint process
-        worker_metrics = get(settings.web_port, "/metrics")[1]
-        assert sample(worker_metrics, "realtime_mkt_checkpoint_seconds") > 0
-        assert sample(worker_metrics, "realtime_mkt_checkpoint_failures_total") == 0
-    finally:
-        stop_worker(worker.process)
+    status, sku = get(settings.web_port, "/sku/sku-over")
+    assert status == 200 and sku["on_hand"] == 5000 - 60 + 40
+    assert sku["promotion"]["discount"] > 0
+    assert {d["topic"] for d in sku["last_decisions"]} >= {"promo-adjustments"}
+    # the clean cycle lowered the SKU's own correction and its lead time's pooled one
+    assert sku["cycle_service"] == {
+        "safety_factor": pytest.approx(safety_factor(0.95) - (RATE + POOL_RATE) * 0.05),
+        "z_correction": pytest.approx(-RATE * 0.05),
+        "lead_time_correction": pytest.approx(-POOL_RATE * 0.05),
+        "cycles": 1,
+        "stocked_out_cycles": 0,
+    }
+    status, forecast = get(settings.web_port, "/forecast/sku-over")
+    assert status == 200 and forecast["mean_per_day"] == pytest.approx(10)
+    assert get(settings.web_port, "/forecast/nope")[0] == 404
+    status, recommended = get(settings.web_port, "/recommendations/other?k=2")
+    assert status == 200 and recommended["items"][0] in {"sku-over", "sku-else"}
+    worker_metrics = get(settings.web_port, "/metrics")[1]
+    assert 'realtime_mkt_events_total{topic="clicks"} 70.0' in worker_metrics
+    promos_counted = sample(
+        worker_metrics, 'realtime_mkt_decisions_total{topic="promo-adjustments"}'
+    )
+    assert promos_counted >= len(promos) >= 1  # each promotion read back was counted
+    assert 'realtime_mkt_restock_cycles_total{outcome="clean"} 1.0' in worker_metrics
+    inputs = ["catalog", "inventory", "clicks", "orders", "order-lines", "sku-signals"]
+    worker.wait_idle(inputs)  # sku-signals too: the worker sends them to itself
+    lag_rows = {
+        (r.topic, str(r.partition)): r
+        for r in group_lag(settings.bootstrap_servers, settings.app_id)
+    }
+    assert lag_rows and all(r.lag == 0 for r in lag_rows.values())  # the worker is idle
+    expected = {key: 0.0 for key in lag_rows}
+    assert wait_for_lag_gauges(settings.web_port, expected) == expected  # `realtime-mkt lag`'s
+    status, health = get(settings.web_port, "/health")
+    assert health["ctr"]["n"] == 35 and health["ctr"]["positives"] == 35  # every impression clicked
+    assert health["preference"]["n"] == 35 + 6
+    saved = wait_for_checkpoint(settings.data_dir / "models" / "ctr.pkl", health["ctr"])
+    assert saved == health["ctr"]  # written by the worker's forked checkpoint process
+    worker_metrics = get(settings.web_port, "/metrics")[1]
+    assert sample(worker_metrics, "realtime_mkt_checkpoint_seconds") > 0
+    assert sample(worker_metrics, "realtime_mkt_checkpoint_failures_total") == 0
 
 
 def test_a_worker_with_the_web_off_leaves_its_port_free(worker):
