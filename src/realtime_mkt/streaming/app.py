@@ -80,7 +80,7 @@ def create_app(settings: Settings) -> faust.App:
     commits offsets, so at-least-once holds for outputs and state alike.
     """
     catalogue = load_catalogue()
-    # kafka-python (consumer lag, the bulk restore's end offsets) logs each connection at INFO
+    # kafka-python (the consumer-lag gauges) logs each connection at INFO
     logging.getLogger("kafka").setLevel(logging.WARNING)
     app = faust.App(
         settings.app_id,

@@ -55,11 +55,15 @@ async def end_offsets(
         await consumer.stop()
 
 
+def first_missing(persisted: int | None) -> int:
+    """The first changelog offset a database holding it up to `persisted` (None: nothing) lacks."""
+    return persisted + 1 if persisted is not None else 0
+
+
 def far_behind(end: int, persisted: int | None, min_records: int) -> bool:
     """Whether a partition whose changelog ends at `end` and whose database holds it up to
     offset `persisted` (None: nothing) has at least `min_records` records to restore."""
-    restored_up_to = persisted + 1 if persisted is not None else 0
-    return end - restored_up_to >= max(min_records, 1)
+    return end - first_missing(persisted) >= max(min_records, 1)
 
 
 def restore(
@@ -94,7 +98,7 @@ async def _restore(
         begins = await consumer.beginning_offsets(wanted)
         ends = await consumer.end_offsets(wanted)
         starts = {
-            tp: max(begins[tp], persisted + 1 if persisted is not None else 0)
+            tp: max(begins[tp], first_missing(persisted))
             for tp, (_, persisted) in partitions.items()
         }
         behind = {tp: ends[tp] for tp in wanted if ends[tp] > starts[tp]}
