@@ -280,7 +280,7 @@ def test_lag_reads_the_age_of_records_however_their_producer_compressed_them(fre
         )
     finally:
         consumer.close()
-    rows = [r for r in group_lag(fresh_settings.bootstrap_servers, fresh_settings.app_id)]
+    rows = group_lag(fresh_settings.bootstrap_servers, fresh_settings.app_id)
     assert [(r.partition, r.lag) for r in rows] == [(p, 1) for p in range(len(CODECS))]
     for row in rows:
         assert row.lag_seconds == pytest.approx(60, abs=30), CODECS[row.partition]
