@@ -1,4 +1,12 @@
-from realtime_mkt.streaming.bulk_restore import far_behind
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from aiokafka import TopicPartition
+
+from realtime_mkt.streaming.bulk_restore import far_behind, shares
 
 
 def test_a_partition_is_far_behind_by_the_records_after_its_persisted_offset():
@@ -8,3 +16,66 @@ def test_a_partition_is_far_behind_by_the_records_after_its_persisted_offset():
     assert not far_behind(end=10_100, persisted=100, min_records=10_000)
     assert not far_behind(end=0, persisted=None, min_records=0)  # nothing at all to restore
     assert far_behind(end=1, persisted=None, min_records=0)
+
+
+def test_partitions_are_dealt_to_readers_so_their_records_come_out_even():
+    p = [TopicPartition("changelog", i) for i in range(5)]
+    behind = {p[0]: 100, p[1]: 60, p[2]: 50, p[3]: 40, p[4]: 10}
+    assert shares(behind, 2) == [[p[0], p[3]], [p[1], p[2], p[4]]]  # 140 and 120 records
+    assert shares(behind, 1) == [[p[0], p[1], p[2], p[3], p[4]]]
+    assert shares({p[2]: 7}, 2) == [[p[2]]]  # no reader without a partition
+    assert sorted(map(len, shares(dict.fromkeys(p, 5), 3))) == [1, 2, 2]
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        if ppid == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_reader_ends_when_its_worker_is_killed(tmp_path):
+    """A worker SIGKILLed mid-restore must not leave readers holding its databases' locks."""
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts, never answers: readers wait
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import asyncio, sys; from aiokafka import TopicPartition;"
+            "from faust.stores.rocksdb import RocksDBOptions;"
+            "from realtime_mkt.streaming.bulk_restore import restore_in_processes;"
+            "asyncio.run(restore_in_processes(sys.argv[1], {TopicPartition('c', 0):"
+            " (sys.argv[2], None, 1)}, RocksDBOptions(), b'offset'))",
+            f"127.0.0.1:{silent.getsockname()[1]}",
+            str(tmp_path / "p0.db"),
+        ]
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (readers := children_of(worker.pid)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(readers) == 1
+        time.sleep(0.5)  # the reader has its job and waits on the broker
+        assert alive(readers[0])
+        worker.kill()
+        worker.wait()
+        deadline = time.monotonic() + 10
+        while alive(readers[0]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(readers[0])
+    finally:
+        worker.kill()
+        silent.close()

@@ -3,6 +3,7 @@ from types import SimpleNamespace
 
 from yarl import URL
 
+from realtime_mkt.streaming.bulk_restore import PartitionRestoring
 from realtime_mkt.streaming.routing import FORWARDED, owner, partition_of, routed
 
 # murmur2 of these keys as Kafka's Java client computes it (its UtilsTest)
@@ -102,3 +103,16 @@ def test_a_view_is_answered_here_forwarded_once_or_refused_while_unassigned():
         routed(nobody, "p.inventory", 4, "sku_id")(local_view)(Web(), request(key), sku_id=key)
     )
     assert refused[:2] == ("json", 503) and nobody.http_client.asked == []
+
+
+def test_a_view_of_a_partition_restoring_in_bulk_here_is_refused_for_now():
+    key = "sku-7"
+    here = worker("http://a:6066", {"http://a:6066": {"p.inventory": [partition_of(key, 4)]}})
+
+    async def restoring_view(web, request, sku_id):
+        raise PartitionRestoring("partition 1 of sku-state is restoring")
+
+    refused = asyncio.run(
+        routed(here, "p.inventory", 4, "sku_id")(restoring_view)(Web(), request(key), sku_id=key)
+    )
+    assert refused == ("json", 503, {"error": "partition 1 of sku-state is restoring, retry"})

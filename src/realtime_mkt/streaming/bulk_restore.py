@@ -2,11 +2,17 @@
 
 Faust restores a partition that is behind its changelog record by record: each record goes
 through its consumer, a queue and awaited callbacks (about 4,300 records/s here). A partition
-newly assigned to this worker and behind by at least `bulk_min_records` is read here instead by
-an aiokafka consumer of its own, on an event loop in a thread of its own, straight into RocksDB
-write batches, one per fetch: raw key to raw value, a tombstone deletes, and Faust's persisted
-offset goes in the same batch, as Faust writes them. Faust's recovery then starts from that
-offset and reads only what arrived meanwhile. Standby partitions are left to Faust.
+newly assigned to this worker and behind by at least `bulk_min_records` is read here instead,
+straight into RocksDB write batches, one per fetch: raw key to raw value, a tombstone deletes,
+and Faust's persisted offset goes in the same batch, as Faust writes them. Faust's recovery
+then starts from that offset and reads only what arrived meanwhile. Standby partitions are left
+to Faust.
+
+The reading is bound by one core (record parsing, zstd, RocksDB inserts, all under the GIL), so
+the partitions are shared among up to one child process per core (`python -m` this module), each
+with an aiokafka consumer and the partitions' databases, which the store closes meanwhile. The
+writes skip RocksDB's write-ahead log and the databases are flushed at the end: a reader killed
+midway leaves each database as of a flushed batch, its offset with it, which Faust resumes from.
 
 Whether a partition is that far behind is judged on the changelog's end offsets read when the
 store starts, before the worker joins its group, and every minute after: any wait inside
@@ -18,14 +24,22 @@ over at once.
 from __future__ import annotations
 
 import asyncio
+import copy
+import json
 import logging
+import os
+import pickle
+import sys
+import threading
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import rocksdict
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.stores import rocksdb
+from faust.stores.rocksdb import RocksDBOptions
 from faust.types import TP, CollectionT
 from mode import Service
 from yarl import URL
@@ -36,6 +50,9 @@ DEFAULT_MIN_RECORDS = 10_000  # below this Faust's own recovery is as quick (no 
 STALL_SECONDS = 60.0  # no record for this long: give up and leave the rest to Faust
 END_OFFSETS_SECONDS = 60.0  # how often the changelog's end offsets are read again
 FETCH_BYTES = 16 * 2**20  # per partition and fetch (aiokafka's default: 1 MiB)
+# a reader's memtables (the worker's: 16 MiB): with fewer, larger flushes RocksDB's background
+# compactions took half the CPU time or less
+READER_WRITE_BUFFER_BYTES = 64 * 2**20
 
 
 def store_url(min_records: int) -> str:
@@ -75,8 +92,9 @@ def restore(
     (partition -> (database, persisted offset or None)), up to the end offsets they have when
     this starts; records written per partition. Blocks: it runs its own event loop.
 
-    The offset is stored with each batch, so a restore cut short (an error, a stall) leaves a
-    database Faust resumes from.
+    The offset is stored with each batch, and the batches skip the write-ahead log: each
+    database is flushed at the end, however the restore ends, and one cut short (an error, a
+    stall, a kill) holds the data and offset of a flushed batch, which Faust resumes from.
     """
     return asyncio.run(_restore(bootstrap_servers, partitions, offset_key))
 
@@ -106,6 +124,8 @@ async def _restore(
         consumer.assign(list(behind))
         for tp in behind:
             consumer.seek(tp, starts[tp])
+        unlogged = rocksdict.WriteOptions()
+        unlogged.disable_wal = True
         last_progress = time.monotonic()
         while behind:
             if time.monotonic() - last_progress > STALL_SECONDS:
@@ -119,7 +139,7 @@ async def _restore(
                     else:
                         batch.put(record.key, record.value)
                 batch.put(offset_key, str(records[-1].offset).encode())
-                partitions[tp][0].write(batch)
+                partitions[tp][0].write(batch, unlogged)
                 written[tp] += len(records)
                 last_progress = time.monotonic()
             for tp in [tp for tp, end in behind.items() if await consumer.position(tp) >= end]:
@@ -127,7 +147,109 @@ async def _restore(
                 del behind[tp]
         return written
     finally:
+        for database, _ in partitions.values():
+            database.flush()
         await consumer.stop()
+
+
+def shares(behind: Mapping[TopicPartition, int], processes: int) -> list[list[TopicPartition]]:
+    """The partitions (-> records behind) dealt out to at most `processes` readers, so that
+    their records to read come out as even as whole partitions allow (largest first, each to
+    the reader with the fewest so far)."""
+    totals = [0] * processes
+    groups: list[list[TopicPartition]] = [[] for _ in range(processes)]
+    for tp in sorted(behind, key=lambda tp: (-behind[tp], tp)):
+        least = totals.index(min(totals))
+        groups[least].append(tp)
+        totals[least] += behind[tp]
+    return [group for group in groups if group]
+
+
+async def restore_in_processes(
+    bootstrap_servers: str,
+    partitions: Mapping[TopicPartition, tuple[Path, int | None, int]],
+    options: RocksDBOptions,
+    offset_key: bytes,
+) -> dict[TopicPartition, int]:
+    """`restore` the partitions (-> closed database's path, persisted offset or None, records
+    behind) in up to one child process per core; records written per partition of the readers
+    that finished. A reader that failed is logged: its partitions hold what it wrote."""
+    groups = shares({tp: job[2] for tp, job in partitions.items()}, os.cpu_count() or 1)
+    options = copy.copy(options)
+    options.write_buffer_size = max(options.write_buffer_size, READER_WRITE_BUFFER_BYTES)
+    results = await asyncio.gather(
+        *(
+            _read_in_child(
+                {
+                    "bootstrap_servers": bootstrap_servers,
+                    "partitions": {tp: partitions[tp][:2] for tp in group},
+                    "options": options,
+                    "offset_key": offset_key,
+                }
+            )
+            for group in groups
+        ),
+        return_exceptions=True,
+    )
+    written: dict[TopicPartition, int] = {}
+    for group, result in zip(groups, results, strict=True):
+        if isinstance(result, BaseException):
+            log.warning("bulk restore of %s stopped: %r; Faust's recovery goes on", group, result)
+        else:
+            written.update(result)
+    return written
+
+
+async def _read_in_child(job: dict[str, Any]) -> dict[TopicPartition, int]:
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        __spec__.name,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert child.stdin is not None and child.stdout is not None and child.stderr is not None
+    try:
+        child.stdin.write(pickle.dumps(job))  # stdin stays open: the child ends when it closes
+        await child.stdin.drain()
+        out, err = await asyncio.gather(child.stdout.read(), child.stderr.read())
+        code = await child.wait()
+    finally:
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+        child.stdin.close()
+    if code != 0:
+        raise RuntimeError(f"changelog reader exited with {code}: {err.decode()[-2000:]}")
+    return {TopicPartition(name, partition): n for name, partition, n in json.loads(out)}
+
+
+def _child_main() -> None:
+    """A changelog reader (`python -m` this module): the job pickled on stdin, the records
+    written per partition as JSON on stdout; it exits when its stdin closes (its worker gone)."""
+    job = pickle.load(sys.stdin.buffer)
+    threading.Thread(target=_exit_when_orphaned, daemon=True).start()
+    databases = {
+        tp: (job["options"].open(Path(path)), persisted)
+        for tp, (path, persisted) in job["partitions"].items()
+    }
+    try:
+        written = restore(job["bootstrap_servers"], databases, job["offset_key"])
+    finally:
+        for database, _ in databases.values():
+            database.close()
+    json.dump([[tp.topic, tp.partition, n] for tp, n in written.items()], sys.stdout)
+
+
+def _exit_when_orphaned() -> None:
+    while os.read(sys.stdin.fileno(), 4096):  # b"": the worker closed the pipe or died
+        pass
+    os._exit(1)
+
+
+class PartitionRestoring(Exception):
+    """A table partition read while its changelog is being restored into it in bulk."""
 
 
 class BulkRestoringStore(rocksdb.Store):
@@ -138,6 +260,7 @@ class BulkRestoringStore(rocksdb.Store):
         query = URL(url).query
         self.bulk_min_records = int(query.get("bulk_min_records", DEFAULT_MIN_RECORDS))
         self.known_ends: dict[TopicPartition, int] = {}  # the changelog's, lately
+        self._restoring: set[int] = set()  # partitions whose databases readers hold
         super().__init__(url, app, table, **kwargs)
 
     def _servers(self) -> str:
@@ -164,34 +287,44 @@ class BulkRestoringStore(rocksdb.Store):
         except Exception as exc:  # judged on the last ones read (none: Faust restores all)
             log.warning("changelog end offsets not read: %r", exc)
 
+    def _db_for_partition(self, partition: int) -> rocksdict.Rdict:
+        if partition in self._restoring:
+            raise PartitionRestoring(f"partition {partition} of {self.table.name} is restoring")
+        return super()._db_for_partition(partition)
+
     async def assign_partitions(
         self, table: CollectionT, tps: set[TP], generation_id: int = 0
     ) -> None:
         """Open the partitions' databases (Faust), then restore those far behind in bulk."""
         await super().assign_partitions(table, tps, generation_id)
         standbys = self.app.assignor.assigned_standbys()
-        partitions: dict[TopicPartition, tuple[rocksdict.Rdict, int | None]] = {}
+        partitions: dict[TopicPartition, tuple[Path, int | None, int]] = {}
         for tp in tps:
             if tp.topic not in table.changelog_topic.topics or tp in standbys:
                 continue
             if tp.partition not in self._dbs:  # not opened: the rebalance moved on meanwhile
                 continue
-            persisted = self.persisted_offset(tp)
-            if far_behind(self.known_ends.get(tp, 0), persisted, self.bulk_min_records):
+            persisted, end = self.persisted_offset(tp), self.known_ends.get(tp, 0)
+            if far_behind(end, persisted, self.bulk_min_records):
                 partitions[TopicPartition(tp.topic, tp.partition)] = (
-                    self._dbs[tp.partition],
+                    self.partition_path(tp.partition),
                     persisted,
+                    end - first_missing(persisted),
                 )
         if not partitions:
             return
         started = time.monotonic()
+        self._restoring = {tp.partition for tp in partitions}
+        for partition in self._restoring:  # the readers open them
+            self._dbs.pop(partition).close()
         try:
-            written = await asyncio.get_running_loop().run_in_executor(
-                None, restore, self._servers(), partitions, self.offset_key
+            written = await restore_in_processes(
+                self._servers(), partitions, self.rocksdb_options, self.offset_key
             )
-        except Exception as exc:  # Faust's recovery reads what is left, from the stored offset
-            log.warning("bulk restore of %s stopped: %r; Faust's recovery goes on", table, exc)
-            return
+        finally:
+            reopened, self._restoring = self._restoring, set()
+            for partition in reopened:
+                self._db_for_partition(partition)
         for tp, count in written.items():
             log.info(
                 "restored %d records of %s[%d] in bulk in %.1f s",
@@ -200,3 +333,7 @@ class BulkRestoringStore(rocksdb.Store):
                 tp.partition,
                 time.monotonic() - started,
             )
+
+
+if __name__ == "__main__":
+    _child_main()

@@ -18,6 +18,8 @@ import faust
 from aiokafka.partitioner import murmur2
 from yarl import URL
 
+from realtime_mkt.streaming.bulk_restore import PartitionRestoring
+
 View = Callable[..., Awaitable[Any]]
 # set on a forwarded request: its receiver answers it, even if its idea of who holds the key
 # differs from the sender's (during a rebalance), instead of sending it back
@@ -43,8 +45,9 @@ def owner(
 def routed(app: faust.App, topic: str, partitions: int, param: str) -> Callable[[View], View]:
     """Decorate a view whose path parameter `param` is a key of `topic`: a worker that does not
     hold the key's partition forwards the request to the one that does and returns its answer;
-    503 while no worker holds it (a rebalance) or the holder does not answer. A forwarded
-    request is answered where it arrives."""
+    503 while no worker holds it (a rebalance), while its holder restores it from the changelog
+    in bulk, or when the holder does not answer. A forwarded request is answered where it
+    arrives."""
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
@@ -59,7 +62,10 @@ def routed(app: faust.App, topic: str, partitions: int, param: str) -> Callable[
             target = URL(holder)
             here = app.conf.canonical_url
             if (target.host, target.port) == (here.host, here.port) or FORWARDED in request.headers:
-                return await view(web, request, **kwargs)  # forwarded once at most
+                try:
+                    return await view(web, request, **kwargs)  # forwarded once at most
+                except PartitionRestoring as exc:
+                    return web.json({"error": f"{exc}, retry"}, status=503)
             forwarded = request.url.with_host(target.host).with_port(target.port)
             try:
                 async with app.http_client.get(
