@@ -67,6 +67,12 @@ def decode(name: str, key: bytes | None, raw: bytes) -> InputEvent:
         ) from None
     if not isinstance(value, dict):
         raise RejectedEvent(None, f"value must be a JSON object, got {type(value).__name__}")
+    return checked(name, key, value)
+
+
+def checked(name: str, key: bytes | None, value: dict[str, Any]) -> InputEvent:
+    """Validate one decoded value of input topic `name` under record key `key`; raise
+    `RejectedEvent` with the reason."""
     spec = topic(name)
     try:
         validate(spec.schema, value)

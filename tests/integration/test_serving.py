@@ -18,10 +18,20 @@ from realtime_mkt.ops.topic_admin import create_topics
 from realtime_mkt.policies.cycle_service import POOL_RATE, RATE
 from realtime_mkt.policies.restock import safety_factor
 from realtime_mkt.streaming import checkpoint
+from realtime_mkt.streaming.routing import partition_of
 from realtime_mkt.worker_process import free_port, stop_worker
-from tests.helpers import T0, assert_valid, clicks, demand_history, inventory, opening
+from tests.helpers import (
+    T0,
+    assert_valid,
+    clicks,
+    demand_history,
+    encoded,
+    inventory,
+    opening,
+    order,
+)
 from tests.integration.conftest import RunningWorker
-from tests.integration.kafka_io import consume, produce_in_order
+from tests.integration.kafka_io import consume, produce, produce_in_order
 from tests.integration.web import get, sample
 
 pytestmark = pytest.mark.integration
@@ -122,9 +132,9 @@ def test_a_worker_with_the_web_off_leaves_its_port_free(worker):
         socket.create_connection(("127.0.0.1", worker.settings.web_port), timeout=5).close()
 
 
-def members_inventory_partitions(settings) -> list[set[int]]:
-    """The `inventory` partitions each member of the worker group is assigned, once the group is
-    stable (empty until then)."""
+def members_partitions(settings, logical: str = "inventory") -> list[set[int]]:
+    """The partitions of topic `logical` each member of the worker group is assigned, once the
+    group is stable (empty until then)."""
     admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     try:
         group = admin.describe_groups([settings.app_id])[settings.app_id]
@@ -132,7 +142,7 @@ def members_inventory_partitions(settings) -> list[set[int]]:
         admin.close()
     if group["group_state"] != "Stable":
         return []
-    name = topic("inventory").full_name(settings)
+    name = topic(logical).full_name(settings)
     return [
         {
             partition
@@ -144,9 +154,12 @@ def members_inventory_partitions(settings) -> list[set[int]]:
     ]
 
 
-def test_every_worker_answers_the_views_of_skus_another_worker_holds(fresh_settings, tmp_path):
+def test_two_workers_share_orders_and_answer_the_views_of_each_others_skus(
+    fresh_settings, tmp_path
+):
     """Two workers split the partitions; each answers `/sku/<id>` and `/forecast/<id>` for all
-    SKUs, the other's by asking it."""
+    SKUs, the other's by asking it. An order's lines are applied by the worker that reads the
+    order where it holds their SKU's partition, and sent through `order-lines` otherwise."""
     first = replace(fresh_settings, web_enabled=True, web_port=free_port())
     second = replace(first, web_port=free_port(), data_dir=first.data_dir.parent / "second")
     create_topics(first)
@@ -158,7 +171,7 @@ def test_every_worker_answers_the_views_of_skus_another_worker_holds(fresh_setti
         (tmp_path / "second").mkdir()
         workers.append(RunningWorker(second, tmp_path / "second"))
         deadline = time.monotonic() + 90
-        while len(held := members_inventory_partitions(first)) != 2 or not all(held):
+        while len(held := members_partitions(first)) != 2 or not all(held):
             assert time.monotonic() < deadline, (
                 f"the two workers did not share the partitions: {held}"
             )
@@ -173,6 +186,26 @@ def test_every_worker_answers_the_views_of_skus_another_worker_holds(fresh_setti
             forecasts = [get(w.settings.web_port, f"/forecast/{sku}") for w in workers]
             assert forecasts[0] == forecasts[1] and forecasts[0][0] == 200
         assert all(get(w.settings.web_port, "/sku/nope")[0] == 404 for w in workers)
+
+        orders = [order(f"multi-{i}", T0 + 60, [(sku, 1) for sku in skus]) for i in range(4)]
+        placed = produce(first, [("orders", o["order_id"].encode(), encoded(o)) for o in orders])
+        sku_partitions = members_partitions(first, "order-lines")
+        reader_holds = {
+            p: sku_partitions[i]
+            for i, ps in enumerate(members_partitions(first, "orders"))
+            for p in ps
+        }
+        forwarded = sum(
+            partition_of(sku, 4) not in reader_holds[partition]
+            for _, partition, _ in placed
+            for sku in skus
+        )
+        assert {partition_of(sku, 4) for sku in skus} == set(range(4))  # both ways are taken
+        workers[0].wait_idle(["orders", "order-lines"])
+        for sku in skus:
+            answers = [get(w.settings.web_port, f"/sku/{sku}") for w in workers]
+            assert answers[0][1]["on_hand"] == answers[1][1]["on_hand"] == 100 + int(sku[4:]) - 4
+        assert len(consume(first, "order-lines", forwarded, timeout=10)) == forwarded
     finally:
         for worker in workers:
             stop_worker(worker.process)

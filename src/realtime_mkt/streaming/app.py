@@ -7,6 +7,7 @@ import logging
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import faust
@@ -23,7 +24,7 @@ from realtime_mkt.engine import (
     sku_signal,
     tick,
 )
-from realtime_mkt.events import InputEvent, RejectedEvent, dead_letter, decode
+from realtime_mkt.events import InputEvent, RejectedEvent, checked, dead_letter, decode
 from realtime_mkt.models.base import OnlineModel
 from realtime_mkt.models.ctr import CtrModel
 from realtime_mkt.models.daily_demand import day_of
@@ -39,7 +40,17 @@ from realtime_mkt.streaming.outbox import ChangelogTable, Outbox
 from realtime_mkt.user_engine import UserEngine, UserState
 
 log = logging.getLogger(__name__)
-SKU_INPUTS = ("order-lines", "price-changes", "inventory", "catalog", "sku-ticks", "sku-signals")
+# the SKU agent's inputs: orders too, whose lines it applies in place when their SKU's partition
+# is its own (all of them with one worker) and sends through `order-lines` otherwise
+SKU_INPUTS = (
+    "order-lines",
+    "price-changes",
+    "inventory",
+    "catalog",
+    "sku-ticks",
+    "sku-signals",
+    "orders",
+)
 CHECKPOINT_SECONDS = 30.0
 CHECKPOINT_SHARE = 0.1  # the most of the time a model checkpoint process may be running
 LAG_SECONDS = 15.0  # how often a worker with the web on measures its group's lag for /metrics
@@ -61,7 +72,7 @@ T = TypeVar("T")
 S = TypeVar("S")
 
 
-def bind_partition(event: faust.EventT) -> None:
+def bind_partition(event: faust.EventT | PartitionOf) -> None:
     """Point Faust's table reads and writes at `event`'s partition.
 
     Faust's RocksDB store and changelog take the partition from the current event. Inside
@@ -69,6 +80,16 @@ def bind_partition(event: faust.EventT) -> None:
     agent sets it (in its own task) before it touches a key's state.
     """
     faust.streams._current_event.set(weakref.ref(event))
+
+
+class PartitionOf:
+    """Stands in for an event of `topic`'s `partition` where Faust's tables read the current
+    event's (`message.topic`, `message.partition`): for an order's line applied in place."""
+
+    __slots__ = ("__weakref__", "message")
+
+    def __init__(self, topic: str, partition: int) -> None:
+        self.message = SimpleNamespace(topic=topic, partition=partition)
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -201,13 +222,14 @@ def create_app(settings: Settings) -> faust.App:
         table: faust.Table,
         key: str,
         items: list[tuple[faust.EventT, InputEvent]],
+        where: faust.EventT | PartitionOf,
         load: Callable[[dict[str, Any]], S],
         apply: Callable[[S | None, InputEvent], Any],
     ) -> KeyRun[faust.EventT, S]:
-        """Apply one key's events of a batch to its state, read once; dead-letter the events
-        whose processing failed, count duplicates (whose outcome may carry decisions to send
-        again). The caller stores the new state (`store`)."""
-        bind_partition(items[0][0])  # one key, one partition
+        """Apply one key's events of a batch to its state, read once from the partition of
+        `where`; dead-letter the events whose processing failed, count duplicates (whose outcome
+        may carry decisions to send again). The caller stores the new state (`store`)."""
+        bind_partition(where)
 
         def initial() -> S | None:
             stored = table.get(key)
@@ -222,33 +244,60 @@ def create_app(settings: Settings) -> faust.App:
         return run
 
     def store(
-        table: faust.Table,
-        key: str,
-        items: list[tuple[faust.EventT, InputEvent]],
-        run: KeyRun[faust.EventT, Any],
+        table: faust.Table, key: str, where: faust.EventT | PartitionOf, run: KeyRun[Any, Any]
     ) -> None:
-        """Write a key's state after its batch (its changelog record goes out with the batch)."""
+        """Write a key's state after its batch to the partition of `where` (its changelog record
+        goes out with the batch)."""
         if run.state is not None:
-            bind_partition(items[0][0])
+            bind_partition(where)
             table[key] = run.state.to_dict()
 
-    @app.agent(kafka_topic("orders"))
-    async def split_orders(stream: faust.StreamT) -> None:
-        """Split each order into lines keyed by `sku_id` (the one repartition); learn purchases."""
-        async for batch in valid_batches(stream):
-            for event, accepted in batch:
-                lines = order_lines(accepted.value)
-                for line in lines:
-                    outbox.add("order-lines", line["sku_id"].encode(), line)
-                guarded(event, lambda lines=lines: learn_purchases(lines))
+    lines_spec = catalogue["order-lines"]
+    lines_topic = lines_spec.full_name(settings)
+    sku_partitions = [PartitionOf(lines_topic, p) for p in range(lines_spec.partitions)]
+
+    def sku_inputs(
+        batch: list[tuple[faust.EventT, InputEvent]],
+    ) -> list[tuple[faust.EventT, InputEvent]]:
+        """The batch's SKU events, orders replaced by their lines whose SKU partition is this
+        worker's (the rest go to `order-lines`, for the worker that has theirs); purchases teach
+        the preference model. A line applied here keeps its order's event: its ack, and its dead
+        letter if it fails."""
+        local = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == lines_topic}
+        inputs = []
+        for event, accepted in batch:
+            if accepted.topic != "orders":
+                inputs.append((event, accepted))
+                continue
+            lines = order_lines(accepted.value)
+            guarded(event, lambda lines=lines: learn_purchases(lines))
+            for line in lines:
+                key = line["sku_id"].encode()
+                if routing.partition_of(line["sku_id"], len(sku_partitions)) not in local:
+                    outbox.add("order-lines", key, line)
+                    continue
+                try:
+                    inputs.append((event, checked("order-lines", key, line)))
+                except RejectedEvent as rejection:
+                    reject(event, rejection)
+        return inputs
+
+    def sku_partition(sku_id: str, event: faust.EventT) -> faust.EventT | PartitionOf:
+        """Where a SKU's state is: its input's partition, or, for a line of an order (whose
+        topic is keyed otherwise), the partition its `order-lines` record would have had."""
+        if logical[event.message.topic] == "orders":
+            return sku_partitions[routing.partition_of(sku_id, len(sku_partitions))]
+        return event
 
     @app.agent(kafka_topic(*SKU_INPUTS))
     async def sku_events(stream: faust.StreamT) -> None:
-        """Apply SKU-keyed events to per-SKU state and publish the decisions they cause."""
+        """Apply SKU-keyed events (and orders' lines) to per-SKU state and publish the decisions
+        they cause."""
         async for batch in valid_batches(stream):
-            for sku_id, items in by_key(batch, "sku_id").items():
-                run = apply_keyed(sku_table, sku_id, items, SkuState.from_dict, engine.apply)
-                store(sku_table, sku_id, items, run)
+            for sku_id, items in by_key(sku_inputs(batch), "sku_id").items():
+                where = sku_partition(sku_id, items[0][0])
+                run = apply_keyed(sku_table, sku_id, items, where, SkuState.from_dict, engine.apply)
+                store(sku_table, sku_id, where, run)
                 for _, _, outcome in run.outcomes:
                     if outcome.held:
                         metrics.HELD.labels(outcome.held).inc()
@@ -270,7 +319,10 @@ def create_app(settings: Settings) -> faust.App:
         async for batch in valid_batches(stream):
             runs = []
             for user_id, items in by_key(batch, "user_id").items():
-                run = apply_keyed(user_table, user_id, items, UserState.from_dict, users.apply)
+                where = items[0][0]
+                run = apply_keyed(
+                    user_table, user_id, items, where, UserState.from_dict, users.apply
+                )
                 runs.append((user_id, items, run))
                 for _, accepted, outcome in run.outcomes:
                     if not outcome.duplicate and accepted.value["action"] in SIGNAL_ACTIONS:
@@ -278,7 +330,7 @@ def create_app(settings: Settings) -> faust.App:
                         outbox.add("sku-signals", signal["sku_id"].encode(), signal)
             await outbox.flush(delivered=True)
             for user_id, items, run in runs:
-                store(user_table, user_id, items, run)
+                store(user_table, user_id, items[0][0], run)
 
     ticked_day = -1
 
