@@ -5,8 +5,9 @@ steady market):
 
 - raw aiokafka: consume, decode JSON, produce each order's lines keyed by SKU;
 - Quix Streams and a default Faust agent: count every record, forward 5 %;
-- the worker, every model and decision on: validates, splits orders into `order-lines`, updates
-  per-SKU state (RocksDB + changelog) and the models, and emits its decisions.
+- the worker, every model and decision on: validates, splits orders into lines (applied in
+  place where this worker holds the SKU's partition, sent through `order-lines` otherwise),
+  updates per-SKU state (RocksDB + changelog) and the models, and emits its decisions.
 
 Baselines are timed from their first record to their last over a pre-loaded topic (their own
 rate). The worker is timed end to end: from the first produced order until its group has
