@@ -5,8 +5,14 @@ import time
 from pathlib import Path
 
 from aiokafka import TopicPartition
+from faust.stores.rocksdb import RocksDBOptions
 
-from realtime_mkt.streaming.bulk_restore import far_behind, shares
+from realtime_mkt.streaming.bulk_restore import (
+    far_behind,
+    open_as_worker,
+    open_for_restore,
+    shares,
+)
 
 
 def test_a_partition_is_far_behind_by_the_records_after_its_persisted_offset():
@@ -79,3 +85,35 @@ def test_a_reader_ends_when_its_worker_is_killed(tmp_path):
     finally:
         worker.kill()
         silent.close()
+
+
+def level0_files(database) -> int:
+    return database.property_int_value("rocksdb.num-files-at-level0")
+
+
+def test_a_database_a_reader_left_is_compacted_once_the_worker_opens_it(tmp_path):
+    """rocksdict opens an existing database with the options stored in it: a reader's (no
+    compactions) would stay if the worker did not set its own again."""
+    options = RocksDBOptions(write_buffer_size=2**20, max_write_buffer_number=2)
+    path = tmp_path / "p0.db"
+    options.open(path).close()  # the worker created it
+    database = open_for_restore(options, path)
+    for flush in range(6):
+        for i in range(500):
+            database.put(f"{flush}-{i}".encode(), bytes(1000))
+        database.flush()
+    time.sleep(0.5)
+    assert level0_files(database) == 6  # none compacted
+    database.close()  # a reader killed here leaves its settings stored
+    reopened = options.open(path)  # as Faust opens it: the stored settings hold
+    time.sleep(1)
+    assert level0_files(reopened) == 6
+    reopened.close()
+
+    database = open_as_worker(options, path)
+    deadline = time.monotonic() + 30
+    while level0_files(database) >= 4 and time.monotonic() < deadline:  # RocksDB's trigger: 4
+        time.sleep(0.1)
+    assert level0_files(database) < 4
+    assert database.get(b"5-499") == bytes(1000)
+    database.close()

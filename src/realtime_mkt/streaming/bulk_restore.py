@@ -11,8 +11,10 @@ to Faust.
 The reading is bound by one core (record parsing, zstd, RocksDB inserts, all under the GIL), so
 the partitions are shared among up to one child process per core (`python -m` this module), each
 with an aiokafka consumer and the partitions' databases, which the store closes meanwhile. The
-writes skip RocksDB's write-ahead log and the databases are flushed at the end: a reader killed
-midway leaves each database as of a flushed batch, its offset with it, which Faust resumes from.
+writes skip RocksDB's write-ahead log, into large memtables with compactions off, and the
+databases are flushed at the end: a reader killed midway leaves each database as of a flushed
+batch, its offset with it, which Faust resumes from. The worker's own options are set again on
+every database the store opens.
 
 Whether a partition is that far behind is judged on the changelog's end offsets read when the
 store starts, before the worker joins its group, and every minute after: any wait inside
@@ -24,7 +26,6 @@ over at once.
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 import logging
 import os
@@ -50,9 +51,12 @@ DEFAULT_MIN_RECORDS = 10_000  # below this Faust's own recovery is as quick (no 
 STALL_SECONDS = 60.0  # no record for this long: give up and leave the rest to Faust
 END_OFFSETS_SECONDS = 60.0  # how often the changelog's end offsets are read again
 FETCH_BYTES = 16 * 2**20  # per partition and fetch (aiokafka's default: 1 MiB)
-# a reader's memtables (the worker's: 16 MiB): with fewer, larger flushes RocksDB's background
-# compactions took half the CPU time or less
-READER_WRITE_BUFFER_BYTES = 64 * 2**20
+# A reader's databases: memtables of 128 MiB (the worker's: 16 MiB) and no compactions while it
+# writes, which at a million SKUs took more than half the restore's time; the worker's RocksDB
+# compacts the files in the background once it opens them. A database left with more files in
+# level 0 than this is compacted by the reader first: from 20 on RocksDB slows writes down.
+READER_WRITE_BUFFER_BYTES = 128 * 2**20
+MAX_LEVEL0_FILES = 16
 
 
 def store_url(min_records: int) -> str:
@@ -175,8 +179,6 @@ async def restore_in_processes(
     behind) in up to one child process per core; records written per partition of the readers
     that finished. A reader that failed is logged: its partitions hold what it wrote."""
     groups = shares({tp: job[2] for tp, job in partitions.items()}, os.cpu_count() or 1)
-    options = copy.copy(options)
-    options.write_buffer_size = max(options.write_buffer_size, READER_WRITE_BUFFER_BYTES)
     results = await asyncio.gather(
         *(
             _read_in_child(
@@ -231,15 +233,49 @@ def _child_main() -> None:
     job = pickle.load(sys.stdin.buffer)
     threading.Thread(target=_exit_when_orphaned, daemon=True).start()
     databases = {
-        tp: (job["options"].open(Path(path)), persisted)
+        tp: (open_for_restore(job["options"], Path(path)), persisted)
         for tp, (path, persisted) in job["partitions"].items()
     }
     try:
         written = restore(job["bootstrap_servers"], databases, job["offset_key"])
     finally:
         for database, _ in databases.values():
+            if database.property_int_value("rocksdb.num-files-at-level0") > MAX_LEVEL0_FILES:
+                database.compact_range(None, None)
+            database.set_options(worker_options(job["options"]))
             database.close()
     json.dump([[tp.topic, tp.partition, n] for tp, n in written.items()], sys.stdout)
+
+
+def worker_options(options: RocksDBOptions) -> dict[str, str]:
+    """The worker's settings of the options a restore changes (RocksDB's mutable ones)."""
+    return {
+        "disable_auto_compactions": "false",
+        "write_buffer_size": str(options.write_buffer_size),
+        "max_write_buffer_number": str(options.max_write_buffer_number),
+    }
+
+
+def open_as_worker(options: RocksDBOptions, path: Path) -> rocksdict.Rdict:
+    """A partition's database with the worker's options. rocksdict opens an existing database
+    with the options stored in it (its OPTIONS file) rather than those it is given, so the
+    mutable ones are set again: a reader killed midway leaves its own stored."""
+    database = options.open(path)
+    database.set_options(worker_options(options))
+    return database
+
+
+def open_for_restore(options: RocksDBOptions, path: Path) -> rocksdict.Rdict:
+    """A partition's database set for a reader: no compactions, large memtables."""
+    database = options.open(path)
+    database.set_options(
+        {
+            "disable_auto_compactions": "true",
+            "write_buffer_size": str(READER_WRITE_BUFFER_BYTES),
+            "max_write_buffer_number": "2",
+        }
+    )
+    return database
 
 
 def _exit_when_orphaned() -> None:
@@ -286,6 +322,9 @@ class BulkRestoringStore(rocksdb.Store):
             self.known_ends = await end_offsets(self._servers(), partitions)
         except Exception as exc:  # judged on the last ones read (none: Faust restores all)
             log.warning("changelog end offsets not read: %r", exc)
+
+    def _open_for_partition(self, partition: int) -> rocksdict.Rdict:
+        return open_as_worker(self.rocksdb_options, self.partition_path(partition))
 
     def _db_for_partition(self, partition: int) -> rocksdict.Rdict:
         if partition in self._restoring:
