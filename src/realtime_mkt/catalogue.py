@@ -10,6 +10,18 @@ from pathlib import Path
 from realtime_mkt.settings import PROJECT_ROOT, Settings
 
 CATALOGUE_PATH = PROJECT_ROOT / "streams" / "topics.toml"
+# the SKU agent's inputs, which must be co-partitioned with the SKU table's changelog: orders
+# too, whose lines it applies in place when their SKU's partition is its own (all of them with
+# one worker) and sends through `order-lines` otherwise
+SKU_INPUTS = (
+    "order-lines",
+    "price-changes",
+    "inventory",
+    "catalog",
+    "sku-ticks",
+    "sku-signals",
+    "orders",
+)
 
 
 @dataclass(frozen=True)

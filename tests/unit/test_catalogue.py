@@ -1,19 +1,6 @@
-from realtime_mkt.catalogue import load_catalogue
+from realtime_mkt.catalogue import SKU_INPUTS, load_catalogue
 from realtime_mkt.schemas import SCHEMA_DIR, load_schema
 from realtime_mkt.settings import Settings
-
-# the SKU agent's topics (orders among them: it applies lines of SKUs whose partition it holds)
-# and the SKU table's changelog
-SKU_AGENT = (
-    "orders",
-    "order-lines",
-    "price-changes",
-    "inventory",
-    "catalog",
-    "sku-ticks",
-    "sku-signals",
-    "sku-state-changelog",
-)
 
 
 def test_every_data_topic_has_a_schema_file():
@@ -25,7 +12,8 @@ def test_every_data_topic_has_a_schema_file():
 
 def test_the_sku_agents_topics_are_co_partitioned():
     catalogue = load_catalogue()
-    assert len({catalogue[name].partitions for name in SKU_AGENT}) == 1
+    sku_keyed = (*SKU_INPUTS, "sku-state-changelog")
+    assert len({catalogue[name].partitions for name in sku_keyed}) == 1
     assert catalogue["clicks"].partitions == catalogue["user-state-changelog"].partitions
 
 

@@ -14,7 +14,7 @@ import faust
 from kafka.errors import KafkaError
 from prometheus_client import generate_latest
 
-from realtime_mkt.catalogue import load_catalogue
+from realtime_mkt.catalogue import SKU_INPUTS, load_catalogue
 from realtime_mkt.decision_log import DecisionLog
 from realtime_mkt.decisions import DECISION_TOPICS
 from realtime_mkt.engine import (
@@ -40,17 +40,6 @@ from realtime_mkt.streaming.outbox import ChangelogTable, Outbox
 from realtime_mkt.user_engine import UserEngine, UserState
 
 log = logging.getLogger(__name__)
-# the SKU agent's inputs: orders too, whose lines it applies in place when their SKU's partition
-# is its own (all of them with one worker) and sends through `order-lines` otherwise
-SKU_INPUTS = (
-    "order-lines",
-    "price-changes",
-    "inventory",
-    "catalog",
-    "sku-ticks",
-    "sku-signals",
-    "orders",
-)
 CHECKPOINT_SECONDS = 30.0
 CHECKPOINT_SHARE = 0.1  # the most of the time a model checkpoint process may be running
 LAG_SECONDS = 15.0  # how often a worker with the web on measures its group's lag for /metrics
