@@ -205,7 +205,12 @@ def test_two_workers_share_orders_and_answer_the_views_of_each_others_skus(
         for sku in skus:
             answers = [get(w.settings.web_port, f"/sku/{sku}") for w in workers]
             assert answers[0][1]["on_hand"] == answers[1][1]["on_hand"] == 100 + int(sku[4:]) - 4
-        assert len(consume(first, "order-lines", forwarded, timeout=10)) == forwarded
+        lines = consume(first, "order-lines", forwarded, timeout=10)
+        assert len(lines) == forwarded
+        for record in lines:
+            value = json.loads(record.value)
+            assert record.key.decode() == value["sku_id"]
+            assert_valid("order-lines.v1", value)
     finally:
         for worker in workers:
             stop_worker(worker.process)
