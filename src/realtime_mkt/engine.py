@@ -152,7 +152,7 @@ class SkuEngine:
         self.config = config or EngineConfig()
         self.breaker = MarketBreaker(self.config.guardrails)
         self.audience = audience
-        self.decisions = decisions or DecisionLog()  # what each SKU decided lately, to re-send
+        self.decisions = decisions or DecisionLog()  # what each SKU decided lately
         self.cycle_pool = cycle_pool or CyclePool()  # restock's correction per lead time
         self.clock: float | None = None  # newest event time seen across SKUs: drives the ticks
         self.category_priors = CategoryPriors()
@@ -166,10 +166,9 @@ class SkuEngine:
             return Outcome(state)
         # click signals were de-duplicated per user upstream; keep the window for rarer events
         if event.topic != "sku-signals" and state.recent.seen_before(value["event_id"]):
-            # a redelivered input (e.g. replayed after a crash, before its outputs were flushed):
-            # send its decisions again, unchanged and under the same ids, so none is lost
-            again = self.decisions.decisions_of(state.sku_id, value["event_id"])
-            return Outcome(state, [Output(t, state.sku_id, v) for t, v in again], duplicate=True)
+            # a redelivered input whose effect is stored: its outputs were delivered with it
+            # (the worker stores a batch's states only once the broker has its outputs)
+            return Outcome(state, duplicate=True)
         assert event.ts is not None
         state.watermark = event.ts if state.watermark is None else max(state.watermark, event.ts)
         self.clock = event.ts if self.clock is None else max(self.clock, event.ts)

@@ -142,15 +142,16 @@ class RunningWorker:
 
 FAULTS = {  # test marker -> the variable that switches the fault on in faults/sitecustomize.py
     "faust_buffer_delay": "REALTIME_MKT_FAULT_FAUST_BUFFER_DELAY",
-    "signal_send_delay": "REALTIME_MKT_FAULT_SIGNAL_SEND_DELAY",
+    "send_delay": "REALTIME_MKT_FAULT_SEND_DELAY",
 }
 
 
 @pytest.fixture()
 def faults(request, monkeypatch) -> None:
-    """Inject the faults the test's markers name into the worker processes it starts."""
+    """Inject the faults the test's markers name into the worker processes it starts (a
+    marker's arguments, space-separated, are the variable's value)."""
     marked = {
-        variable: marker.args[0]
+        variable: " ".join(map(str, marker.args))
         for name, variable in FAULTS.items()
         if (marker := request.node.get_closest_marker(name)) is not None
     }
@@ -160,7 +161,7 @@ def faults(request, monkeypatch) -> None:
             "PYTHONPATH", os.pathsep.join([folder, *filter(None, [os.environ.get("PYTHONPATH")])])
         )
     for variable, value in marked.items():
-        monkeypatch.setenv(variable, str(value))
+        monkeypatch.setenv(variable, value)
 
 
 def _running_worker(settings: Settings, folder: Path) -> Iterator[RunningWorker]:

@@ -4,34 +4,17 @@ they left it, through the real broker."""
 from __future__ import annotations
 
 import json
-import time
-import urllib.error
 
 import pytest
 
 from tests.helpers import clicks
 from tests.integration.kafka_io import consume_until, produce_in_order
-from tests.integration.web import get, value
+from tests.integration.web import wait_for_events
 
 pytestmark = pytest.mark.integration
 
 
-def wait_for_events(port: int, topic: str, count: int, timeout: float = 60) -> None:
-    """Wait until the worker's `/metrics` counts `count` records of `topic` taken in."""
-    series = f'realtime_mkt_events_total{{topic="{topic}"}}'
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            taken = value(str(get(port, "/metrics")[1]), series)
-        except urllib.error.URLError:  # the worker's web server is not up yet
-            taken = None
-        if taken is not None and taken >= count:
-            return
-        time.sleep(0.2)
-    raise TimeoutError(f"the worker did not take in {count} {topic} records within {timeout}s")
-
-
-@pytest.mark.signal_send_delay(8.0)
+@pytest.mark.send_delay(8.0, "sku-signals")
 def test_a_worker_killed_before_its_click_signals_left_sends_them_after_restart(web_worker):
     worker, settings = web_worker, web_worker.settings
     sent = clicks("shopper", "sku-a", 10)

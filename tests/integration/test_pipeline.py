@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import replace
 
 import pytest
 from kafka import KafkaProducer
 
 from realtime_mkt.catalogue import topic
+from realtime_mkt.decision_log import RECENT_DECISIONS
 from realtime_mkt.engine import SkuEngine
 from tests.helpers import (
     T0,
@@ -28,6 +30,7 @@ from tests.integration.kafka_io import (
     produce,
     produce_in_order,
 )
+from tests.integration.web import wait_for_events
 
 pytestmark = pytest.mark.integration
 
@@ -228,3 +231,25 @@ def test_a_killed_worker_repeats_no_decision_under_a_new_id(worker):
         # replayed input may repeat a decision, but only under its original id and unchanged
         assert all(all(v == vs[0] for v in vs) for vs in copies.values())
         assert {k: vs[0] for k, vs in copies.items()} == wanted
+
+
+@pytest.mark.send_delay(5.0, "restock-requests", "price-adjustments")
+def test_a_worker_killed_before_its_decisions_left_sends_every_one_after_restart(
+    web_worker, monkeypatch
+):
+    worker, settings = web_worker, web_worker.settings
+    worker.open_market(master_data())
+    history = demand(DAYS * 2, "f")
+    produce_in_order(settings, history)
+    # every order taken in; the decisions of the last batch (of every batch, before this
+    # version stored a SKU only once its batch's decisions were on the broker) wait 5 s to leave
+    wait_for_events(settings.web_port, "orders", len(history), timeout=120)
+    monkeypatch.delenv("REALTIME_MKT_FAULT_SEND_DELAY")
+    worker.restart(wipe_local_state=False, kill=True)
+    _, expected = replay(SkuEngine(), master_data() + history)
+    deciding = {(o.value["sku_id"], o.value["trigger_event_id"]) for o in expected}
+    # a SKU decided on more inputs than the decision log keeps (the old way to re-send them)
+    assert max(Counter(sku for sku, _ in deciding).values()) > RECENT_DECISIONS
+    for name in ("restock-requests", "price-adjustments"):
+        wanted = {o.value["decision_id"]: o.value for o in expected if o.topic == name}
+        assert_same_decisions(by_id(consume_decisions(settings, name, set(wanted))), wanted)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.error
 import urllib.request
 
@@ -34,3 +35,18 @@ def sample(metrics_text: str, series: str) -> float:
     found = value(metrics_text, series)
     assert found is not None, f"{series} is not on /metrics"
     return found
+
+
+def wait_for_events(port: int, topic: str, count: int, timeout: float = 60) -> None:
+    """Wait until the worker's `/metrics` counts `count` records of `topic` taken in."""
+    series = f'realtime_mkt_events_total{{topic="{topic}"}}'
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            taken = value(str(get(port, "/metrics")[1]), series)
+        except urllib.error.URLError:  # the worker's web server is not up yet
+            taken = None
+        if taken is not None and taken >= count:
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"the worker did not take in {count} {topic} records within {timeout}s")

@@ -2,6 +2,7 @@ import math
 
 import numpy as np
 
+from realtime_mkt.decision_log import DecisionLog
 from realtime_mkt.engine import SkuEngine
 from realtime_mkt.models.elasticity import PRIOR_ELASTICITY, CategoryPriors, LogLogElasticity
 from realtime_mkt.sku_state import SkuState
@@ -131,7 +132,7 @@ def test_new_skus_start_from_their_category_prior():
 
 def test_the_sku_view_reports_the_response_that_prices_use():
     state = SkuState("s", elasticity=simulate(1, days=200))
-    shown = sku_summary(SkuEngine(), state)["elasticity"]
+    shown = sku_summary(SkuEngine(), state, DecisionLog())["elasticity"]
     response, stderr, _ = state.elasticity.own_price_response()
     assert (shown["estimate"], shown["stderr"]) == (response, stderr)
     assert shown["cross"] == state.elasticity.estimate()[2] != 0.0

@@ -35,10 +35,10 @@ would raise every SKU's z.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
+from realtime_mkt.key_value import KeyValueStore
 from realtime_mkt.policies.restock import safety_factor
 
 RATE = 0.4  # η: the change of z per unit of (stocked_out − target miss rate)
@@ -128,14 +128,14 @@ def pool_key(lead_time_days: float) -> tuple[str, str]:
 class CyclePool:
     """The safety-factor correction shared by the SKUs of each lead time.
 
-    `store` is any mapping: a dict in-process, the worker's `sku-state` table in Faust, where
-    the agent binds each SKU's partition before it applies the SKU's events. There each
+    `store` is a dict in-process; in the worker, the `sku-state` table as the SKU agent's batch
+    sees it, on the partition of the SKU whose events it applies. There each
     partition keeps its own pool (the table's store and changelog are per partition), which
     learns from that partition's SKUs in their input order and moves with the partition.
     """
 
-    def __init__(self, store: MutableMapping[Any, Any] | None = None) -> None:
-        self.store: MutableMapping[Any, Any] = {} if store is None else store
+    def __init__(self, store: KeyValueStore | None = None) -> None:
+        self.store: KeyValueStore = {} if store is None else store
 
     def offset(self, lead_time_days: float) -> float:
         """What the lead time's cycles add to every one of its SKUs' safety factor."""

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from collections.abc import AsyncIterator, Callable
-from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import faust
@@ -36,6 +34,7 @@ from realtime_mkt.settings import Settings
 from realtime_mkt.sku_state import SkuState
 from realtime_mkt.streaming import bulk_restore, checkpoint, metrics, routing
 from realtime_mkt.streaming.batches import KeyRun, apply_in_order, by_key
+from realtime_mkt.streaming.deferred_writes import DeferredWrites, PartitionOf, Where
 from realtime_mkt.streaming.outbox import ChangelogTable, Outbox
 from realtime_mkt.user_engine import UserEngine, UserState
 
@@ -61,33 +60,14 @@ T = TypeVar("T")
 S = TypeVar("S")
 
 
-def bind_partition(event: faust.EventT | PartitionOf) -> None:
-    """Point Faust's table reads and writes at `event`'s partition.
-
-    Faust's RocksDB store and changelog take the partition from the current event. Inside
-    `take_events` that context belongs to the task filling the batch, not to the agent, so the
-    agent sets it (in its own task) before it touches a key's state.
-    """
-    faust.streams._current_event.set(weakref.ref(event))
-
-
-class PartitionOf:
-    """Stands in for an event of `topic`'s `partition` where Faust's tables read the current
-    event's (`message.topic`, `message.partition`): for an order's line applied in place."""
-
-    __slots__ = ("__weakref__", "message")
-
-    def __init__(self, topic: str, partition: int) -> None:
-        self.message = SimpleNamespace(topic=topic, partition=partition)
-
-
 def create_app(settings: Settings) -> faust.App:
     """Build the worker: topics from the catalogue, tables, models, agents and web views.
 
     Agents handle their input in batches (`valid_batches`): each key's state is read and stored
-    once per batch, and the batch's outputs and its tables' changelog records go to the producer
-    through the `Outbox` before the batch is acknowledged. Faust flushes the producer before it
-    commits offsets, so at-least-once holds for outputs and state alike.
+    once per batch, and stored only once the broker has the batch's outputs (`DeferredWrites`);
+    the tables' changelog records then go to the producer through the `Outbox` before the batch
+    is acknowledged. Faust flushes the producer before it commits offsets, so at-least-once holds
+    for outputs and state alike.
     """
     catalogue = load_catalogue()
     # kafka-python (the consumer-lag gauges) logs each connection at INFO
@@ -144,17 +124,19 @@ def create_app(settings: Settings) -> faust.App:
 
     sku_table = table("sku-state", catalogue["inventory"].partitions)
     user_table = table("user-state", catalogue["clicks"].partitions)
+    sku_writes, user_writes = DeferredWrites(sku_table), DeferredWrites(user_table)
     models_dir = settings.data_dir / "models"
     users = UserEngine(
         checkpoint.load(models_dir / "ctr.pkl", CtrModel()),
         checkpoint.load(models_dir / "preference.pkl", PreferenceModel()),
     )
     # the decision log and restock's pooled corrections share the SKU table, so their entries
-    # are written to the partition of the SKU being applied (`bind_partition`) and its changelog
+    # are written to the partition of the SKU being applied (`DeferredWrites.at`) and its
+    # changelog, with the batch's states
     engine = SkuEngine(
         audience=users.audience,
-        decisions=DecisionLog(sku_table),
-        cycle_pool=CyclePool(sku_table),
+        decisions=DecisionLog(sku_writes),
+        cycle_pool=CyclePool(sku_writes),
     )
     shared_models: tuple[OnlineModel, ...] = (users.ctr, users.preference)
 
@@ -208,20 +190,20 @@ def create_app(settings: Settings) -> faust.App:
                 users.learn_purchase(line["user_id"], line["sku_id"])
 
     def apply_keyed(
-        table: faust.Table,
+        writes: DeferredWrites,
         key: str,
         items: list[tuple[faust.EventT, InputEvent]],
-        where: faust.EventT | PartitionOf,
+        where: Where,
         load: Callable[[dict[str, Any]], S],
         apply: Callable[[S | None, InputEvent], Any],
     ) -> KeyRun[faust.EventT, S]:
         """Apply one key's events of a batch to its state, read once from the partition of
-        `where`; dead-letter the events whose processing failed, count duplicates (whose outcome
-        may carry decisions to send again). The caller stores the new state (`store`)."""
-        bind_partition(where)
+        `where`, and write the new state (held back until `stored_once_delivered`); dead-letter
+        the events whose processing failed, count duplicates."""
+        writes.at(where)
 
         def initial() -> S | None:
-            stored = table.get(key)
+            stored = writes.get(key)
             return load(stored) if stored else None
 
         run = apply_in_order(initial, items, apply)
@@ -230,16 +212,15 @@ def create_app(settings: Settings) -> faust.App:
         for _, accepted, outcome in run.outcomes:
             if outcome.duplicate:
                 metrics.DUPLICATES.labels(accepted.topic).inc()
+        if run.state is not None:
+            writes[key] = run.state.to_dict()
         return run
 
-    def store(
-        table: faust.Table, key: str, where: faust.EventT | PartitionOf, run: KeyRun[Any, Any]
-    ) -> None:
-        """Write a key's state after its batch to the partition of `where` (its changelog record
-        goes out with the batch)."""
-        if run.state is not None:
-            bind_partition(where)
-            table[key] = run.state.to_dict()
+    async def stored_once_delivered(writes: DeferredWrites) -> None:
+        """Send the batch's outputs, and once the broker has them (or the producer gave up on
+        them, which is logged and counted), store the batch's states."""
+        await outbox.flush(delivered=True)
+        writes.write()
 
     lines_spec = catalogue["order-lines"]
     lines_topic = lines_spec.full_name(settings)
@@ -271,7 +252,7 @@ def create_app(settings: Settings) -> faust.App:
                     reject(event, rejection)
         return inputs
 
-    def sku_partition(sku_id: str, event: faust.EventT) -> faust.EventT | PartitionOf:
+    def sku_partition(sku_id: str, event: faust.EventT) -> Where:
         """Where a SKU's state is: its input's partition, or, for a line of an order (whose
         topic is keyed otherwise), the partition its `order-lines` record would have had."""
         if logical[event.message.topic] == "orders":
@@ -285,8 +266,9 @@ def create_app(settings: Settings) -> faust.App:
         async for batch in valid_batches(stream):
             for sku_id, items in by_key(sku_inputs(batch), "sku_id").items():
                 where = sku_partition(sku_id, items[0][0])
-                run = apply_keyed(sku_table, sku_id, items, where, SkuState.from_dict, engine.apply)
-                store(sku_table, sku_id, where, run)
+                run = apply_keyed(
+                    sku_writes, sku_id, items, where, SkuState.from_dict, engine.apply
+                )
                 for _, _, outcome in run.outcomes:
                     if outcome.held:
                         metrics.HELD.labels(outcome.held).inc()
@@ -295,31 +277,27 @@ def create_app(settings: Settings) -> faust.App:
                     for out in outcome.outputs:
                         metrics.DECISIONS.labels(out.topic).inc()
                         outbox.add(out.topic, out.key.encode(), out.value)
+            await stored_once_delivered(sku_writes)
 
     @app.agent(kafka_topic("clicks"))
     async def user_events(stream: faust.StreamT) -> None:
         """Learn CTR and preference from clicks; pass clicks and add-to-carts on to their SKU.
 
-        A user's state, which remembers the clicks it has seen, is stored only once the signals
-        of its batch are on the broker. Stored first, it outlived a worker killed before they
-        left: the restarted worker met those clicks again as duplicates and never sent their
-        signals (the SKU side keeps no log to send them again, as it does for decisions).
+        A user's state remembers the clicks it has seen, so it is stored only once the signals
+        of its batch are on the broker (`stored_once_delivered`): stored first, it outlived a
+        worker killed before they left, and the restarted worker dropped those clicks as seen,
+        with their signals (the SKU agent's decisions are held back the same way).
         """
         async for batch in valid_batches(stream):
-            runs = []
             for user_id, items in by_key(batch, "user_id").items():
-                where = items[0][0]
                 run = apply_keyed(
-                    user_table, user_id, items, where, UserState.from_dict, users.apply
+                    user_writes, user_id, items, items[0][0], UserState.from_dict, users.apply
                 )
-                runs.append((user_id, items, run))
                 for _, accepted, outcome in run.outcomes:
                     if not outcome.duplicate and accepted.value["action"] in SIGNAL_ACTIONS:
                         signal = sku_signal(accepted.value)
                         outbox.add("sku-signals", signal["sku_id"].encode(), signal)
-            await outbox.flush(delivered=True)
-            for user_id, items, run in runs:
-                store(user_table, user_id, items[0][0], run)
+            await stored_once_delivered(user_writes)
 
     ticked_day = -1
 
@@ -406,6 +384,8 @@ def create_app(settings: Settings) -> faust.App:
         return routing.routed(app, spec.full_name(settings), spec.partitions, param)
 
     by_sku, by_user = routed_by("inventory", "sku_id"), routed_by("clicks", "user_id")
+    # views read the table as stored (the agent's `sku_writes` is its batch's, on one partition)
+    stored_decisions = DecisionLog(sku_table)
 
     def sku_answer(web: Any, sku_id: str, show: Callable[[SkuState], dict[str, Any]]) -> Any:
         stored = sku_table.get(sku_id)
@@ -416,7 +396,7 @@ def create_app(settings: Settings) -> faust.App:
     @app.page("/sku/{sku_id}")
     @by_sku
     async def sku_view(web: Any, request: Any, sku_id: str) -> Any:
-        return sku_answer(web, sku_id, lambda state: sku_summary(engine, state))
+        return sku_answer(web, sku_id, lambda state: sku_summary(engine, state, stored_decisions))
 
     @app.page("/forecast/{sku_id}")
     @by_sku
@@ -438,8 +418,9 @@ def forecast_summary(state: SkuState) -> dict[str, Any]:
     return {"sku_id": state.sku_id, "mean_per_day": mean, "std_per_day": std}
 
 
-def sku_summary(engine: SkuEngine, state: SkuState) -> dict[str, Any]:
-    """What the `/sku/<id>` view shows: price state, stock, estimates and the last decisions."""
+def sku_summary(engine: SkuEngine, state: SkuState, decisions: DecisionLog) -> dict[str, Any]:
+    """What the `/sku/<id>` view shows: price state, stock, estimates and the last decisions
+    (from `decisions`)."""
     mean, std = state.demand.forecast()
     # the same reading as price adjustments: the own-price response and the cross elasticity
     response, stderr, cross = state.elasticity.own_price_response()
@@ -461,7 +442,7 @@ def sku_summary(engine: SkuEngine, state: SkuState) -> dict[str, Any]:
                 "decision_id": value["decision_id"],
                 "occurred_at": value["occurred_at"],
             }
-            for topic, value in engine.decisions.last(state.sku_id)
+            for topic, value in decisions.last(state.sku_id)
         ],
     }
 

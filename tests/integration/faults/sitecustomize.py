@@ -7,9 +7,10 @@ marker), and Python imports this module at start-up.
   hands each record on to the producer: what a busy event loop or a slow broker does to it.
   Faust's flush gives up after 0.1 s without progress, so state or outputs left in that buffer
   can miss a commit or a shutdown.
-- `REALTIME_MKT_FAULT_SIGNAL_SEND_DELAY=<s>`: every record for a `sku-signals` topic is in
-  flight that long before the producer sends it (its delivery, and a producer flush, wait for
-  it), so a worker killed meanwhile dies with its click signals unsent.
+- `REALTIME_MKT_FAULT_SEND_DELAY=<s> <topic> ...`: every record for the named topics (logical
+  names, matched as the end of the Kafka topic's) is in flight that long before the producer
+  sends it (its delivery, and a producer flush, wait for it), so a worker killed meanwhile dies
+  with those records unsent.
 """
 
 import asyncio
@@ -27,20 +28,20 @@ if _delay > 0:
 
     ProducerBuffer._send_pending = _late_send_pending
 
-_signal_delay = float(os.environ.get("REALTIME_MKT_FAULT_SIGNAL_SEND_DELAY", "0"))
-if _signal_delay > 0:
+_send_delay, *_delayed_topics = os.environ.get("REALTIME_MKT_FAULT_SEND_DELAY", "0").split()
+if float(_send_delay) > 0:
     from faust.transport.drivers.aiokafka import Producer
 
     _send, _flush = Producer.send, Producer.flush
     _in_flight: set = set()
 
     async def _late_send(self, topic, *args, **kwargs):
-        if not topic.endswith("sku-signals"):
+        if not topic.endswith(tuple(_delayed_topics)):
             return await _send(self, topic, *args, **kwargs)
         delivery = asyncio.get_running_loop().create_future()
 
         async def deliver_later():
-            await asyncio.sleep(_signal_delay)
+            await asyncio.sleep(float(_send_delay))
             try:
                 metadata = await (await _send(self, topic, *args, **kwargs))
             except Exception as exc:
