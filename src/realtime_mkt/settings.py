@@ -21,7 +21,9 @@ class Settings:
     web_enabled: bool
     tick_seconds: float = 60.0  # how often the worker checks whether the event-time day moved
     tick_rate: float = 1000.0  # SKUs a second the daily re-evaluation ticks at most (0: no limit)
-    bulk_restore_min_records: int = 10_000  # a table partition this far behind restores in bulk
+    # a table partition this far behind restores in bulk; below it Faust's own recovery is as
+    # quick (no reader process to start)
+    bulk_restore_min_records: int = 10_000
 
     @property
     def app_id(self) -> str:
@@ -38,7 +40,9 @@ class Settings:
             data_dir=Path(env.get("REALTIME_MKT_DATA_DIR", ".realtime-mkt/data")),
             web_port=int(env.get("REALTIME_MKT_WEB_PORT", "6066")),
             web_enabled=env.get("REALTIME_MKT_WEB", "1") != "0",
-            tick_seconds=float(env.get("REALTIME_MKT_TICK_SECONDS", "60")),
-            tick_rate=float(env.get("REALTIME_MKT_TICK_RATE", "1000")),
-            bulk_restore_min_records=int(env.get("REALTIME_MKT_BULK_RESTORE_MIN_RECORDS", "10000")),
+            tick_seconds=float(env.get("REALTIME_MKT_TICK_SECONDS", cls.tick_seconds)),
+            tick_rate=float(env.get("REALTIME_MKT_TICK_RATE", cls.tick_rate)),
+            bulk_restore_min_records=int(
+                env.get("REALTIME_MKT_BULK_RESTORE_MIN_RECORDS", cls.bulk_restore_min_records)
+            ),
         )

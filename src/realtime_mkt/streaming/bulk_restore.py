@@ -45,9 +45,10 @@ from faust.types import TP, CollectionT
 from mode import Service
 from yarl import URL
 
+from realtime_mkt.settings import Settings
+
 log = logging.getLogger(__name__)
 
-DEFAULT_MIN_RECORDS = 10_000  # below this Faust's own recovery is as quick (no consumer to set up)
 STALL_SECONDS = 60.0  # no record for this long: give up and leave the rest to Faust
 END_OFFSETS_SECONDS = 60.0  # how often the changelog's end offsets are read again
 FETCH_BYTES = 16 * 2**20  # per partition and fetch (aiokafka's default: 1 MiB)
@@ -294,7 +295,9 @@ class BulkRestoringStore(rocksdb.Store):
 
     def __init__(self, url: str | URL, app: Any, table: CollectionT, **kwargs: Any) -> None:
         query = URL(url).query
-        self.bulk_min_records = int(query.get("bulk_min_records", DEFAULT_MIN_RECORDS))
+        self.bulk_min_records = int(
+            query.get("bulk_min_records", Settings.bulk_restore_min_records)
+        )
         self.known_ends: dict[TopicPartition, int] = {}  # the changelog's, lately
         self._restoring: set[int] = set()  # partitions whose databases readers hold
         super().__init__(url, app, table, **kwargs)
