@@ -12,14 +12,15 @@ from pathlib import Path
 
 from kafka import KafkaAdminClient, KafkaProducer
 
-from realtime_mkt.catalogue import topic
+from realtime_mkt.catalogue import load_catalogue, topic
 from realtime_mkt.ops.lag import wait_until_consumed
 from realtime_mkt.ops.topic_admin import create_topics
 from realtime_mkt.settings import Settings
 from realtime_mkt.sim.market import SCENARIOS, Market
 from realtime_mkt.worker_process import start_worker, stop_worker
 
-Record = tuple[bytes, bytes]
+Record = tuple[bytes, bytes]  # key, value
+Event = tuple[str, bytes, bytes]  # logical topic, key, value
 RUN = f"bench-{uuid.uuid4().hex[:6]}"  # every topic and group of this run starts with it
 
 
@@ -45,8 +46,11 @@ def run_topics_deleted(bootstrap: str) -> Iterator[None]:
             admin.close()
 
 
-def build_orders(n: int, n_skus: int = 100) -> tuple[list[Record], list[tuple[str, dict]]]:
-    """The first `n` orders of the steady market (one line each) and its catalog and opening stock.
+def build_events(
+    n: int, n_skus: int = 100, only: frozenset[str] | None = None
+) -> tuple[list[Event], list[tuple[str, dict]]]:
+    """The first `n` input events of the steady market (those of the topics in `only`, if
+    given), keyed as the platform keys them, and its catalog and opening stock.
 
     Nobody acts on restock requests here, so the market's shelves are refilled each night
     (without receipts: the worker sees stock run down and keeps deciding) and orders never dry up.
@@ -54,23 +58,32 @@ def build_orders(n: int, n_skus: int = 100) -> tuple[list[Record], list[tuple[st
     market = Market(SCENARIOS["steady"], seed=1, n_skus=n_skus, n_users=5000)
     master = market.catalog_events(0)
     opening = dict(market.on_hand)
-    orders: list[tuple[bytes, bytes]] = []
+    keys = {name: spec.key for name, spec in load_catalogue().items()}
+    events: list[Event] = []
     day = 0
-    while len(orders) < n:
-        orders.extend(
-            (value["order_id"].encode(), json.dumps(value).encode())
+    while len(events) < n:
+        events.extend(
+            (name, value[keys[name]].encode(), json.dumps(value).encode())
             for name, value in market.day_events(day)
-            if name == "orders"
+            if only is None or name in only
         )
         market.on_hand.update(opening)
         day += 1
-    return orders[:n], master
+    return events[:n], master
 
 
-def send_all(bootstrap: str, name: str, records: list[tuple[bytes, bytes]]) -> float:
+def build_orders(n: int, n_skus: int = 100) -> tuple[list[Record], list[tuple[str, dict]]]:
+    """The first `n` orders of the steady market (one line each), keyed by `order_id`, and its
+    catalog and opening stock (`build_events`)."""
+    events, master = build_events(n, n_skus, frozenset({"orders"}))
+    return [(key, value) for _, key, value in events], master
+
+
+def send_all(bootstrap: str, records: list[tuple[str, bytes, bytes]]) -> float:
+    """Send (Kafka topic, key, value) records as fast as the producer goes; the time it began."""
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, batch_size=262_144)
     started = time.perf_counter()
-    for key, value in records:
+    for name, key, value in records:
         producer.send(name, key=key, value=value)
     producer.flush()
     producer.close()

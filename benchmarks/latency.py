@@ -128,11 +128,8 @@ def bench_rate(
 ) -> dict[str, list[float]]:
     """Decision latencies per output topic of one worker fed `paced` at `rate` after a warm-up."""
     with running_workers(settings, master) as alive:
-        send_all(
-            settings.bootstrap_servers,
-            topic("orders").full_name(settings),
-            orders[:WARM_UP_ORDERS],
-        )
+        name = topic("orders").full_name(settings)
+        send_all(settings.bootstrap_servers, [(name, k, v) for k, v in orders[:WARM_UP_ORDERS]])
         wait_until_consumed(settings, ["orders", "order-lines"], 300, alive)
         return asyncio.run(paced_phase(settings, paced, rate, alive))
 

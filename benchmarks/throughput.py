@@ -9,6 +9,10 @@ steady market):
   place where this worker holds the SKU's partition, sent through `order-lines` otherwise),
   updates per-SKU state (RocksDB + changelog) and the models, and emits its decisions.
 
+The worker also runs on the market's whole event mix, as many events: clicks and impressions
+(three in four: they teach the CTR and preference models and pass clicks on to their SKU),
+orders and price changes.
+
 Baselines are timed from their first record to their last over a pre-loaded topic (their own
 rate). The worker is timed end to end: from the first produced order until its group has
 committed every order and order line (so its figure includes up to one commit interval).
@@ -26,9 +30,18 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
-from harness import RUN, build_orders, fresh_settings, run_topics_deleted, running_workers, send_all
+from harness import (
+    RUN,
+    Event,
+    build_events,
+    fresh_settings,
+    run_topics_deleted,
+    running_workers,
+    send_all,
+)
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
@@ -54,7 +67,7 @@ def bench_baseline(
     """A baseline script's consume rate over a pre-loaded source topic (see `stopwatch.py`)."""
     label = Path(script).stem.split("_")[0]
     source, sink = bench_topics(bootstrap, label)
-    send_all(bootstrap, source, orders)
+    send_all(bootstrap, [(source, key, value) for key, value in orders])
     scratch = Path(tempfile.mkdtemp(prefix=f"bench-{label}-"))
     result = scratch / "elapsed"
     env = {
@@ -92,15 +105,20 @@ def bench_baseline(
 
 def bench_worker(
     settings: Settings,
-    orders: list[tuple[bytes, bytes]],
+    events: list[Event],
     master: list[tuple[str, dict]],
     processes: int = 1,
 ) -> float:
-    """Orders per second from the first produced order until the workers have committed all."""
+    """Events per second from the first one produced until the workers have committed all of
+    them and the records they passed on (order lines, click signals)."""
+    names = sorted({name for name, _, _ in events} | {"order-lines", "sku-signals"})
     with running_workers(settings, master, processes) as alive:
-        started = send_all(settings.bootstrap_servers, topic("orders").full_name(settings), orders)
-        wait_until_consumed(settings, ["orders", "order-lines"], 900, alive)
-        return len(orders) / (time.perf_counter() - started)
+        started = send_all(
+            settings.bootstrap_servers,
+            [(topic(name).full_name(settings), key, value) for name, key, value in events],
+        )
+        wait_until_consumed(settings, names, 900, alive)
+        return len(events) / (time.perf_counter() - started)
 
 
 def main() -> None:
@@ -109,16 +127,19 @@ def main() -> None:
     args = parser.parse_args()
     base = Settings.from_env()
     ensure_broker(base)
-    orders, master = build_orders(args.orders)
+    orders, master = build_events(args.orders, only=frozenset({"orders"}))
+    mix, _ = build_events(args.orders)
     data = Path(tempfile.mkdtemp(prefix="bench-"))
+    plain = [(key, value) for _, key, value in orders]
 
     try:
         with run_topics_deleted(base.bootstrap_servers):
-            raw = bench_baseline(base.bootstrap_servers, orders, "raw_passthrough.py")
-            quix = bench_baseline(base.bootstrap_servers, orders, "quix_passthrough.py")
-            bare = bench_baseline(base.bootstrap_servers, orders, "faust_passthrough.py", "worker")
+            raw = bench_baseline(base.bootstrap_servers, plain, "raw_passthrough.py")
+            quix = bench_baseline(base.bootstrap_servers, plain, "quix_passthrough.py")
+            bare = bench_baseline(base.bootstrap_servers, plain, "faust_passthrough.py", "worker")
             ours = bench_worker(fresh_settings(base, data), orders, master)
             two = bench_worker(fresh_settings(base, data), orders, master, processes=2)
+            mixed = bench_worker(fresh_settings(base, data), mix, master)
     finally:
         shutil.rmtree(data, ignore_errors=True)
     print(
@@ -134,6 +155,13 @@ def main() -> None:
     print(
         f"{'realtime-mkt, two workers in one group:':<44}{two:>9,.0f} events/s  "
         f"({two / ours:.2f}x one worker)"
+    )
+    shares = Counter(name for name, _, _ in mix)
+    print(
+        f"{'realtime-mkt worker, the whole event mix:':<44}{mixed:>9,.0f} events/s  "
+        f"({mixed / raw:.2f}x raw; "
+        + ", ".join(f"{name} {n / len(mix):.0%}" for name, n in shares.most_common())
+        + ")"
     )
 
 
