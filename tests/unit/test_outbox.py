@@ -5,23 +5,24 @@ from __future__ import annotations
 import asyncio
 from types import SimpleNamespace
 
-from faust.types import FutureMessage
-from faust.types.tuples import PendingMessage
+from faust.types import TP
 
 from realtime_mkt.streaming import metrics
-from realtime_mkt.streaming.outbox import Outbox
+from realtime_mkt.streaming.outbox import ChangelogTable, Outbox
 
 
 class RecordingProducer:
     """Appends like aiokafka's producer: `send` returns the record's delivery future."""
 
     def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes | None, bytes]] = []
+        self.sent: list[tuple[str, bytes | None, bytes | None]] = []
+        self.partitions: list[int | None] = []
         self.deliveries: list[asyncio.Future] = []
 
     async def send(self, topic, key, value, partition, timestamp, headers) -> asyncio.Future:
         await asyncio.sleep(0)  # let other tasks run mid-flush, as a real append may
         self.sent.append((topic, key, value))
+        self.partitions.append(partition)
         delivery = asyncio.get_running_loop().create_future()
         self.deliveries.append(delivery)
         return delivery
@@ -52,37 +53,35 @@ def test_records_reach_the_producer_in_order_as_compact_json():
     assert box.records == []
 
 
-class RecordingChangelog:
-    """Publishes like a Faust topic: appends through `producer` and returns the delivery future."""
+class RecordingTable:
+    """Stands in for a `ChangelogTable`: its changelog topic, and the deliveries it was told of."""
 
-    def __init__(self, producer: RecordingProducer) -> None:
-        self.producer = producer
+    changelog_topic_name = "p.changelog"
 
-    async def publish_message(self, fut: FutureMessage, wait: bool) -> asyncio.Future:
-        assert not wait  # a batch only waits for the append; Faust's commit waits for delivery
-        message = fut.message
-        return await self.producer.send("p.changelog", message.key, message.value, None, None, None)
+    def __init__(self) -> None:
+        self.delivered: list[asyncio.Future] = []
 
-
-def changelog_record(channel: RecordingChangelog, key: bytes) -> FutureMessage:
-    fields = dict.fromkeys(PendingMessage._fields)
-    return FutureMessage(
-        PendingMessage(**{**fields, "channel": channel, "key": key, "value": b"{}"})
-    )
+    def on_changelog_delivered(self, delivery: asyncio.Future) -> None:
+        self.delivered.append(delivery)
 
 
 def test_table_changelog_records_go_with_the_batch_after_its_outputs():
     """Faust's own buffer may still hold a changelog record when it commits; the outbox may not.
-    Outputs go first, so decisions do not wait behind state; each kind keeps its order."""
+    Outputs go first, so decisions do not wait behind state; each kind keeps its order. The
+    table hears of the last record of each partition (it keeps that offset)."""
     box, producer = outbox()
-    changelog = RecordingChangelog(producer)
+    table = RecordingTable()
 
     async def run() -> None:
-        box.add_message(changelog_record(changelog, b"decisions"))
+        box.add_changelog(table, 0, b"decisions", b"{}")
         box.add("order-lines", b"sku-1", {"n": 1})
-        box.add_message(changelog_record(changelog, b"sku-1"))
+        box.add_changelog(table, 1, b"sku-1", b"{}")
+        box.add_changelog(table, 0, b"sku-2", None)
         box.add("dead-letter", None, {"error": "bad"})
         await box.flush()
+        for delivery in producer.deliveries:
+            delivery.set_result("metadata")
+        await asyncio.sleep(0)  # done callbacks run on the next loop turn
 
     asyncio.run(run())
     assert producer.sent == [
@@ -90,8 +89,29 @@ def test_table_changelog_records_go_with_the_batch_after_its_outputs():
         ("p.dead-letter", None, b'{"error":"bad"}'),
         ("p.changelog", b"decisions", b"{}"),
         ("p.changelog", b"sku-1", b"{}"),
+        ("p.changelog", b"sku-2", None),
     ]
+    assert producer.partitions[2:] == [0, 1, 0]
+    assert table.delivered == [producer.deliveries[3], producer.deliveries[4]]  # sku-1, sku-2
     assert box.records == [] and box.changelog == []
+
+
+def test_a_table_keeps_the_offset_its_changelog_reached_once_delivered():
+    persisted: list[tuple[TP, int]] = []
+    table = SimpleNamespace(
+        data=SimpleNamespace(set_persisted_offset=lambda tp, offset: persisted.append((tp, offset)))
+    )
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        delivered, failed = loop.create_future(), loop.create_future()
+        delivered.set_result(SimpleNamespace(topic="p.changelog", partition=3, offset=41))
+        failed.set_exception(RuntimeError("broker gone"))
+        for delivery in (delivered, failed):
+            ChangelogTable.on_changelog_delivered(table, delivery)
+
+    asyncio.run(run())
+    assert persisted == [(TP("p.changelog", 3), 41)]
 
 
 def test_a_flush_returns_only_once_its_records_are_in_the_producer():

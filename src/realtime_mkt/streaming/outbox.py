@@ -9,7 +9,7 @@ from typing import Any
 
 import faust
 import orjson
-from faust.types import AppT, FutureMessage
+from faust.types import TP, AppT
 
 from realtime_mkt.streaming import metrics
 
@@ -38,16 +38,18 @@ class Outbox:
         self.app = app
         self.topic_names = topic_names  # logical name -> Kafka topic
         self.records: list[tuple[str, bytes | None, bytes]] = []
-        self.changelog: list[FutureMessage] = []
+        self.changelog: list[tuple[ChangelogTable, int, bytes, bytes | None]] = []
         self.lock = asyncio.Lock()
 
     def add(self, topic: str, key: bytes | None, value: Any) -> None:
         """Queue one record of logical topic `topic`; `value` is JSON-encoded."""
         self.records.append((self.topic_names[topic], key, orjson.dumps(value)))
 
-    def add_message(self, message: FutureMessage) -> None:
-        """Queue a message Faust prepared (a table's changelog record); it keeps its callbacks."""
-        self.changelog.append(message)
+    def add_changelog(
+        self, table: ChangelogTable, partition: int, key: bytes, value: bytes | None
+    ) -> None:
+        """Queue one record of `table`'s changelog partition (a `None` value: a deletion)."""
+        self.changelog.append((table, partition, key, value))
 
     async def flush(self, delivered: bool = False) -> None:
         """Append every queued record to the producer; with `delivered`, return only once the
@@ -62,10 +64,15 @@ class Outbox:
             deliveries = []
             for topic, key, value in records:
                 deliveries.append(await self.app.producer.send(topic, key, value, None, None, None))
-            for message in changelog:
-                deliveries.append(
-                    await message.message.channel.publish_message(message, wait=False)
+            last: dict[tuple[ChangelogTable, int], asyncio.Future] = {}
+            for table, partition, key, value in changelog:
+                delivery = await self.app.producer.send(
+                    table.changelog_topic_name, key, value, partition, None, None
                 )
+                deliveries.append(delivery)
+                last[table, partition] = delivery
+            for (table, _), delivery in last.items():
+                delivery.add_done_callback(table.on_changelog_delivered)
             for delivery in deliveries:
                 delivery.add_done_callback(_report_failure)
         if delivered and deliveries:
@@ -73,32 +80,45 @@ class Outbox:
 
 
 class ChangelogTable(faust.Table):
-    """A Faust table whose changelog records leave with the batch's outputs, through `outbox`."""
+    """A Faust table whose changelog records leave with the batch's outputs, through `outbox`.
+
+    Faust wraps each record in a future message, publishes it through its topic and, once it is
+    delivered, writes its offset to the partition's RocksDB (where a restarted worker resumes
+    reading the changelog). Here a record is its encoded key and value, and the offset is
+    written once per partition and flush, from its last record: per record, that bookkeeping
+    cost more than the engine on a batch of clicks (a state written per user). Key expiry and
+    Faust's table sensors, which this app does not use, are left out.
+    """
 
     def __init__(self, app: AppT, *, outbox: Outbox, **kwargs: Any) -> None:
         self.outbox = outbox
         super().__init__(app, **kwargs)
 
-    def send_changelog(
-        self,
-        partition: int | None,
-        key: Any,
-        value: Any,
-        key_serializer: Any = None,
-        value_serializer: Any = None,
-    ) -> FutureMessage:
-        """What Faust's `send_changelog` does, except that the record waits in the outbox."""
-        message = self.changelog_topic.as_future_message(
-            key=key,
-            value=value,
-            partition=partition,
-            key_serializer=key_serializer or self.key_serializer,
-            value_serializer=value_serializer or self.value_serializer,
-            callback=self._on_changelog_sent,  # records the offset in RocksDB, as Faust does
-            eager_partitioning=True,
-        )
-        self.outbox.add_message(message)
-        return message
+    @property
+    def changelog_topic_name(self) -> str:
+        """The Kafka topic of this table's changelog."""
+        return self.changelog_topic.get_topic_name()
+
+    def on_key_set(self, key: Any, value: Any) -> None:
+        """Queue the changelog record of a key set on the current event's partition."""
+        self._queue(key, self.data._encode_value(value))
+
+    def on_key_del(self, key: Any) -> None:
+        """Queue the tombstone of a key deleted on the current event's partition."""
+        self._queue(key, None)
+
+    def _queue(self, key: Any, value: bytes | None) -> None:
+        partition = self.partition_for_key(key)
+        assert partition is not None  # tables take the current event's partition
+        self.outbox.add_changelog(self, partition, self.data._encode_key(key), value)
+
+    def on_changelog_delivered(self, delivery: asyncio.Future) -> None:
+        """Keep in the partition's RocksDB the offset its changelog has reached (as Faust does
+        for each record), once the last record of a flush is delivered."""
+        if delivery.cancelled() or delivery.exception() is not None:
+            return
+        metadata = delivery.result()
+        self.data.set_persisted_offset(TP(metadata.topic, metadata.partition), metadata.offset)
 
 
 def _report_failure(delivery: asyncio.Future) -> None:
