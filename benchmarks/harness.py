@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -90,12 +92,31 @@ def send_all(bootstrap: str, records: list[tuple[str, bytes, bytes]]) -> float:
     return started
 
 
+class Workers:
+    """Worker processes; calling it tells whether every one still runs."""
+
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen] = []
+
+    def __call__(self) -> bool:
+        return all(w.poll() is None for w in self.processes)
+
+    def cpu_seconds(self) -> float:
+        """The CPU time (user and system) the workers have used so far, from /proc: a figure
+        that a shared machine's other load moves less than a wall-clock rate."""
+        total = 0.0
+        for worker in self.processes:
+            fields = Path(f"/proc/{worker.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+
 @contextmanager
 def running_workers(
     settings: Settings, master: list[tuple[str, dict]], processes: int = 1
-) -> Iterator[Callable[[], bool]]:
+) -> Iterator[Workers]:
     """Fresh topics holding the catalog and opening stock, and `processes` workers in one group
-    that have all joined and consumed them; yields a check that every worker is still running."""
+    that have all joined and consumed them; yields them (a check that every one still runs)."""
     create_topics(settings)
     producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers)
     for name, value in master:
@@ -106,14 +127,11 @@ def running_workers(
         )
     producer.flush()
     producer.close()
-    workers = []
-
-    def alive() -> bool:
-        return all(w.poll() is None for w in workers)
+    alive = Workers()
 
     def start(n: int) -> None:
         own = dataclasses.replace(settings, data_dir=settings.data_dir / f"worker-{n}")
-        workers.append(start_worker(own, own.data_dir / "worker.log"))
+        alive.processes.append(start_worker(own, own.data_dir / "worker.log"))
 
     try:
         # The others join a running group, as when scaling out: on a fresh group, Faust 0.15 can
@@ -126,7 +144,7 @@ def running_workers(
         wait_for_members(settings, processes, 120, alive)
         yield alive
     finally:
-        for worker in workers:
+        for worker in alive.processes:
             stop_worker(worker)
 
 

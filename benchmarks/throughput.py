@@ -14,7 +14,8 @@ The worker also runs on the market's whole event mix, as many events: clicks and
 orders and price changes.
 
 Baselines are timed from their first record to their last over a pre-loaded topic (their own
-rate). The worker is timed end to end: from the first produced order until its group has
+rate). Each worker row also gives the workers' CPU time per event, which the machine's other
+load moves less than a rate (compare versions on it). The worker is timed end to end: from the first produced order until its group has
 committed every order and order line (so its figure includes up to one commit interval).
 
     .ci/venv python benchmarks/throughput.py --orders 20000
@@ -108,17 +109,20 @@ def bench_worker(
     events: list[Event],
     master: list[tuple[str, dict]],
     processes: int = 1,
-) -> float:
+) -> tuple[float, float]:
     """Events per second from the first one produced until the workers have committed all of
-    them and the records they passed on (order lines, click signals)."""
+    them and the records they passed on (order lines, click signals), and the workers' CPU time
+    per event (µs)."""
     names = sorted({name for name, _, _ in events} | {"order-lines", "sku-signals"})
-    with running_workers(settings, master, processes) as alive:
+    with running_workers(settings, master, processes) as workers:
+        cpu_before = workers.cpu_seconds()
         started = send_all(
             settings.bootstrap_servers,
             [(topic(name).full_name(settings), key, value) for name, key, value in events],
         )
-        wait_until_consumed(settings, names, 900, alive)
-        return len(events) / (time.perf_counter() - started)
+        wait_until_consumed(settings, names, 900, workers)
+        rate = len(events) / (time.perf_counter() - started)
+        return rate, (workers.cpu_seconds() - cpu_before) / len(events) * 1e6
 
 
 def main() -> None:
@@ -149,20 +153,21 @@ def main() -> None:
         ("raw aiokafka consume-decode-produce loop", raw),
         ("Quix Streams, count and forward 5 %", quix),
         ("default Faust agent, count and forward 5 %", bare),
-        ("realtime-mkt worker end to end", ours),
     ]:
         print(f"{label + ':':<44}{rate:>9,.0f} events/s  ({rate / raw:.2f}x raw)")
-    print(
-        f"{'realtime-mkt, two workers in one group:':<44}{two:>9,.0f} events/s  "
-        f"({two / ours:.2f}x one worker)"
-    )
     shares = Counter(name for name, _, _ in mix)
-    print(
-        f"{'realtime-mkt worker, the whole event mix:':<44}{mixed:>9,.0f} events/s  "
-        f"({mixed / raw:.2f}x raw; "
-        + ", ".join(f"{name} {n / len(mix):.0%}" for name, n in shares.most_common())
-        + ")"
-    )
+    for label, (rate, cpu), against in [
+        ("realtime-mkt worker end to end", ours, f"{ours[0] / raw:.2f}x raw"),
+        ("realtime-mkt, two workers in one group", two, f"{two[0] / ours[0]:.2f}x one worker"),
+        (
+            "realtime-mkt worker, the whole event mix",
+            mixed,
+            ", ".join(f"{name} {n / len(mix):.0%}" for name, n in shares.most_common()),
+        ),
+    ]:
+        print(
+            f"{label + ':':<44}{rate:>9,.0f} events/s  ({against}; worker CPU {cpu:,.0f} µs/event)"
+        )
 
 
 if __name__ == "__main__":
