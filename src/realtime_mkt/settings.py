@@ -24,6 +24,10 @@ class Settings:
     # a table partition this far behind restores in bulk; below it Faust's own recovery is as
     # quick (no reader process to start)
     bulk_restore_min_records: int = 10_000
+    # warm copies each worker keeps of the tables of partitions it does not process: a failover
+    # without one restores the partitions from the changelog; each costs the group a write of
+    # every state to a second worker (README *Scaling out*)
+    standby_replicas: int = 1
 
     @property
     def app_id(self) -> str:
@@ -45,4 +49,5 @@ class Settings:
             bulk_restore_min_records=int(
                 env.get("REALTIME_MKT_BULK_RESTORE_MIN_RECORDS", cls.bulk_restore_min_records)
             ),
+            standby_replicas=int(env.get("REALTIME_MKT_STANDBY_REPLICAS", cls.standby_replicas)),
         )

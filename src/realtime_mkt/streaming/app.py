@@ -90,6 +90,7 @@ def create_app(settings: Settings) -> faust.App:
         # minute of silence. Heartbeats come from the consumer's own thread, so a busy event
         # loop does not miss them.
         broker_session_timeout=SESSION_TIMEOUT,
+        table_standby_replicas=settings.standby_replicas,
     )
     logical = {spec.full_name(settings): name for name, spec in catalogue.items()}
     metrics.export_known_labels(
