@@ -99,18 +99,25 @@ class ChangelogTable(faust.Table):
         """The Kafka topic of this table's changelog."""
         return self.changelog_topic.get_topic_name()
 
+    def __setitem__(self, key: Any, value: Any) -> None:
+        """Store a key's value on the current event's partition and queue its changelog record,
+        the key and value encoded once for both (Faust encodes them for each)."""
+        key_bytes, value_bytes = self.data._encode_key(key), self.data._encode_value(value)
+        self._queue(key, key_bytes, value_bytes)
+        self.data._set(key_bytes, value_bytes)
+
     def on_key_set(self, key: Any, value: Any) -> None:
-        """Queue the changelog record of a key set on the current event's partition."""
-        self._queue(key, self.data._encode_value(value))
+        """Queue the changelog record of a key set by `update`."""
+        self._queue(key, self.data._encode_key(key), self.data._encode_value(value))
 
     def on_key_del(self, key: Any) -> None:
         """Queue the tombstone of a key deleted on the current event's partition."""
-        self._queue(key, None)
+        self._queue(key, self.data._encode_key(key), None)
 
-    def _queue(self, key: Any, value: bytes | None) -> None:
+    def _queue(self, key: Any, key_bytes: bytes, value_bytes: bytes | None) -> None:
         partition = self.partition_for_key(key)
         assert partition is not None  # tables take the current event's partition
-        self.outbox.add_changelog(self, partition, self.data._encode_key(key), value)
+        self.outbox.add_changelog(self, partition, key_bytes, value_bytes)
 
     def on_changelog_delivered(self, delivery: asyncio.Future) -> None:
         """Keep in the partition's RocksDB the offset its changelog has reached (as Faust does
