@@ -248,13 +248,19 @@ def _child_main() -> None:
     json.dump([[tp.topic, tp.partition, n] for tp, n in written.items()], sys.stdout)
 
 
-def worker_options(options: RocksDBOptions) -> dict[str, str]:
-    """The worker's settings of the options a restore changes (RocksDB's mutable ones)."""
+def mutable_options(compactions: bool, write_buffer_size: int, buffers: int) -> dict[str, str]:
+    """The options a restore changes, all of them RocksDB's mutable ones, as `set_options`
+    takes them."""
     return {
-        "disable_auto_compactions": "false",
-        "write_buffer_size": str(options.write_buffer_size),
-        "max_write_buffer_number": str(options.max_write_buffer_number),
+        "disable_auto_compactions": str(not compactions).lower(),
+        "write_buffer_size": str(write_buffer_size),
+        "max_write_buffer_number": str(buffers),
     }
+
+
+def worker_options(options: RocksDBOptions) -> dict[str, str]:
+    """The worker's settings of the options a restore changes."""
+    return mutable_options(True, options.write_buffer_size, options.max_write_buffer_number)
 
 
 def open_as_worker(options: RocksDBOptions, path: Path) -> rocksdict.Rdict:
@@ -269,13 +275,7 @@ def open_as_worker(options: RocksDBOptions, path: Path) -> rocksdict.Rdict:
 def open_for_restore(options: RocksDBOptions, path: Path) -> rocksdict.Rdict:
     """A partition's database set for a reader: no compactions, large memtables."""
     database = options.open(path)
-    database.set_options(
-        {
-            "disable_auto_compactions": "true",
-            "write_buffer_size": str(READER_WRITE_BUFFER_BYTES),
-            "max_write_buffer_number": "2",
-        }
-    )
+    database.set_options(mutable_options(False, READER_WRITE_BUFFER_BYTES, 2))
     return database
 
 
