@@ -14,9 +14,10 @@ The worker also runs on the market's whole event mix, as many events: clicks and
 orders and price changes.
 
 Baselines are timed from their first record to their last over a pre-loaded topic (their own
-rate). Each worker row also gives the workers' CPU time per event, which the machine's other
-load moves less than a rate (compare versions on it). The worker is timed end to end: from the first produced order until its group has
-committed every order and order line (so its figure includes up to one commit interval).
+rate). The worker is timed end to end: from the first produced event until its group has
+committed every event and every record it passed on (order lines, click signals), so its figure
+includes up to one commit interval. Each worker row also gives the workers' CPU time per event,
+which the machine's other load moves less than a rate (compare versions on it).
 
     .ci/venv python benchmarks/throughput.py --orders 20000
 """
