@@ -164,10 +164,13 @@ class SkuEngine:
         if event.topic == "catalog":
             self._apply_catalog(state, value)
             return Outcome(state)
-        # click signals were de-duplicated per user upstream; keep the window for rarer events
-        if event.topic != "sku-signals" and state.recent.seen_before(value["event_id"]):
-            # a redelivered input whose effect is stored: its outputs were delivered with it
-            # (the worker stores a batch's states only once the broker has its outputs)
+        # a redelivered input whose effect is stored: its outputs were delivered with it (the
+        # worker stores a batch's states only once the broker has its outputs). Positions catch
+        # every redelivery and resent line or signal; the event-id window, inputs sent twice
+        # upstream (click signals come from clicks that passed the users' window already).
+        if state.positions.seen_before(event.read, event.origin) or (
+            event.topic != "sku-signals" and state.recent.seen_before(value["event_id"])
+        ):
             return Outcome(state, duplicate=True)
         assert event.ts is not None
         state.watermark = event.ts if state.watermark is None else max(state.watermark, event.ts)

@@ -10,19 +10,25 @@ from typing import Any
 import orjson
 
 from realtime_mkt.catalogue import topic
+from realtime_mkt.positions import Origin, Position, source_of
 from realtime_mkt.schemas import SchemaViolation, validate
 
+# the topic that the records of a repartitioned topic were made of (their `origin` field)
+ORIGIN_TOPICS = {"order-lines": "orders", "sku-signals": "clicks"}
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC).timestamp()
 LATEST = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
 
 
 @dataclass(frozen=True, slots=True)
 class InputEvent:
-    """A validated input: its logical topic, its value and its event time (epoch seconds)."""
+    """A validated input: its logical topic, its value and its event time (epoch seconds);
+    where it was read and what it was made of, when known (`positions`)."""
 
     topic: str
     value: dict[str, Any]
     ts: float | None  # None for catalog records, which carry no event time
+    read: Position | None = None
+    origin: Origin | None = None
 
 
 class RejectedEvent(Exception):
@@ -55,8 +61,9 @@ def _check_semantics(name: str, value: dict[str, Any]) -> None:
             raise RejectedEvent("map_price", "must not exceed max_price")
 
 
-def decode(name: str, key: bytes | None, raw: bytes) -> InputEvent:
-    """Validate one record of input topic `name`; raise `RejectedEvent` with the reason."""
+def decode(name: str, key: bytes | None, raw: bytes, read: Position | None = None) -> InputEvent:
+    """Validate one record of input topic `name` (read at `read`); raise `RejectedEvent` with
+    the reason."""
     try:
         value = orjson.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -67,12 +74,19 @@ def decode(name: str, key: bytes | None, raw: bytes) -> InputEvent:
         ) from None
     if not isinstance(value, dict):
         raise RejectedEvent(None, f"value must be a JSON object, got {type(value).__name__}")
-    return checked(name, key, value)
+    return checked(name, key, value, read)
 
 
-def checked(name: str, key: bytes | None, value: dict[str, Any]) -> InputEvent:
-    """Validate one decoded value of input topic `name` under record key `key`; raise
-    `RejectedEvent` with the reason."""
+def checked(
+    name: str,
+    key: bytes | None,
+    value: dict[str, Any],
+    read: Position | None = None,
+    origin: Origin | None = None,
+) -> InputEvent:
+    """Validate one decoded value of input topic `name` under record key `key` (read at
+    `read`, made of `origin`, or of the `origin` its value names); raise `RejectedEvent` with
+    the reason."""
     spec = topic(name)
     try:
         validate(spec.schema, value)
@@ -93,7 +107,15 @@ def checked(name: str, key: bytes | None, value: dict[str, Any]) -> InputEvent:
             raise RejectedEvent("occurred_at", f"is not an RFC 3339 time ({exc})") from None
         if not EARLIEST <= ts < LATEST:
             raise RejectedEvent("occurred_at", "is outside 2000-01-01..2100-01-01")
-    return InputEvent(name, value, ts)
+    if origin is None and "origin" in value:
+        made_of = value["origin"]
+        origin = Origin(
+            source_of(ORIGIN_TOPICS[name], made_of["partition"]),
+            made_of["offset"],
+            made_of["part"],
+            made_of["generation"],
+        )
+    return InputEvent(name, value, ts, read, origin)
 
 
 def dead_letter(

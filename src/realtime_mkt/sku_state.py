@@ -10,6 +10,7 @@ from realtime_mkt.models.click_signal import ClickSignal
 from realtime_mkt.models.daily_demand import DailyDemand
 from realtime_mkt.models.elasticity import LogLogElasticity
 from realtime_mkt.policies.cycle_service import CycleService
+from realtime_mkt.positions import ReadPositions
 
 RECENT_IDS = 64  # duplicate-detection window: the last N event ids seen for this key
 
@@ -52,6 +53,7 @@ class SkuState:
     unit_cost: float | None = None
     competitor_prices: dict[str, float] = field(default_factory=dict)
     recent: RecentIds = field(default_factory=RecentIds)
+    positions: ReadPositions = field(default_factory=ReadPositions)
     elasticity: LogLogElasticity = field(default_factory=LogLogElasticity)
     price_changes: list[float] = field(default_factory=list)  # event times of our adjustments
     daily_min_price: list[list[float]] = field(default_factory=list)  # [day, lowest price], 30 days
@@ -107,6 +109,7 @@ class SkuState:
             "cost": self.unit_cost,
             "comp": self.competitor_prices,
             "ids": self.recent.ids,
+            "pos": self.positions.to_list(),
             "el": self.elasticity.to_list(),
             "pchg": self.price_changes,
             "pmin": self.daily_min_price,
@@ -130,6 +133,7 @@ class SkuState:
             unit_cost=data["cost"],
             competitor_prices=data["comp"],
             recent=RecentIds(data["ids"]),
+            positions=ReadPositions.from_list(data.get("pos")),
             elasticity=LogLogElasticity.from_list(data["el"]),
             price_changes=data["pchg"],
             daily_min_price=data["pmin"],

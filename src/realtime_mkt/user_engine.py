@@ -15,6 +15,7 @@ from realtime_mkt.decisions import Audience
 from realtime_mkt.events import InputEvent
 from realtime_mkt.models.ctr import CtrModel, ctr_features
 from realtime_mkt.models.preference import GRADES, PreferenceModel
+from realtime_mkt.positions import ReadPositions
 from realtime_mkt.sku_state import RecentIds
 
 MAX_PENDING = 50
@@ -22,19 +23,21 @@ MAX_PENDING = 50
 
 @dataclass(slots=True)
 class UserState:
-    """Recent event ids and impressions still waiting for a click."""
+    """Recent event ids, the positions of the clicks read, and impressions still waiting for
+    a click."""
 
     recent: RecentIds = field(default_factory=RecentIds)
     pending: list[dict[str, Any]] = field(default_factory=list)
+    positions: ReadPositions = field(default_factory=ReadPositions)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for the table."""
-        return {"ids": self.recent.ids, "pend": self.pending}
+        return {"ids": self.recent.ids, "pend": self.pending, "pos": self.positions.to_list()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UserState:
         """Inverse of `to_dict`."""
-        return cls(RecentIds(data["ids"]), data["pend"])
+        return cls(RecentIds(data["ids"]), data["pend"], ReadPositions.from_list(data.get("pos")))
 
 
 @dataclass(slots=True)
@@ -59,7 +62,9 @@ class UserEngine:
         """Apply a validated `clicks` event keyed by `user_id`."""
         state = state or UserState()
         value = event.value
-        if state.recent.seen_before(value["event_id"]):
+        if state.positions.seen_before(event.read, None) or state.recent.seen_before(
+            value["event_id"]
+        ):
             return UserOutcome(state, duplicate=True)
         assert event.ts is not None
         self._expire(state, event.ts)

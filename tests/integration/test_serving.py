@@ -214,3 +214,41 @@ def test_two_workers_share_orders_and_answer_the_views_of_each_others_skus(
     finally:
         for worker in workers:
             stop_worker(worker.process)
+
+
+def test_a_worker_joining_during_a_backlog_loses_no_order_and_applies_none_twice(
+    fresh_settings, tmp_path
+):
+    """The second worker joins while the first works through a backlog of orders, its fetcher
+    waiting on a full stream buffer: the rebalance cuts that delivery short (README *Batches*),
+    and the orders not delivered are read again, by whichever worker then holds them."""
+    first = replace(fresh_settings, web_enabled=True, web_port=free_port())
+    second = replace(first, web_port=free_port(), data_dir=first.data_dir.parent / "second")
+    create_topics(first)
+    skus = [f"sku-{i}" for i in range(12)]
+    per_sku = 5000
+    workers = [RunningWorker(first, tmp_path)]
+    try:
+        workers[0].open_market([v for sku in skus for v in opening(sku, 10 * per_sku)])
+        orders = [order(f"b-{i}", T0 + 60 + i, [(skus[i % 12], 1)]) for i in range(12 * per_sku)]
+        produce(first, [("orders", o["order_id"].encode(), encoded(o)) for o in orders])
+        (tmp_path / "second").mkdir()
+        workers.append(RunningWorker(second, tmp_path / "second"))
+        deadline = time.monotonic() + 90
+        while len(held := members_partitions(first)) != 2 or not all(held):
+            assert time.monotonic() < deadline, f"the second worker did not join: {held}"
+            time.sleep(0.2)
+        orders_topic = topic("orders").full_name(first)
+        left = sum(
+            r.lag
+            for r in group_lag(first.bootstrap_servers, first.app_id)
+            if r.topic == orders_topic
+        )
+        assert left > 0, "the backlog was done before the second worker joined: no test"
+        workers[0].wait_idle(["orders", "order-lines"], timeout=180)
+        for sku in skus:
+            status, view = get(first.web_port, f"/sku/{sku}")
+            assert status == 200 and view["on_hand"] == 9 * per_sku, (sku, view)
+    finally:
+        for worker in workers:
+            stop_worker(worker.process)

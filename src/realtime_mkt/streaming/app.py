@@ -30,6 +30,7 @@ from realtime_mkt.models.preference import PreferenceModel
 from realtime_mkt.ops.lag import group_lag
 from realtime_mkt.policies.cycle_service import CyclePool
 from realtime_mkt.policies.restock import planned_safety_factor
+from realtime_mkt.positions import Position, source_of
 from realtime_mkt.settings import Settings
 from realtime_mkt.sku_state import SkuState
 from realtime_mkt.streaming import bulk_restore, checkpoint, metrics, routing
@@ -143,13 +144,30 @@ def create_app(settings: Settings) -> faust.App:
 
     def accept(event: faust.EventT) -> InputEvent | None:
         """Decode a record; reject it to the dead-letter topic (never raise) if it is bad."""
-        name = logical[event.message.topic]
+        message = event.message
+        name = logical[message.topic]
         metrics.EVENTS.labels(name).inc()
         try:
-            return decode(name, event.key, event.value)
+            return decode(
+                name,
+                event.key,
+                event.value,
+                Position(source_of(name, message.partition), message.offset),
+            )
         except RejectedEvent as rejection:
             reject(event, rejection)
             return None
+
+    def origin_of(event: faust.EventT, part: int) -> dict[str, int]:
+        """The `origin` of a record made of `event` (an order's line, a click's signal), by
+        this worker in its group's current generation (README *Duplicates*)."""
+        message = event.message
+        return {
+            "partition": message.partition,
+            "offset": message.offset,
+            "part": part,
+            "generation": app.consumer_generation_id,
+        }
 
     def reject(event: faust.EventT, rejection: RejectedEvent) -> None:
         message = event.message
@@ -242,7 +260,8 @@ def create_app(settings: Settings) -> faust.App:
                 continue
             lines = order_lines(accepted.value)
             guarded(event, lambda lines=lines: learn_purchases(lines))
-            for line in lines:
+            for part, line in enumerate(lines):
+                line["origin"] = origin_of(event, part)
                 key = line["sku_id"].encode()
                 if routing.partition_of(line["sku_id"], len(sku_partitions)) not in local:
                     outbox.add("order-lines", key, line)
@@ -294,9 +313,9 @@ def create_app(settings: Settings) -> faust.App:
                 run = apply_keyed(
                     user_writes, user_id, items, items[0][0], UserState.from_dict, users.apply
                 )
-                for _, accepted, outcome in run.outcomes:
+                for event, accepted, outcome in run.outcomes:
                     if not outcome.duplicate and accepted.value["action"] in SIGNAL_ACTIONS:
-                        signal = sku_signal(accepted.value)
+                        signal = sku_signal(accepted.value) | {"origin": origin_of(event, 0)}
                         outbox.add("sku-signals", signal["sku_id"].encode(), signal)
             await stored_once_delivered(user_writes)
 

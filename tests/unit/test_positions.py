@@ -1,0 +1,74 @@
+"""Exact duplicate detection by read positions and origins (README *Duplicates*)."""
+
+import json
+
+from realtime_mkt.engine import SkuEngine, order_lines
+from realtime_mkt.events import checked
+from realtime_mkt.positions import Origin, Position, ReadPositions
+from realtime_mkt.sku_state import RECENT_IDS, SkuState
+from tests.helpers import T0, opening, order
+
+
+def test_a_redelivered_record_is_dropped_however_many_came_after_it():
+    seen = ReadPositions()
+    assert not any(seen.seen_before(Position("inventory/1", o), None) for o in range(500))
+    assert seen.seen_before(Position("inventory/1", 3), None)  # a redelivery, far back
+    assert seen.seen_before(Position("inventory/1", 499), None)
+    assert not seen.seen_before(Position("inventory/2", 3), None)  # another partition
+    assert not seen.seen_before(Position("inventory/1", 500), None)
+
+
+def test_parts_of_one_record_are_told_apart():
+    seen = ReadPositions()
+    assert not seen.seen_before(None, Origin("orders/0", 7, 0, 1))
+    assert not seen.seen_before(None, Origin("orders/0", 7, 1, 1))  # the order's next line
+    assert seen.seen_before(None, Origin("orders/0", 7, 0, 1))
+    assert seen.seen_before(None, Origin("orders/0", 7, 1, 1))
+
+
+def test_a_line_sent_again_by_a_later_generation_is_dropped_an_earlier_ones_is_not():
+    seen = ReadPositions()
+    for offset in range(10, 20):  # generation 3 applied lines of orders/2 up to offset 19
+        assert not seen.seen_before(None, Origin("orders/2", offset, 0, 3))
+    # generation 4 read orders/2 again from its committed offset 15: repeats
+    assert seen.seen_before(None, Origin("orders/2", 15, 0, 4))
+    assert seen.seen_before(None, Origin("orders/2", 19, 0, 4))
+    # a line generation 2 forwarded, which waited in order-lines behind those: new
+    assert not seen.seen_before(None, Origin("orders/2", 8, 0, 2))
+    assert seen.origins["orders/2"] == [19, 0, 3]  # the newest origin stays
+    assert not seen.seen_before(None, Origin("orders/2", 20, 0, 4))
+    assert seen.origins["orders/2"] == [20, 0, 4]
+
+
+def test_a_forwarded_line_is_checked_by_where_it_was_read_and_what_it_was_made_of():
+    seen = ReadPositions()
+    line = (Position("order-lines/1", 40), Origin("orders/3", 9, 0, 5))
+    assert not seen.seen_before(*line)
+    assert seen.seen_before(*line)  # redelivered from order-lines
+    assert seen.seen_before(Position("order-lines/1", 41), Origin("orders/3", 9, 0, 6))  # resent
+    assert ReadPositions.from_list(json.loads(json.dumps(seen.to_list()))) == seen
+    assert ReadPositions.from_list(None) == ReadPositions()  # a state stored before positions
+
+
+def test_the_engine_drops_a_redelivered_order_line_beyond_the_event_id_window():
+    engine, state = SkuEngine(), None
+    for topic, value in opening("sku-1", 1000):
+        state = engine.apply(state, checked(topic, value["sku_id"].encode(), value)).state
+    lines = []
+    for i in range(3 * RECENT_IDS):
+        (line,) = order_lines(order(f"o{i}", T0 + 60 + i, [("sku-1", 1)]))
+        line["origin"] = {"partition": 0, "offset": i, "part": 0, "generation": 1}
+        lines.append(checked("order-lines", b"sku-1", line))
+    for line in lines:
+        state = engine.apply(state, line).state
+    stored = SkuState.from_dict(json.loads(json.dumps(state.to_dict())))
+    assert stored.net_stock == 1000 - 3 * RECENT_IDS
+    for line in lines[:RECENT_IDS]:  # resent by generation 2, past the event-id window
+        resent = checked(
+            "order-lines",
+            b"sku-1",
+            {**line.value, "origin": {**line.value["origin"], "generation": 2}},
+        )
+        outcome = engine.apply(stored, resent)
+        assert outcome.duplicate and not outcome.outputs
+    assert stored.net_stock == 1000 - 3 * RECENT_IDS
