@@ -22,7 +22,7 @@ DEAD_LETTERS = Counter(
 )
 DUPLICATES = Counter(
     "realtime_mkt_duplicates_total",
-    "Input records dropped as duplicates of a recent event_id, by topic",
+    "Input records dropped as already applied (by read position, origin or recent event_id), by topic",
     ["topic"],
     registry=REGISTRY,
 )
