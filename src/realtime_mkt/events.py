@@ -78,15 +78,11 @@ def decode(name: str, key: bytes | None, raw: bytes, read: Position | None = Non
 
 
 def checked(
-    name: str,
-    key: bytes | None,
-    value: dict[str, Any],
-    read: Position | None = None,
-    origin: Origin | None = None,
+    name: str, key: bytes | None, value: dict[str, Any], read: Position | None = None
 ) -> InputEvent:
     """Validate one decoded value of input topic `name` under record key `key` (read at
-    `read`, made of `origin`, or of the `origin` its value names); raise `RejectedEvent` with
-    the reason."""
+    `read`; made of the `origin` its value names, if any); raise `RejectedEvent` with the
+    reason."""
     spec = topic(name)
     try:
         validate(spec.schema, value)
@@ -107,7 +103,8 @@ def checked(
             raise RejectedEvent("occurred_at", f"is not an RFC 3339 time ({exc})") from None
         if not EARLIEST <= ts < LATEST:
             raise RejectedEvent("occurred_at", "is outside 2000-01-01..2100-01-01")
-    if origin is None and "origin" in value:
+    origin = None
+    if "origin" in value:
         made_of = value["origin"]
         origin = Origin(
             source_of(ORIGIN_TOPICS[name], made_of["partition"]),

@@ -61,24 +61,17 @@ class ReadPositions:
     def seen_before(self, read: Position | None, origin: Origin | None) -> bool:
         """True if the record at `read` was applied already (redelivered), or what it was made
         of was (sent again by a later generation); otherwise remember both and return False."""
-        if read is not None:
-            last = self.read.get(read.source)
-            if last is not None and (read.offset, read.part) <= (last[0], last[1]):
-                return True
-        if origin is not None:
-            last = self.origins.get(origin.source)
-            if (
-                last is not None
-                and (origin.offset, origin.part) <= (last[0], last[1])
-                and origin.generation >= last[2]
-            ):
-                return True
+        last_read = self.read.get(read.source) if read is not None else None
+        if last_read is not None and [read.offset, read.part] <= last_read:
+            return True
+        last_origin = self.origins.get(origin.source) if origin is not None else None
+        newer = last_origin is None or [origin.offset, origin.part] > last_origin[:2]
+        if not newer and origin.generation >= last_origin[2]:
+            return True
         if read is not None:
             self.read[read.source] = [read.offset, read.part]
-        if origin is not None:
-            last = self.origins.get(origin.source)
-            if last is None or (origin.offset, origin.part) > (last[0], last[1]):
-                self.origins[origin.source] = [origin.offset, origin.part, origin.generation]
+        if origin is not None and newer:
+            self.origins[origin.source] = [origin.offset, origin.part, origin.generation]
         return False
 
     def to_list(self) -> list[dict[str, list[int]]]:
