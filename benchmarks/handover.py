@@ -30,18 +30,19 @@ from harness import RUN, fresh_settings, run_topics_deleted, send_all, wait_for_
 
 from realtime_mkt.catalogue import topic
 from realtime_mkt.demo import ensure_broker
+from realtime_mkt.events import format_time
 from realtime_mkt.ops.lag import wait_until_consumed
 from realtime_mkt.ops.topic_admin import create_topics
 from realtime_mkt.settings import Settings
 from realtime_mkt.worker_process import free_port, start_worker, stop_worker
 
 SKUS = [f"sku-{i}" for i in range(12)]
-T0 = "2026-03-02T"
+T0 = 1_772_409_600.0  # 2026-03-02 00:00 UTC
 
 
 def at(second: int) -> str:
-    """An RFC 3339 time `second` seconds into the simulated day."""
-    return f"{T0}{second // 3600 % 24:02d}:{second // 60 % 60:02d}:{second % 60:02d}Z"
+    """The RFC 3339 time `second` seconds after T0."""
+    return format_time(T0 + second)
 
 
 def opening(per_sku: int) -> list[tuple[str, bytes, dict]]:
@@ -61,7 +62,7 @@ def orders(per_sku: int) -> list[tuple[str, bytes, dict]]:
     """`per_sku` one-unit orders for each SKU, round robin."""
     records = []
     for i in range(len(SKUS) * per_sku):
-        value = {"event_id": f"b-{i}", "occurred_at": at(60 + i % 80_000), "order_id": f"o-{i}",
+        value = {"event_id": f"b-{i}", "occurred_at": at(60 + i), "order_id": f"o-{i}",
                  "user_id": "u1", "status": "placed",
                  "lines": [{"sku_id": SKUS[i % len(SKUS)], "quantity": 1, "unit_price": 20.0}]}  # fmt: skip
         records.append(("orders", value["order_id"].encode(), value))
