@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.helpers import clicks
+from tests.helpers import assert_valid, clicks
 from tests.integration.kafka_io import consume_until, produce_in_order
 from tests.integration.web import wait_for_events
 
@@ -32,3 +32,7 @@ def test_a_worker_killed_before_its_click_signals_left_sends_them_after_restart(
     )
     missing = wanted - signal_ids(records)
     assert not missing, f"signals never sent: {sorted(missing)}\n{worker.log_tail()}"
+    for record in records:  # each names the click it was made of (README *Duplicates*)
+        value = json.loads(record.value)
+        assert_valid("sku-signals.v1", value)
+        assert record.key.decode() == value["sku_id"] == "sku-a" and "origin" in value
