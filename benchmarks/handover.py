@@ -26,12 +26,12 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from harness import RUN, fresh_settings, run_topics_deleted, send_all, wait_for_members
+from harness import RUN, fresh_settings, run_topics_deleted, send_all
 
 from realtime_mkt.catalogue import topic
 from realtime_mkt.demo import ensure_broker
 from realtime_mkt.events import format_time
-from realtime_mkt.ops.lag import wait_until_consumed
+from realtime_mkt.ops.lag import wait_for_members, wait_until_consumed
 from realtime_mkt.ops.topic_admin import create_topics
 from realtime_mkt.settings import Settings
 from realtime_mkt.worker_process import free_port, start_worker, stop_worker

@@ -8,14 +8,14 @@ import os
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from kafka import KafkaAdminClient, KafkaProducer
 
 from realtime_mkt.catalogue import load_catalogue, topic
-from realtime_mkt.ops.lag import wait_until_consumed
+from realtime_mkt.ops.lag import wait_for_members, wait_until_consumed
 from realtime_mkt.ops.topic_admin import create_topics
 from realtime_mkt.settings import Settings
 from realtime_mkt.sim.market import SCENARIOS, Market
@@ -146,20 +146,3 @@ def running_workers(
     finally:
         for worker in alive.processes:
             stop_worker(worker)
-
-
-def wait_for_members(
-    settings: Settings, members: int, timeout: float, alive: Callable[[], bool]
-) -> None:
-    """Block until the worker group is stable with `members` members."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and alive():
-            group = admin.describe_groups([settings.app_id])[settings.app_id]
-            if group["group_state"] == "Stable" and len(group["members"]) == members:
-                return
-            time.sleep(0.5)
-    finally:
-        admin.close()
-    raise TimeoutError(f"{members} workers did not join {settings.app_id} within {timeout}s")

@@ -28,7 +28,7 @@ import time
 import uuid
 from pathlib import Path
 
-from harness import fresh_settings, run_topics_deleted, wait_for_members
+from harness import fresh_settings, run_topics_deleted
 from kafka import KafkaAdminClient, KafkaProducer
 from state_memory import mature_sku, sku_records
 from tqdm import tqdm
@@ -36,7 +36,7 @@ from tqdm import tqdm
 from realtime_mkt.catalogue import topic
 from realtime_mkt.demo import ensure_broker
 from realtime_mkt.events import format_time
-from realtime_mkt.ops.lag import wait_until_consumed
+from realtime_mkt.ops.lag import wait_for_members, wait_until_consumed
 from realtime_mkt.ops.topic_admin import create_topics
 from realtime_mkt.settings import Settings
 from realtime_mkt.worker_process import start_worker, stop_worker

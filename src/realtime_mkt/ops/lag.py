@@ -119,3 +119,20 @@ def wait_until_consumed(
         for tp, (done, end) in sorted(behind.items())
     )
     raise TimeoutError(f"the worker did not consume {names} within {timeout}s: {lagging}")
+
+
+def wait_for_members(
+    settings: Settings, members: int, timeout: float, alive: Callable[[], bool]
+) -> None:
+    """Block until the worker group is stable with `members` members."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and alive():
+            group = admin.describe_groups([settings.app_id])[settings.app_id]
+            if group["group_state"] == "Stable" and len(group["members"]) == members:
+                return
+            time.sleep(0.5)
+    finally:
+        admin.close()
+    raise TimeoutError(f"{members} workers did not join {settings.app_id} within {timeout}s")
