@@ -35,7 +35,9 @@ from realtime_mkt.settings import Settings
 from realtime_mkt.sku_state import SkuState
 from realtime_mkt.streaming import bulk_restore, checkpoint, metrics, routing
 from realtime_mkt.streaming.batches import KeyRun, apply_in_order, by_key
+from realtime_mkt.streaming.consumer import consumer_url
 from realtime_mkt.streaming.deferred_writes import DeferredWrites, PartitionOf, Where
+from realtime_mkt.streaming.flow_control import App
 from realtime_mkt.streaming.outbox import ChangelogTable, Outbox
 from realtime_mkt.user_engine import UserEngine, UserState
 
@@ -73,9 +75,10 @@ def create_app(settings: Settings) -> faust.App:
     catalogue = load_catalogue()
     # kafka-python (the consumer-lag gauges) logs each connection at INFO
     logging.getLogger("kafka").setLevel(logging.WARNING)
-    app = faust.App(
+    app = App(
         settings.app_id,
         broker=f"kafka://{settings.bootstrap_servers}",
+        broker_consumer=consumer_url(settings.bootstrap_servers),
         store=bulk_restore.store_url(settings.bulk_restore_min_records),
         datadir=str(settings.data_dir),
         topic_partitions=catalogue["inventory"].partitions,

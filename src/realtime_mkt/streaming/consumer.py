@@ -1,0 +1,121 @@
+"""Faust's Kafka consumer, made to hand on each fetched record in its place or fetch it again.
+
+Faust's consumer fetches in its own thread and hands the records on from the event loop, where
+meanwhile a recovery or a rebalance may have changed what it should hand on. Two of its ways
+of coping lost records or stalled the group's commits (`benchmarks/handover.py`, *kill*):
+
+- It hands on only the records of the partitions active when it hands them on, checked against
+  the set its thread fetched with, which a restore changes meanwhile (a partition paused while
+  its table is restored, a standby started). The rest were dropped, with the consumer's
+  position already past them. A partition with nothing committed yet lost them for good (a
+  worker joining its group while orders arrived dropped the first ~400 orders of each partition
+  it took over, and the commit moved past them); a standby copy missed changelog records.
+- It went on handing on a fetch's records after the partition had been sought back to its
+  committed offset (the end of a restore) and fetched again from there. Faust took the jump
+  ahead for a gap in the log and marked the offsets skipped as acknowledged; the records read
+  again then acknowledged them twice, and the duplicates held the commit to one offset a turn.
+
+Here each partition is checked, record by record, against where it stood when the records came
+(its state in the consumer and its position): a partition sought or reassigned since has its
+remaining records left out, since its new position fetches them again; a partition still where
+the fetch left it but not to be handed on (paused, or the flow stopped) goes back to its first
+record left out.
+
+Registered for Faust as the `realtime-kafka://` transport (entry point `faust.transports`) and
+used for the app's consumer (`broker_consumer`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from faust.transport.drivers import aiokafka
+from faust.types import TP, Message
+
+SCHEME = "realtime-kafka"
+log = logging.getLogger(__name__)
+
+Mark = tuple[object, int | None]  # a partition's state in the consumer, and its position
+
+
+def consumer_url(bootstrap_servers: str) -> str:
+    """The `broker_consumer` setting of an app whose consumer is `Consumer`."""
+    return f"{SCHEME}://{bootstrap_servers}"
+
+
+class Consumer(aiokafka.Consumer):
+    """Faust's aiokafka consumer; a fetched record is handed on where it belongs or fetched
+    again."""
+
+    _marks: Mapping[TP, Mark | None] = {}  # where the last fetch left each partition
+
+    def _mark(self, tp: TP) -> Mark | None:
+        """Where `tp` stands in aiokafka's consumer: a seek moves its position, a rebalance
+        replaces its state; None if it is not assigned."""
+        subscription = self._thread._ensure_consumer()._subscription.subscription
+        assignment = subscription.assignment if subscription is not None else None
+        state = assignment.state_value(tp) if assignment is not None else None
+        return (state, state._position) if state is not None else None
+
+    async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> Any:
+        thread = self._thread
+        consumer = thread._ensure_consumer()
+
+        async def fetch() -> tuple[Any, dict[TP, Mark | None]]:
+            # in the consumer thread, where seeks and rebalances run too: the records and where
+            # they left their partitions, read at once
+            records = await thread._fetch_records(
+                consumer, active_partitions, timeout=timeout, max_records=consumer._max_poll_records
+            )
+            return records, {tp: self._mark(tp) for tp in records}
+
+        records, self._marks = await thread.call_thread(fetch)
+        return records
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
+        """Faust's `Consumer.getmany` (records round robin over partitions), each record handed
+        on only while its partition stands where the fetch left it and is to be handed on."""
+        records, active_partitions = await self._wait_next_records(timeout)
+        generation = self.app.consumer_generation_id
+        if records is None or self.should_stop:
+            return
+        marks = self._marks
+        left_out: dict[TP, int | None] = {}  # partition -> where to fetch again (None: moved)
+        for tp, record in self.scheduler.iterate(records):
+            if tp in left_out:
+                continue
+            if self._mark(tp) != marks.get(tp):
+                left_out[tp] = None
+            elif (
+                self.flow_active
+                and self.app.consumer_generation_id == generation
+                and (
+                    active_partitions is None
+                    or tp in active_partitions
+                    or tp in self._buffered_partitions
+                )
+            ):
+                self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
+                yield tp, self._to_message(tp, record)
+            else:
+                left_out[tp] = record.offset
+        again = {tp: offset for tp, offset in left_out.items() if offset is not None}
+        if again:
+            await self._thread.call_thread(self._rewind, again, marks)
+
+    async def _rewind(self, positions: Mapping[TP, int], marks: Mapping[TP, Mark | None]) -> None:
+        """In the consumer thread (no await: nothing else runs there meanwhile): move each
+        partition back to `positions` if it still stands where the fetch left it."""
+        consumer = self._thread._ensure_consumer()
+        for tp, offset in positions.items():
+            if self._mark(tp) == marks.get(tp):
+                consumer.seek(tp, offset)
+        log.debug("fetching again from %s", dict(positions))
+
+
+class Transport(aiokafka.Transport):
+    """Faust's aiokafka transport with `Consumer`."""
+
+    Consumer = Consumer

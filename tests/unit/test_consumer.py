@@ -1,0 +1,112 @@
+"""The worker's Kafka consumer fetches again the records Faust's consumer sets aside
+(`streaming/consumer.py`): its fetch loop is driven here with a stand-in consumer thread."""
+
+import asyncio
+from types import SimpleNamespace
+
+from aiokafka import TopicPartition
+from faust.transport.utils import DefaultSchedulingStrategy
+
+from realtime_mkt.streaming.consumer import Consumer
+
+ORDERS, LINES = TopicPartition("orders", 0), TopicPartition("order-lines", 0)
+
+
+class KafkaConsumer:
+    """What the loop asks of aiokafka's consumer: each partition's state (its position), and
+    seeks."""
+
+    def __init__(self, positions: dict[TopicPartition, int]) -> None:
+        self.states = {tp: SimpleNamespace(_position=p) for tp, p in positions.items()}
+        self._subscription = SimpleNamespace(subscription=SimpleNamespace(assignment=self))
+        self.seeks: list[tuple[TopicPartition, int]] = []
+
+    def state_value(self, tp: TopicPartition) -> SimpleNamespace | None:
+        return self.states.get(tp)
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.seeks.append((tp, offset))
+        self.states[tp]._position = offset
+
+
+class ConsumerThread:
+    def __init__(self, kafka: KafkaConsumer) -> None:
+        self.kafka = kafka
+
+    def _ensure_consumer(self) -> KafkaConsumer:
+        return self.kafka
+
+    async def call_thread(self, fun, *args):
+        return await fun(*args)
+
+
+def consumer(fetched: dict[TopicPartition, list[int]], active, flow_active=True) -> Consumer:
+    """A `Consumer` whose last fetch returned records at `fetched` offsets, with the `active`
+    partitions active; each partition's position is past its last record."""
+    kafka = KafkaConsumer({tp: offsets[-1] + 1 for tp, offsets in fetched.items()})
+    made = Consumer.__new__(Consumer)
+    records = {tp: [SimpleNamespace(offset=o) for o in offsets] for tp, offsets in fetched.items()}
+
+    async def wait_next_records(timeout):
+        return records, active
+
+    made.__dict__.update(
+        app=SimpleNamespace(
+            consumer_generation_id=3,
+            monitor=SimpleNamespace(track_tp_end_offset=lambda tp, end: None),
+        ),
+        _stopped=asyncio.Event(),
+        _crashed=asyncio.Event(),
+        _thread=ConsumerThread(kafka),
+        _buffered_partitions=set(),
+        scheduler=DefaultSchedulingStrategy(),
+        flow_active=flow_active,
+        _wait_next_records=wait_next_records,
+        highwater=lambda tp: 100,
+        _to_message=lambda tp, record: (tp, record.offset),
+    )
+    made._marks = {tp: made._mark(tp) for tp in records}  # as the fetch leaves them
+    return made
+
+
+def fetch(made: Consumer) -> list[tuple[TopicPartition, int]]:
+    async def drain():
+        return [message async for _, message in made.getmany(timeout=1.0)]
+
+    return asyncio.run(drain())
+
+
+def test_a_partition_not_active_when_its_records_arrive_is_fetched_again_from_the_first():
+    made = consumer({ORDERS: [0, 1, 2], LINES: [7, 8]}, {LINES})
+    assert fetch(made) == [(LINES, 7), (LINES, 8)]
+    assert made._thread.kafka.seeks == [(ORDERS, 0)]
+
+
+def test_every_active_partition_is_handed_on_and_nothing_is_sought():
+    made = consumer({ORDERS: [4, 5], LINES: [7]}, {ORDERS, LINES})
+    assert sorted(fetch(made)) == [(LINES, 7), (ORDERS, 4), (ORDERS, 5)]
+    assert made._thread.kafka.seeks == []
+
+
+def test_records_fetched_while_the_flow_is_stopped_are_fetched_again():
+    made = consumer({ORDERS: [3, 4]}, {ORDERS}, flow_active=False)
+    assert fetch(made) == []
+    assert made._thread.kafka.seeks == [(ORDERS, 3)]
+
+
+def test_a_partition_sought_since_the_fetch_hands_on_nothing_more_and_stays_where_it_was_sought():
+    # a restore ends by seeking the partitions to their committed offsets: the records fetched
+    # before come again from there, and handed on now they jumped ahead of the position
+    made = consumer({ORDERS: [40, 41], LINES: [7]}, {ORDERS, LINES})
+    made._thread.kafka.seek(ORDERS, 12)
+    assert fetch(made) == [(LINES, 7)]
+    assert made._thread.kafka.seeks == [(ORDERS, 12)]
+
+
+def test_a_partition_reassigned_since_the_fetch_is_not_moved():
+    # the rebalance gave it a position of its own (its committed offset): moving it to where
+    # the previous assignment was would skip what lies between
+    made = consumer({ORDERS: [40, 41]}, set())
+    made._thread.kafka.states[ORDERS] = SimpleNamespace(_position=None)
+    assert fetch(made) == []
+    assert made._thread.kafka.seeks == []
