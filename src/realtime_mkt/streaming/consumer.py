@@ -1,8 +1,8 @@
 """Faust's Kafka consumer, made to hand on each fetched record in its place or fetch it again.
 
 Faust's consumer fetches in its own thread and hands the records on from the event loop, where
-meanwhile a recovery or a rebalance may have changed what it should hand on. Two of its ways
-of coping lost records or stalled the group's commits (`benchmarks/handover.py`, *kill*):
+meanwhile a recovery or a rebalance may have changed what it should hand on. Its ways of
+coping lost records or stalled the group's commits (`benchmarks/handover.py`, *kill*):
 
 - It hands on only the records of the partitions active when it hands them on, checked against
   the set its thread fetched with, which a restore changes meanwhile (a partition paused while
@@ -14,12 +14,14 @@ of coping lost records or stalled the group's commits (`benchmarks/handover.py`,
   committed offset (the end of a restore) and fetched again from there. Faust took the jump
   ahead for a gap in the log and marked the offsets skipped as acknowledged; the records read
   again then acknowledged them twice, and the duplicates held the commit to one offset a turn.
+  Records handed on while that seek was under way did the same: Faust sets its read offsets
+  back on the event loop only once the consumer thread has sought the partitions.
 
 Here each partition is checked, record by record, against where it stood when the records came
 (its state in the consumer and its position): a partition sought or reassigned since has its
 remaining records left out, since its new position fetches them again; a partition still where
-the fetch left it but not to be handed on (paused, or the flow stopped) goes back to its first
-record left out.
+the fetch left it but not to be handed on (paused, the flow stopped, or a seek to the committed
+offsets under way) goes back to its first record left out.
 
 Registered for Faust as the `realtime-kafka://` transport (entry point `faust.transports`) and
 used for the app's consumer (`broker_consumer`).
@@ -50,6 +52,7 @@ class Consumer(aiokafka.Consumer):
     again."""
 
     _marks: Mapping[TP, Mark | None] = {}  # where the last fetch left each partition
+    _seeking = 0  # seeks to committed offsets under way (`perform_seek`)
 
     def _mark(self, tp: TP) -> Mark | None:
         """Where `tp` stands in aiokafka's consumer: a seek moves its position, a rebalance
@@ -58,6 +61,17 @@ class Consumer(aiokafka.Consumer):
         assignment = subscription.assignment if subscription is not None else None
         state = assignment.state_value(tp) if assignment is not None else None
         return (state, state._position) if state is not None else None
+
+    async def perform_seek(self) -> None:
+        """Faust's seek of every partition to its committed offset, during which nothing is
+        handed on: the partitions are sought in the consumer thread, and Faust's read offsets
+        set back only after, on the event loop; a record handed on in between was dropped as
+        read already, or taken for the end of a gap in the log."""
+        self._seeking += 1
+        try:
+            await super().perform_seek()
+        finally:
+            self._seeking -= 1
 
     async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> Any:
         thread = self._thread
@@ -90,6 +104,7 @@ class Consumer(aiokafka.Consumer):
                 left_out[tp] = None
             elif (
                 self.flow_active
+                and not self._seeking
                 and self.app.consumer_generation_id == generation
                 and (
                     active_partitions is None
