@@ -52,7 +52,6 @@ def consumer(fetched: dict[TopicPartition, list[int]], active, flow_active=True)
 
     made.__dict__.update(
         app=SimpleNamespace(
-            consumer_generation_id=3,
             monitor=SimpleNamespace(track_tp_end_offset=lambda tp, end: None),
         ),
         _stopped=asyncio.Event(),

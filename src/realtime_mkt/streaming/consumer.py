@@ -92,7 +92,6 @@ class Consumer(aiokafka.Consumer):
         """Faust's `Consumer.getmany` (records round robin over partitions), each record handed
         on only while its partition stands where the fetch left it and is to be handed on."""
         records, active_partitions = await self._wait_next_records(timeout)
-        generation = self.app.consumer_generation_id
         if records is None or self.should_stop:
             return
         marks = self._marks
@@ -105,7 +104,6 @@ class Consumer(aiokafka.Consumer):
             elif (
                 self.flow_active
                 and not self._seeking
-                and self.app.consumer_generation_id == generation
                 and (
                     active_partitions is None
                     or tp in active_partitions
@@ -124,10 +122,10 @@ class Consumer(aiokafka.Consumer):
         """In the consumer thread (no await: nothing else runs there meanwhile): move each
         partition back to `positions` if it still stands where the fetch left it."""
         consumer = self._thread._ensure_consumer()
-        for tp, offset in positions.items():
-            if self._mark(tp) == marks.get(tp):
-                consumer.seek(tp, offset)
-        log.debug("fetching again from %s", dict(positions))
+        moved = {tp: offset for tp, offset in positions.items() if self._mark(tp) == marks.get(tp)}
+        for tp, offset in moved.items():
+            consumer.seek(tp, offset)
+        log.debug("fetching again from %s", moved)
 
 
 class Transport(aiokafka.Transport):
