@@ -1,7 +1,9 @@
-"""The worker's Kafka consumer fetches again the records Faust's consumer sets aside
-(`streaming/consumer.py`): its fetch loop is driven here with a stand-in consumer thread."""
+"""The worker's Kafka consumer fetches again the records Faust's consumer sets aside, and
+races each fetch's delivery once (`streaming/consumer.py`): its fetch loop is driven here with a
+stand-in consumer thread."""
 
 import asyncio
+from collections import defaultdict
 from types import SimpleNamespace
 
 from aiokafka import TopicPartition
@@ -47,13 +49,24 @@ def consumer(fetched: dict[TopicPartition, list[int]], active, flow_active=True)
     made = Consumer.__new__(Consumer)
     records = {tp: [SimpleNamespace(offset=o) for o in offsets] for tp, offsets in fetched.items()}
 
+    fetches = [records]
+
     async def wait_next_records(timeout):
-        return records, active
+        # the loop's fetches: `records` once, nothing after (and the fetch loop stops there)
+        if fetches:
+            return fetches.pop(), active
+        fetcher._stopped.set()
+        return None, active
+
+    fetcher = SimpleNamespace(_stopped=asyncio.Event())
 
     made.__dict__.update(
         app=SimpleNamespace(
             monitor=SimpleNamespace(track_tp_end_offset=lambda tp, end: None),
+            topics=SimpleNamespace(acks_enabled_for=lambda topic: True),
         ),
+        fetcher=fetcher,
+        _loop=None,
         _stopped=asyncio.Event(),
         _crashed=asyncio.Event(),
         _thread=ConsumerThread(kafka),
@@ -62,7 +75,13 @@ def consumer(fetched: dict[TopicPartition, list[int]], active, flow_active=True)
         flow_active=flow_active,
         _wait_next_records=wait_next_records,
         highwater=lambda tp: 100,
-        _to_message=lambda tp, record: (tp, record.offset),
+        _to_message=lambda tp, record: SimpleNamespace(
+            tp=tp, topic=tp.topic, offset=record.offset
+        ),
+        diag=SimpleNamespace(set_flag=lambda flag: None, unset_flag=lambda flag: None),
+        suspend_flow=asyncio.Event(),
+        _commit_every=None,
+        _read_offset=defaultdict(lambda: None),
     )
     made._marks = {tp: made._mark(tp) for tp in records}  # as the fetch leaves them
     return made
@@ -70,7 +89,7 @@ def consumer(fetched: dict[TopicPartition, list[int]], active, flow_active=True)
 
 def fetch(made: Consumer) -> list[tuple[TopicPartition, int]]:
     async def drain():
-        return [message async for _, message in made.getmany(timeout=1.0)]
+        return [(tp, message.offset) async for tp, message in made.getmany(timeout=1.0)]
 
     return asyncio.run(drain())
 
@@ -118,3 +137,55 @@ def test_nothing_is_handed_on_while_the_partitions_are_sought_to_their_committed
     made._seeking = 1
     assert fetch(made) == []
     assert made._thread.kafka.seeks == [(ORDERS, 12001)]
+
+
+def drain(made: Consumer, on_record=None) -> list[tuple[TopicPartition, int]]:
+    """Run the fetch loop over the consumer's one fetch; the records it hands to the
+    conductor, in order (`on_record` is awaited for each, as the conductor's delivery)."""
+    delivered = []
+
+    async def callback(message):
+        delivered.append((message.tp, message.offset))
+        if on_record is not None:
+            await on_record(made, message)
+
+    async def run():
+        made.callback = callback
+        await made._drain_messages(made.fetcher)
+
+    asyncio.run(run())
+    return delivered
+
+
+def test_a_fetch_is_delivered_in_order_each_record_marked_read_and_a_jump_noted_as_a_gap():
+    made = consumer({ORDERS: [3, 4, 7]}, {ORDERS})
+    made._read_offset[ORDERS] = 2
+    gaps = []
+
+    async def add_gap(tp, start, end):
+        gaps.append((tp, start, end))
+
+    made._add_gap = add_gap
+    assert drain(made) == [(ORDERS, 3), (ORDERS, 4), (ORDERS, 7)]
+    assert made._read_offset[ORDERS] == 7
+    assert gaps == [(ORDERS, 5, 7)]
+
+
+def test_records_already_read_are_not_delivered_again():
+    made = consumer({ORDERS: [3, 4, 5]}, {ORDERS})
+    made._read_offset[ORDERS] = 4
+    assert drain(made) == [(ORDERS, 4), (ORDERS, 5)]
+
+
+def test_a_rebalance_cuts_a_fetch_short_and_the_records_not_delivered_are_not_marked_read():
+    # the conductor waits on a full stream buffer at the second record when the rebalance
+    # begins: the rebalance's seek to the committed offsets fetches the rest again
+    made = consumer({ORDERS: [0, 1, 2, 3]}, {ORDERS})
+
+    async def buffer_full_at_second(made, message):
+        if message.offset == 1:
+            made.suspend_flow.set()
+            await asyncio.Event().wait()
+
+    assert drain(made, buffer_full_at_second) == [(ORDERS, 0), (ORDERS, 1)]
+    assert made._read_offset[ORDERS] == 0
