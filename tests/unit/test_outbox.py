@@ -1,13 +1,17 @@
-"""The outbox hands a batch's records to the producer in order and reports failed deliveries."""
+"""The outbox hands a batch's records to the producer in order and reports failed deliveries;
+a changelog table reads its RocksDB store once per key read."""
 
 from __future__ import annotations
 
 import asyncio
 from types import SimpleNamespace
 
+import faust
+from faust.streams import _current_event
 from faust.types import TP
 
 from realtime_mkt.streaming import metrics
+from realtime_mkt.streaming.deferred_writes import PartitionOf, bind_partition
 from realtime_mkt.streaming.outbox import ChangelogTable, Outbox
 
 
@@ -167,3 +171,41 @@ def test_a_delivered_flush_returns_once_the_broker_has_its_records():
         await flushing  # and now it returns
 
     asyncio.run(run())
+
+
+class CountingDb:
+    """A partition's RocksDB, its reads counted."""
+
+    def __init__(self, db) -> None:
+        self.db, self.reads = db, 0
+
+    def get(self, key: bytes) -> bytes | None:
+        self.reads += 1
+        return self.db.get(key)
+
+    def __getattr__(self, name: str):
+        return getattr(self.db, name)
+
+
+def test_a_table_read_reads_its_store_once_on_the_events_partition_and_views_find_it_too(
+    tmp_path,
+):
+    app = faust.App("t", store="rocksdb://", datadir=str(tmp_path), broker="kafka://127.0.0.1:1")
+    changelog = SimpleNamespace(add_changelog=lambda table, partition, key, value: None)
+    table = ChangelogTable(
+        app,
+        outbox=changelog,
+        name="s",
+        partitions=2,
+        schema=faust.Schema(key_serializer="json", value_serializer="json"),
+    )
+    event = PartitionOf(table.changelog_topic_name, 1)  # held: the context keeps a weak ref
+    bind_partition(event)
+    table["sku-1"] = {"on_hand": 3}
+    db = table.data._dbs[1] = CountingDb(table.data._db_for_partition(1))
+    assert table.get("sku-1") == {"on_hand": 3}
+    assert table.get("sku-2", "none") == "none"
+    assert db.reads == 2  # Faust's own `get` reads a stored key twice
+    _current_event.set(None)  # a web view: no event, the key looked for in every partition
+    assert table.get("sku-1") == {"on_hand": 3}
+    assert table.get("sku-2") is None

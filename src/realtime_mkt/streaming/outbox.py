@@ -99,6 +99,12 @@ class ChangelogTable(faust.Table):
         """The Kafka topic of this table's changelog."""
         return self.changelog_topic.get_topic_name()
 
+    def get(self, key: Any, default: Any = None) -> Any:
+        """A key's value (on the current event's partition, if there is one), or `default`:
+        one RocksDB read, where Faust's reads the key twice (to test for it, then to fetch it)."""
+        stored = self.data._get(self.data._encode_key(key))
+        return default if stored is None else self.data._decode_value(stored)
+
     def __setitem__(self, key: Any, value: Any) -> None:
         """Store a key's value on the current event's partition and queue its changelog record,
         the key and value encoded once for both (Faust encodes them for each)."""
