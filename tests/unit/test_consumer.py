@@ -75,9 +75,7 @@ def consumer(fetched: dict[TopicPartition, list[int]], active, flow_active=True)
         flow_active=flow_active,
         _wait_next_records=wait_next_records,
         highwater=lambda tp: 100,
-        _to_message=lambda tp, record: SimpleNamespace(
-            tp=tp, topic=tp.topic, offset=record.offset
-        ),
+        _to_message=lambda tp, record: SimpleNamespace(tp=tp, topic=tp.topic, offset=record.offset),
         diag=SimpleNamespace(set_flag=lambda flag: None, unset_flag=lambda flag: None),
         suspend_flow=asyncio.Event(),
         _commit_every=None,
