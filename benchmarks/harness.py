@@ -21,7 +21,6 @@ from realtime_mkt.settings import Settings
 from realtime_mkt.sim.market import SCENARIOS, Market
 from realtime_mkt.worker_process import start_worker, stop_worker
 
-Record = tuple[bytes, bytes]  # key, value
 Event = tuple[str, bytes, bytes]  # logical topic, key, value
 RUN = f"bench-{uuid.uuid4().hex[:6]}"  # every topic and group of this run starts with it
 
@@ -72,13 +71,6 @@ def build_events(
         market.on_hand.update(opening)
         day += 1
     return events[:n], master
-
-
-def build_orders(n: int, n_skus: int = 100) -> tuple[list[Record], list[tuple[str, dict]]]:
-    """The first `n` orders of the steady market (one line each), keyed by `order_id`, and its
-    catalog and opening stock (`build_events`)."""
-    events, master = build_events(n, n_skus, frozenset({"orders"}))
-    return [(key, value) for _, key, value in events], master
 
 
 def send_all(bootstrap: str, records: list[tuple[str, bytes, bytes]]) -> float:

@@ -1,12 +1,14 @@
-"""Latency from an order to the decisions it causes, at paced order rates, through the real broker.
+"""Latency from an order to the decisions it causes, at paced event rates, through the real broker.
 
-For each rate a fresh worker first learns from four days of orders (sent at full speed and
-drained, so decisions are due), then orders arrive at the given rate for `--seconds`. A
-consumer in this process reads `restock-requests`, `price-adjustments` and `promo-adjustments`;
-a decision's latency is the time it was received minus the time its triggering order was sent
-(matched on `sku_id` and `occurred_at`; the earliest such order, so an upper bound).
+For each rate a fresh worker first learns from four days of the market (sent at full speed and
+drained, so decisions are due), then events arrive at the given rate for `--seconds`: orders
+only, or with `--mix` the market's whole input (clicks and impressions, orders, price changes,
+in the market's proportions). A consumer in this process reads `restock-requests`,
+`price-adjustments` and `promo-adjustments`; a decision's latency is the time it was received
+minus the time its triggering order was sent (matched on `sku_id` and `occurred_at`; the
+earliest such order, so an upper bound).
 
-    .ci/venv python benchmarks/latency.py --rates 250 500 1000 2000 --seconds 20
+    .ci/venv python benchmarks/latency.py --rates 250 500 1000 2000 --seconds 20 [--mix]
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ import numpy as np
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 from harness import (
-    Record,
-    build_orders,
+    Event,
+    build_events,
     fresh_settings,
     run_topics_deleted,
     running_workers,
@@ -39,6 +41,7 @@ from realtime_mkt.settings import Settings
 DECISIONS = ("restock-requests", "price-adjustments", "promo-adjustments")
 SKUS = 100  # about 2,400 orders per simulated day
 WARM_UP_ORDERS = 4 * 2400
+MIX = frozenset({"clicks", "orders", "price-changes"})
 
 
 def trigger(order: bytes) -> tuple[str, str]:
@@ -46,10 +49,16 @@ def trigger(order: bytes) -> tuple[str, str]:
     return value["lines"][0]["sku_id"], value["occurred_at"]
 
 
+def consumed_topics(events: list[Event]) -> list[str]:
+    """The topics the worker consumes for `events`: theirs, and those it passes them on to."""
+    return sorted({name for name, _, _ in events} | {"order-lines", "sku-signals"})
+
+
 async def paced_phase(
-    settings: Settings, orders: list[Record], rate: float, alive
+    settings: Settings, events: list[Event], rate: float, alive
 ) -> dict[str, list[float]]:
-    """Send `orders` at `rate` per second; latencies in seconds of the decisions they cause, by topic."""
+    """Send `events` at `rate` per second; latencies in seconds of the decisions their orders
+    cause, by topic."""
     bootstrap = settings.bootstrap_servers
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, fetch_max_wait_ms=5)
     await consumer.start()
@@ -78,16 +87,17 @@ async def paced_phase(
                         latencies[logical[record.topic]].append(now - at)
 
     receiver = asyncio.create_task(receive())
-    orders_topic = topic("orders").full_name(settings)
+    names = {name: topic(name).full_name(settings) for name in MIX}
     started = time.perf_counter()
-    for i, (key, value) in enumerate(orders):
+    for i, (name, key, value) in enumerate(events):
         delay = started + i / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        sent.setdefault(trigger(value), time.perf_counter())
-        await producer.send(orders_topic, key=key, value=value)
+        if name == "orders":
+            sent.setdefault(trigger(value), time.perf_counter())
+        await producer.send(names[name], key=key, value=value)
     await producer.flush()
-    await asyncio.to_thread(wait_until_consumed, settings, ["orders", "order-lines"], 900, alive)
+    await asyncio.to_thread(wait_until_consumed, settings, consumed_topics(events), 900, alive)
     await asyncio.sleep(3)  # decisions flushed with the last commit are still on their way
     receiver.cancel()
     await producer.stop()
@@ -99,38 +109,61 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rates", type=float, nargs="+", default=[250, 500, 1000, 2000])
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument(
+        "--mix", action="store_true", help="the market's whole input, not its orders alone"
+    )
     args = parser.parse_args()
     base = Settings.from_env()
     ensure_broker(base)
-    most = WARM_UP_ORDERS + int(max(args.rates) * args.seconds)
-    orders, master = build_orders(most, n_skus=SKUS)
+    only = MIX if args.mix else frozenset({"orders"})
+    share = 0.2 if args.mix else 1.0  # orders are about a quarter of the mix
+    events, master = build_events(
+        int(WARM_UP_ORDERS / share + max(args.rates) * args.seconds), SKUS, only
+    )
+    warm_up = warm_up_length(events)
     data = Path(tempfile.mkdtemp(prefix="bench-latency-"))
+    what = "events of the whole mix" if args.mix else "orders"
     print(
-        f"{SKUS} SKUs; after {WARM_UP_ORDERS} warm-up orders, orders at each rate for {args.seconds:g} s"
+        f"{SKUS} SKUs; after {warm_up} warm-up events ({WARM_UP_ORDERS} orders), "
+        f"{what} at each rate for {args.seconds:g} s"
     )
     print("rate/s  decisions  p50 ms  p99 ms  max ms   (restock p99 ms, n)")
     try:
         with run_topics_deleted(base.bootstrap_servers):
             for rate in args.rates:
-                paced = orders[WARM_UP_ORDERS : WARM_UP_ORDERS + int(rate * args.seconds)]
-                latencies = bench_rate(fresh_settings(base, data), orders, paced, master, rate)
+                paced = events[warm_up : warm_up + int(rate * args.seconds)]
+                latencies = bench_rate(
+                    fresh_settings(base, data), events[:warm_up], paced, master, rate
+                )
                 print(summary(rate, latencies))
     finally:
         shutil.rmtree(data, ignore_errors=True)
 
 
+def warm_up_length(events: list[Event]) -> int:
+    """How many of `events` come up to and with the `WARM_UP_ORDERS`th order."""
+    orders = 0
+    for i, (name, _, _) in enumerate(events):
+        orders += name == "orders"
+        if orders == WARM_UP_ORDERS:
+            return i + 1
+    raise ValueError(f"fewer than {WARM_UP_ORDERS} orders")
+
+
 def bench_rate(
     settings: Settings,
-    orders: list[Record],
-    paced: list[Record],
+    warm_up: list[Event],
+    paced: list[Event],
     master: list[tuple[str, dict]],
     rate: float,
 ) -> dict[str, list[float]]:
-    """Decision latencies per output topic of one worker fed `paced` at `rate` after a warm-up."""
+    """Decision latencies per output topic of one worker fed `paced` at `rate` after `warm_up`."""
     with running_workers(settings, master) as alive:
-        name = topic("orders").full_name(settings)
-        send_all(settings.bootstrap_servers, [(name, k, v) for k, v in orders[:WARM_UP_ORDERS]])
-        wait_until_consumed(settings, ["orders", "order-lines"], 300, alive)
+        send_all(
+            settings.bootstrap_servers,
+            [(topic(name).full_name(settings), k, v) for name, k, v in warm_up],
+        )
+        wait_until_consumed(settings, consumed_topics(warm_up), 300, alive)
         return asyncio.run(paced_phase(settings, paced, rate, alive))
 
 

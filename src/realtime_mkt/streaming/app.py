@@ -33,7 +33,7 @@ from realtime_mkt.policies.restock import planned_safety_factor
 from realtime_mkt.positions import Position, source_of
 from realtime_mkt.settings import Settings
 from realtime_mkt.sku_state import SkuState
-from realtime_mkt.streaming import bulk_restore, checkpoint, metrics, routing
+from realtime_mkt.streaming import bulk_restore, checkpoint, heap, metrics, routing
 from realtime_mkt.streaming.batches import KeyRun, apply_in_order, by_key
 from realtime_mkt.streaming.consumer import consumer_url
 from realtime_mkt.streaming.deferred_writes import DeferredWrites, PartitionOf, Where
@@ -349,6 +349,14 @@ def create_app(settings: Settings) -> faust.App:
             await outbox.flush()
             if start + TICK_CHUNK < len(skus):
                 await asyncio.sleep(pause)
+
+    @app.task
+    async def freeze_long_lived() -> None:
+        """Keep the models and Faust's long-lived structures out of full collections, from the
+        start on (`streaming/heap.py`)."""
+        while True:
+            heap.freeze_survivors()
+            await asyncio.sleep(heap.FREEZE_SECONDS)
 
     checkpoint_due = 0.0  # monotonic time of the next model checkpoint
 

@@ -1,0 +1,33 @@
+"""The worker's survivors are frozen out of full collections, its young garbage collected first
+(`streaming/heap.py`)."""
+
+import gc
+import weakref
+
+import pytest
+
+from realtime_mkt.streaming.heap import freeze_survivors
+
+
+class Node:
+    def __init__(self) -> None:
+        self.other: Node | None = None
+
+
+@pytest.fixture()
+def frozen_undone():
+    yield
+    gc.unfreeze()
+
+
+def test_survivors_are_frozen_and_young_garbage_cycles_collected_first(frozen_undone):
+    kept = Node()
+    garbage = Node()
+    garbage.other = Node()
+    garbage.other.other = garbage  # a cycle: only the collector frees it
+    gone = weakref.ref(garbage)
+    del garbage
+    freeze_survivors()
+    assert gone() is None
+    assert not any(o is kept for o in gc.get_objects())  # the permanent generation is not scanned
+    assert gc.get_freeze_count() > 0
