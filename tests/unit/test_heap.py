@@ -6,7 +6,7 @@ import weakref
 
 import pytest
 
-from realtime_mkt.streaming.heap import freeze_survivors
+from realtime_mkt.streaming.heap import THRESHOLDS, collect_young_less_often, freeze_survivors
 
 
 class Node:
@@ -31,3 +31,12 @@ def test_survivors_are_frozen_and_young_garbage_cycles_collected_first(frozen_un
     assert gone() is None
     assert not any(o is kept for o in gc.get_objects())  # the permanent generation is not scanned
     assert gc.get_freeze_count() > 0
+
+
+def test_young_collections_come_after_the_set_number_of_allocations():
+    before = gc.get_threshold()
+    try:
+        collect_young_less_often()
+        assert gc.get_threshold() == THRESHOLDS
+    finally:
+        gc.set_threshold(*before)

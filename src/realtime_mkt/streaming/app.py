@@ -354,6 +354,7 @@ def create_app(settings: Settings) -> faust.App:
     async def freeze_long_lived() -> None:
         """Keep the models and Faust's long-lived structures out of full collections, from the
         start on (`streaming/heap.py`)."""
+        heap.collect_young_less_often()
         while True:
             heap.freeze_survivors()
             await asyncio.sleep(heap.FREEZE_SECONDS)
