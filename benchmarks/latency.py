@@ -37,6 +37,7 @@ from realtime_mkt.catalogue import topic
 from realtime_mkt.demo import ensure_broker
 from realtime_mkt.ops.lag import wait_until_consumed
 from realtime_mkt.settings import Settings
+from realtime_mkt.streaming.heap import freeze_survivors
 
 DECISIONS = ("restock-requests", "price-adjustments", "promo-adjustments")
 SKUS = 100  # about 2,400 orders per simulated day
@@ -121,6 +122,7 @@ def main() -> None:
         int(WARM_UP_ORDERS / share + max(args.rates) * args.seconds), SKUS, only
     )
     warm_up = warm_up_length(events)
+    freeze_survivors()  # this process's own full collections would add their pauses to its figures
     data = Path(tempfile.mkdtemp(prefix="bench-latency-"))
     what = "events of the whole mix" if args.mix else "orders"
     print(
