@@ -124,6 +124,8 @@ def test_views_metrics_and_an_overstock_promotion(web_worker):
     worker_metrics = get(settings.web_port, "/metrics")[1]
     assert sample(worker_metrics, "realtime_mkt_checkpoint_seconds") > 0
     assert sample(worker_metrics, "realtime_mkt_checkpoint_failures_total") == 0
+    assert sample(worker_metrics, "realtime_mkt_gc_frozen_objects") > 10_000  # its models, Faust
+    assert sample(worker_metrics, "process_resident_memory_bytes") > 0
 
 
 def test_a_worker_with_the_web_off_leaves_its_port_free(worker):

@@ -27,10 +27,10 @@ def test_survivors_are_frozen_and_young_garbage_cycles_collected_first(frozen_un
     garbage.other.other = garbage  # a cycle: only the collector frees it
     gone = weakref.ref(garbage)
     del garbage
-    freeze_survivors()
+    frozen = freeze_survivors()
     assert gone() is None
     assert not any(o is kept for o in gc.get_objects())  # the permanent generation is not scanned
-    assert gc.get_freeze_count() > 0
+    assert frozen == gc.get_freeze_count() > 0
 
 
 def test_young_collections_come_after_the_set_number_of_allocations():

@@ -32,8 +32,9 @@ def collect_young_less_often() -> None:
     gc.set_threshold(*THRESHOLDS)
 
 
-def freeze_survivors() -> None:
+def freeze_survivors() -> int:
     """Collect the two young generations, then move every object still tracked to the
-    permanent generation, out of reach of later collections."""
+    permanent generation, out of reach of later collections; the objects it now holds."""
     gc.collect(1)
     gc.freeze()
+    return gc.get_freeze_count()

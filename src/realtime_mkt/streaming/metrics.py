@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, GCCollector, ProcessCollector
 
 from realtime_mkt.engine import CYCLE_OUTCOMES, HOLD_REASONS
 from realtime_mkt.ops.lag import PartitionLag
 
 REGISTRY = CollectorRegistry()
+ProcessCollector(registry=REGISTRY)  # process_resident_memory_bytes, process_cpu_seconds_total, ...
+GCCollector(registry=REGISTRY)  # python_gc_collections_total by generation, ...
 CONTENT_TYPE = "text/plain; version=0.0.4"  # prometheus_client's CONTENT_TYPE_LATEST minus charset
 EVENTS = Counter(
     "realtime_mkt_events_total", "Input records processed, by topic", ["topic"], registry=REGISTRY
@@ -59,6 +61,13 @@ MODEL_HEALTH = Gauge(
 CHECKPOINT_FAILURES = Counter(
     "realtime_mkt_checkpoint_failures_total",
     "Model checkpoints that failed (the previous checkpoint stands)",
+    registry=REGISTRY,
+)
+FROZEN_OBJECTS = Gauge(
+    "realtime_mkt_gc_frozen_objects",
+    "Objects in Python's permanent generation, out of reach of the cyclic collector "
+    "(streaming/heap.py): grows with the models; steady growth at a steady model size is "
+    "garbage cycles kept",
     registry=REGISTRY,
 )
 CHECKPOINT_SECONDS = Gauge(
