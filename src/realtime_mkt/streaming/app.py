@@ -88,8 +88,9 @@ def create_app(settings: Settings) -> faust.App:
         web_port=settings.web_port,
         processing_guarantee="at_least_once",
         # A batch waits for its outputs' acknowledgement before its states are stored and the
-        # next batch starts, so the linger is paid once a batch: 1 ms rather than 5 took p99 at
-        # 2,000 events/s from 42-67 ms to 35-40, for no CPU that shows (docs/benchmarks.md).
+        # next batch starts, so the linger is paid once a batch: 1 ms rather than 5 lowered p99
+        # at 2,000 events/s in each of five paired runs (35-72 ms against 42-92), for no CPU
+        # that shows (docs/benchmarks.md).
         producer_linger=0.001,
         producer_max_batch_size=262_144,
         # A worker that crashed stays in its group until its session times out, and a restarted
