@@ -73,6 +73,11 @@ def build_events(
     return events[:n], master
 
 
+def consumed_topics(events: list[Event]) -> list[str]:
+    """The topics the worker consumes for `events`: theirs, and those it passes them on to."""
+    return sorted({name for name, _, _ in events} | {"order-lines", "sku-signals"})
+
+
 def send_all(bootstrap: str, records: list[tuple[str, bytes, bytes]]) -> float:
     """Send (Kafka topic, key, value) records as fast as the producer goes; the time it began."""
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, batch_size=262_144)

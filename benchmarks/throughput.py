@@ -39,6 +39,7 @@ from harness import (
     RUN,
     Event,
     build_events,
+    consumed_topics,
     fresh_settings,
     run_topics_deleted,
     running_workers,
@@ -114,14 +115,13 @@ def bench_worker(
     """Events per second from the first one produced until the workers have committed all of
     them and the records they passed on (order lines, click signals), and the workers' CPU time
     per event (µs)."""
-    names = sorted({name for name, _, _ in events} | {"order-lines", "sku-signals"})
     with running_workers(settings, master, processes) as workers:
         cpu_before = workers.cpu_seconds()
         started = send_all(
             settings.bootstrap_servers,
             [(topic(name).full_name(settings), key, value) for name, key, value in events],
         )
-        wait_until_consumed(settings, names, 900, workers)
+        wait_until_consumed(settings, consumed_topics(events), 900, workers)
         rate = len(events) / (time.perf_counter() - started)
         return rate, (workers.cpu_seconds() - cpu_before) / len(events) * 1e6
 

@@ -12,8 +12,8 @@ scan (`gc.freeze`, an O(1) move). Reference counting still frees a frozen object
 refers to; only a reference cycle whose objects were frozen is never collected. The young
 generations are collected first, so only cycles that became garbage after surviving two
 collections stay: a full collection of the worker found 0–179 garbage objects of any age
-(against 150,000 tracked). Frozen objects are also not written to by the collector, so the forked model
-checkpoint copies fewer pages.
+(against 150,000 tracked). Frozen objects are also not written to by the collector, so the
+forked model checkpoint copies fewer pages.
 """
 
 from __future__ import annotations
