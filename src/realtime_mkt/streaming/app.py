@@ -39,6 +39,7 @@ from realtime_mkt.streaming.consumer import consumer_url
 from realtime_mkt.streaming.deferred_writes import DeferredWrites, PartitionOf, Where
 from realtime_mkt.streaming.flow_control import App
 from realtime_mkt.streaming.outbox import ChangelogTable, Outbox
+from realtime_mkt.streaming.take import take_batches
 from realtime_mkt.user_engine import UserEngine, UserState
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,8 @@ TABLE_OPTIONS = {
     "write_buffer_size": 16 * 2**20,
     "max_write_buffer_number": 2,
 }
-# Agents take events from Faust in batches: up to BATCH_MAX at once, waiting at most
-# BATCH_WITHIN seconds for a batch to fill (so at low rates a batch adds at most that latency).
+# Agents take events from Faust in batches (`take_batches`): up to BATCH_MAX at once, at most one
+# every BATCH_WITHIN seconds (so at low rates a batch adds at most that latency).
 BATCH_MAX = 1000
 BATCH_WITHIN = 0.01
 T = TypeVar("T")
@@ -189,7 +190,7 @@ def create_app(settings: Settings) -> faust.App:
     ) -> AsyncIterator[list[tuple[faust.EventT, InputEvent]]]:
         """The stream's events in batches (acknowledged once the agent has handled the whole
         batch), those that pass validation; the rest go to the dead-letter topic."""
-        async for events in stream.take_events(BATCH_MAX, BATCH_WITHIN):
+        async for events in take_batches(stream, BATCH_MAX, BATCH_WITHIN):
             yield [(e, a) for e in events if (a := accept(e)) is not None]
             await outbox.flush()
 

@@ -1,6 +1,6 @@
 """Applying a batch of keyed events: grouped by key, each key's state read once and stored once.
 
-The worker's agents take events from Faust in batches (`Stream.take_events`) and acknowledge
+The worker's agents take events from Faust in batches (`streaming/take.py`) and acknowledge
 them only after the whole batch is handled, so writing each key's state once, after its last
 event, keeps at-least-once: a crash before the write redelivers every event of the batch.
 """

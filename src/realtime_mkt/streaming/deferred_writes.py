@@ -29,7 +29,7 @@ def bind_partition(event: Where) -> None:
     """Point Faust's table reads and writes at `event`'s partition.
 
     Faust's RocksDB store and changelog take the partition from the current event. Inside
-    `take_events` that context belongs to the task filling the batch, not to the agent, so the
+    `take_batches` that context belongs to the task filling the batch, not to the agent, so the
     agent sets it (in its own task) before it touches a key's state.
     """
     _current_event.set(weakref.ref(event))
