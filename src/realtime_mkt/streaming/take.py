@@ -33,7 +33,7 @@ async def take_batches(
     room.set()
 
     async def add_to_buffer(value: Any) -> Any:
-        while len(events) >= max_:  # no more than `max_` to a batch: the stream waits
+        if len(events) >= max_:  # no more than `max_` to a batch: the stream waits for the next
             await stream.wait(room)
         event = stream.current_event
         if event is None:
