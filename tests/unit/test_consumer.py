@@ -10,6 +10,7 @@ from aiokafka import TopicPartition
 from faust.transport.utils import DefaultSchedulingStrategy
 
 from realtime_mkt.streaming.consumer import Consumer
+from realtime_mkt.streaming.inbox import Inbox
 
 ORDERS, LINES = TopicPartition("orders", 0), TopicPartition("order-lines", 0)
 
@@ -64,6 +65,8 @@ def consumer(fetched: dict[TopicPartition, list[int]], active, flow_active=True)
         app=SimpleNamespace(
             monitor=SimpleNamespace(track_tp_end_offset=lambda tp, end: None),
             topics=SimpleNamespace(acks_enabled_for=lambda topic: True),
+            inboxes={},
+            flow_control=SimpleNamespace(is_active=lambda: True),
         ),
         fetcher=fetcher,
         _loop=None,
@@ -75,7 +78,9 @@ def consumer(fetched: dict[TopicPartition, list[int]], active, flow_active=True)
         flow_active=flow_active,
         _wait_next_records=wait_next_records,
         highwater=lambda tp: 100,
-        _to_message=lambda tp, record: SimpleNamespace(tp=tp, topic=tp.topic, offset=record.offset),
+        _to_message=lambda tp, record: SimpleNamespace(
+            tp=tp, topic=tp.topic, offset=record.offset, key=None, value=None
+        ),
         diag=SimpleNamespace(set_flag=lambda flag: None, unset_flag=lambda flag: None),
         suspend_flow=asyncio.Event(),
         _commit_every=None,
@@ -187,3 +192,36 @@ def test_a_rebalance_cuts_a_fetch_short_and_the_records_not_delivered_are_not_ma
 
     assert drain(made, buffer_full_at_second) == [(ORDERS, 0), (ORDERS, 1)]
     assert made._read_offset[ORDERS] == 0
+
+
+def test_the_records_of_a_topic_with_an_inbox_go_to_it_in_order_not_to_the_conductor():
+    made = consumer({ORDERS: [3, 4], LINES: [7]}, {ORDERS, LINES})
+    inbox = Inbox(10, 0.01)
+    made.app.inboxes["orders"] = inbox
+    assert drain(made) == [(LINES, 7)]
+    assert [r.message.offset for r in inbox.records] == [3, 4]
+    assert made._read_offset[ORDERS] == 4
+
+
+def test_a_rebalance_while_a_full_inbox_waits_for_its_agent_leaves_the_rest_unread():
+    # the inbox holds a whole batch and its agent has not taken it: the delivery waits for
+    # room, and the rebalance that cuts it short leaves the records not added unread
+    made = consumer({ORDERS: [0, 1, 2]}, {ORDERS})
+    inbox = Inbox(2, 0.01)
+    made.app.inboxes["orders"] = inbox
+
+    async def conductor(message):
+        raise AssertionError(f"{message.offset} went to the conductor")
+
+    made.callback = conductor
+
+    async def run():
+        task = asyncio.create_task(made._drain_messages(made.fetcher))
+        await asyncio.sleep(0.05)
+        assert not task.done()
+        made.suspend_flow.set()
+        await asyncio.wait_for(task, 1.0)
+
+    asyncio.run(run())
+    assert [r.message.offset for r in inbox.records] == [0, 1]
+    assert made._read_offset[ORDERS] == 1

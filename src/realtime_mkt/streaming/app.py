@@ -38,8 +38,8 @@ from realtime_mkt.streaming.batches import KeyRun, apply_in_order, by_key
 from realtime_mkt.streaming.consumer import consumer_url
 from realtime_mkt.streaming.deferred_writes import DeferredWrites, PartitionOf, Where
 from realtime_mkt.streaming.flow_control import App
+from realtime_mkt.streaming.inbox import Inbox, Record
 from realtime_mkt.streaming.outbox import ChangelogTable, Outbox
-from realtime_mkt.streaming.take import take_batches
 from realtime_mkt.user_engine import UserEngine, UserState
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,9 @@ TABLE_OPTIONS = {
     "write_buffer_size": 16 * 2**20,
     "max_write_buffer_number": 2,
 }
-# Agents take events from Faust in batches (`take_batches`): up to BATCH_MAX at once, at most one
-# every BATCH_WITHIN seconds (so at low rates a batch adds at most that latency).
+# Agents take their records from their inboxes in batches (`streaming/inbox.py`): up to BATCH_MAX
+# at once, at most one every BATCH_WITHIN seconds (so at low rates a batch adds at most that
+# latency).
 BATCH_MAX = 1000
 BATCH_WITHIN = 0.01
 T = TypeVar("T")
@@ -67,7 +68,8 @@ S = TypeVar("S")
 def create_app(settings: Settings) -> faust.App:
     """Build the worker: topics from the catalogue, tables, models, agents and web views.
 
-    Agents handle their input in batches (`valid_batches`): each key's state is read and stored
+    The consumer hands the input topics' records to the agents' inboxes, and agents handle them
+    in batches (`valid_batches`): each key's state is read and stored
     once per batch, and stored only once the broker has the batch's outputs (`DeferredWrites`);
     the tables' changelog records then go to the producer through the `Outbox` before the batch
     is acknowledged. Faust flushes the producer before it commits offsets, so at-least-once holds
@@ -117,6 +119,10 @@ def create_app(settings: Settings) -> faust.App:
             partitions=catalogue[names[0]].partitions,
         )
 
+    def inbox(*names: str) -> Inbox:
+        """Where the consumer hands the records of the topics `names` (`streaming/inbox.py`)."""
+        return app.inbox((catalogue[n].full_name(settings) for n in names), BATCH_MAX, BATCH_WITHIN)
+
     outbox = Outbox(app, {name: spec.full_name(settings) for name, spec in catalogue.items()})
 
     def table(name: str, partitions: int) -> ChangelogTable:
@@ -150,7 +156,7 @@ def create_app(settings: Settings) -> faust.App:
     )
     shared_models: tuple[OnlineModel, ...] = (users.ctr, users.preference)
 
-    def accept(event: faust.EventT) -> InputEvent | None:
+    def accept(event: Record) -> InputEvent | None:
         """Decode a record; reject it to the dead-letter topic (never raise) if it is bad."""
         message = event.message
         name = logical[message.topic]
@@ -166,7 +172,7 @@ def create_app(settings: Settings) -> faust.App:
             reject(event, rejection)
             return None
 
-    def origin_of(event: faust.EventT, part: int) -> dict[str, int]:
+    def origin_of(event: Record, part: int) -> dict[str, int]:
         """The `origin` of a record made of `event` (an order's line, a click's signal), by
         this worker in its group's current generation (README *Duplicates*)."""
         message = event.message
@@ -177,7 +183,7 @@ def create_app(settings: Settings) -> faust.App:
             "generation": app.consumer_generation_id,
         }
 
-    def reject(event: faust.EventT, rejection: RejectedEvent) -> None:
+    def reject(event: Record, rejection: RejectedEvent) -> None:
         message = event.message
         metrics.DEAD_LETTERS.labels(logical[message.topic]).inc()
         record = dead_letter(
@@ -185,16 +191,14 @@ def create_app(settings: Settings) -> faust.App:
         )
         outbox.add("dead-letter", event.key, record)
 
-    async def valid_batches(
-        stream: faust.StreamT,
-    ) -> AsyncIterator[list[tuple[faust.EventT, InputEvent]]]:
-        """The stream's events in batches (acknowledged once the agent has handled the whole
+    async def valid_batches(inbox: Inbox) -> AsyncIterator[list[tuple[Record, InputEvent]]]:
+        """The inbox's records in batches (acknowledged once the agent has handled the whole
         batch), those that pass validation; the rest go to the dead-letter topic."""
-        async for events in take_batches(stream, BATCH_MAX, BATCH_WITHIN):
-            yield [(e, a) for e in events if (a := accept(e)) is not None]
+        async for records in inbox.batches(app.consumer.ack):
+            yield [(r, a) for r in records if (a := accept(r)) is not None]
             await outbox.flush()
 
-    def guarded(event: faust.EventT, step: Callable[[], T]) -> T | None:
+    def guarded(event: Record, step: Callable[[], T]) -> T | None:
         """Run one event's processing; a bug dead-letters the event instead of blocking the partition."""
         try:
             return step()
@@ -202,7 +206,7 @@ def create_app(settings: Settings) -> faust.App:
             report_failure(event, exc)
             return None
 
-    def report_failure(event: faust.EventT, exc: Exception) -> None:
+    def report_failure(event: Record, exc: Exception) -> None:
         log.error(
             "processing failed on %s@%s",
             event.message.topic,
@@ -219,11 +223,11 @@ def create_app(settings: Settings) -> faust.App:
     def apply_keyed(
         writes: DeferredWrites,
         key: str,
-        items: list[tuple[faust.EventT, InputEvent]],
+        items: list[tuple[Record, InputEvent]],
         where: Where,
         load: Callable[[dict[str, Any]], S],
         apply: Callable[[S | None, InputEvent], Any],
-    ) -> KeyRun[faust.EventT, S]:
+    ) -> KeyRun[Record, S]:
         """Apply one key's events of a batch to its state, read once from the partition of
         `where`, and write the new state (held back until `stored_once_delivered`); dead-letter
         the events whose processing failed, count duplicates."""
@@ -254,8 +258,8 @@ def create_app(settings: Settings) -> faust.App:
     sku_partitions = [PartitionOf(lines_topic, p) for p in range(lines_spec.partitions)]
 
     def sku_inputs(
-        batch: list[tuple[faust.EventT, InputEvent]],
-    ) -> list[tuple[faust.EventT, InputEvent]]:
+        batch: list[tuple[Record, InputEvent]],
+    ) -> list[tuple[Record, InputEvent]]:
         """The batch's SKU events, orders replaced by their lines whose SKU partition is this
         worker's (the rest go to `order-lines`, for the worker that has theirs); purchases teach
         the preference model. A line applied here keeps its order's event: its ack, and its dead
@@ -280,18 +284,20 @@ def create_app(settings: Settings) -> faust.App:
                     reject(event, rejection)
         return inputs
 
-    def sku_partition(sku_id: str, event: faust.EventT) -> Where:
+    def sku_partition(sku_id: str, event: Record) -> Where:
         """Where a SKU's state is: its input's partition, or, for a line of an order (whose
         topic is keyed otherwise), the partition its `order-lines` record would have had."""
         if logical[event.message.topic] == "orders":
             return sku_partitions[routing.partition_of(sku_id, len(sku_partitions))]
         return event
 
+    sku_inbox = inbox(*SKU_INPUTS)
+
     @app.agent(kafka_topic(*SKU_INPUTS))
     async def sku_events(stream: faust.StreamT) -> None:
         """Apply SKU-keyed events (and orders' lines) to per-SKU state and publish the decisions
-        they cause."""
-        async for batch in valid_batches(stream):
+        they cause (the records come through `sku_inbox`; the stream stays unread)."""
+        async for batch in valid_batches(sku_inbox):
             for sku_id, items in by_key(sku_inputs(batch), "sku_id").items():
                 where = sku_partition(sku_id, items[0][0])
                 run = apply_keyed(
@@ -307,6 +313,8 @@ def create_app(settings: Settings) -> faust.App:
                         outbox.add(out.topic, out.key.encode(), out.value)
             await stored_once_delivered(sku_writes)
 
+    user_inbox = inbox("clicks")
+
     @app.agent(kafka_topic("clicks"))
     async def user_events(stream: faust.StreamT) -> None:
         """Learn CTR and preference from clicks; pass clicks and add-to-carts on to their SKU.
@@ -316,7 +324,7 @@ def create_app(settings: Settings) -> faust.App:
         worker killed before they left, and the restarted worker dropped those clicks as seen,
         with their signals (the SKU agent's decisions are held back the same way).
         """
-        async for batch in valid_batches(stream):
+        async for batch in valid_batches(user_inbox):
             for user_id, items in by_key(batch, "user_id").items():
                 run = apply_keyed(
                     user_writes, user_id, items, items[0][0], UserState.from_dict, users.apply

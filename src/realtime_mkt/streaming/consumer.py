@@ -30,6 +30,10 @@ delivered in order by one task, raced once: a rebalance still cuts the delivery 
 it waits (a full stream buffer, most often); the records not delivered are not marked read, and
 the rebalance ends by seeking the partitions to their committed offsets.
 
+The records of the agents' input topics go from that task straight into the agent's inbox
+(`streaming/inbox.py`), not through Faust's conductor, channel queue and stream; the other
+topics' records (Faust's own) go to the conductor as before.
+
 Registered for Faust as the `realtime-kafka://` transport (entry point `faust.transports`) and
 used for the app's consumer (`broker_consumer`).
 """
@@ -123,12 +127,15 @@ class Consumer(aiokafka.Consumer):
     async def _deliver(
         self, first: tuple[TP, Message], rest: AsyncIterator[tuple[TP, Message]]
     ) -> None:
-        """Hand a fetch's records to the conductor in order, each marked read once delivered;
-        a record below its partition's read offset is dropped as read, and a jump over offsets
-        is noted as a gap for the commit (as Faust does)."""
+        """Hand a fetch's records on in order, each marked read once delivered: to its topic's
+        inbox (`App.inbox`), or else to the conductor; a record below its partition's read
+        offset is dropped as read, and a jump over offsets is noted as a gap for the commit (as
+        Faust does)."""
         callback = self.callback
         read_offset = self._read_offset
         acks_enabled_for = self.app.topics.acks_enabled_for
+        inboxes = self.app.inboxes
+        flow_control = self.app.flow_control
         since_yield = 0
         tp, message = first
         while True:
@@ -141,7 +148,15 @@ class Consumer(aiokafka.Consumer):
             if last is None or offset >= last:
                 if last and offset - last > 1 and acks_enabled_for(message.topic):
                     await self._add_gap(tp, last + 1, offset)
-                await callback(message)
+                inbox = inboxes.get(message.topic)
+                if inbox is None:
+                    await callback(message)
+                else:  # what Faust's conductor waits for before it queues a record
+                    if not flow_control.is_active():
+                        await flow_control.acquire()
+                    if inbox.is_full():
+                        await inbox.wait_for_room()
+                    inbox.add(message)
                 read_offset[tp] = offset
             else:
                 log.debug("%s at %d read already, left out", tp, offset)

@@ -1,4 +1,5 @@
-"""Faust's stream flow control, without dropping records that arrive while it already flows.
+"""Faust's stream flow control, without dropping records that arrive while it already flows;
+and the app's inboxes (`streaming/inbox.py`), which it clears with Faust's queues.
 
 Faust stops the flow of records into its streams' queues when a rebalance begins and clears
 the queues then (what they hold belongs to the generation ending); it resumes the flow when the
@@ -16,9 +17,13 @@ rebalance is cleared.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import faust
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
+
+from realtime_mkt.streaming.inbox import Inbox
 
 
 class FlowControl(FlowControlEvent):
@@ -31,8 +36,22 @@ class FlowControl(FlowControlEvent):
 
 
 class App(faust.App):
-    """`faust.App` whose streams' flow control is `FlowControl`."""
+    """`faust.App` whose streams' flow control is `FlowControl`, and whose consumer hands the
+    records of some topics to inboxes (`inbox`) instead of Faust's streams."""
 
     @cached_property
     def flow_control(self) -> FlowControlEvent:
         return FlowControl(loop=self.loop)
+
+    @cached_property
+    def inboxes(self) -> dict[str, Inbox]:
+        """Topic name -> the inbox its records go to (`streaming/consumer.py`)."""
+        return {}
+
+    def inbox(self, topics: Iterable[str], max_: int, within: float) -> Inbox:
+        """An inbox for the records of `topics` (full names), cleared with Faust's queues."""
+        created = Inbox(max_, within)
+        for name in topics:
+            self.inboxes[name] = created
+        self.flow_control.manage_queue(created)
+        return created
