@@ -9,7 +9,9 @@ each, and changes the worker group while the workers work through them:
 
 Then it waits until the group has committed every order and order line, and reads each SKU's
 stock from the `/sku` view: an order applied twice shows as a unit short, a lost one as a unit
-over. A round whose commits stop moving for `--timeout` seconds is reported as stalled.
+over. A round whose commits stop moving for `--timeout` seconds is reported as stalled. Each
+round reports the orders not yet committed when the group changed: a round without a backlog
+then proves nothing.
 
     .ci/venv python benchmarks/handover.py --rounds 3
 """
@@ -22,6 +24,7 @@ import json
 import shutil
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +34,7 @@ from harness import RUN, fresh_settings, run_topics_deleted, send_all
 from realtime_mkt.catalogue import topic
 from realtime_mkt.demo import ensure_broker
 from realtime_mkt.events import format_time
-from realtime_mkt.ops.lag import wait_for_members, wait_until_consumed
+from realtime_mkt.ops.lag import group_lag, wait_for_members, wait_until_consumed
 from realtime_mkt.ops.topic_admin import create_topics
 from realtime_mkt.settings import Settings
 from realtime_mkt.worker_process import free_port, start_worker, stop_worker
@@ -76,9 +79,28 @@ def send(settings: Settings, records: list[tuple[str, bytes, dict]]) -> None:
     )
 
 
-def on_hand(port: int, sku: str) -> int:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/sku/{sku}", timeout=10) as answer:
-        return json.loads(answer.read())["on_hand"]
+def on_hand(port: int, sku: str, timeout: float) -> int:
+    """The SKU's stock, asked again while the worker does not answer or answers 503 (its web
+    server not up yet, or a rebalance under way), for up to `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/sku/{sku}", timeout=10) as answer:
+                return json.loads(answer.read())["on_hand"]
+        except urllib.error.URLError as exc:
+            if getattr(exc, "code", 503) != 503 or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def orders_left(settings: Settings) -> int:
+    """Orders the group has not committed yet."""
+    name = topic("orders").full_name(settings)
+    return sum(
+        row.lag
+        for row in group_lag(settings.bootstrap_servers, settings.app_id)
+        if row.topic == name
+    )
 
 
 def one_round(base: Settings, root: Path, change: str, per_sku: int, timeout: float) -> str:
@@ -99,7 +121,8 @@ def one_round(base: Settings, root: Path, change: str, per_sku: int, timeout: fl
             workers.append(start_worker(second, root / "second.log"))
             wait_for_members(settings, 2, 120, alive)
         send(settings, orders(per_sku))
-        time.sleep(3)  # the workers are into the backlog
+        time.sleep(1)  # the workers are into the backlog
+        backlog = orders_left(settings)
         if change == "join":
             workers.append(start_worker(second, root / "second.log"))
         elif change == "kill":
@@ -113,9 +136,10 @@ def one_round(base: Settings, root: Path, change: str, per_sku: int, timeout: fl
             wait_until_consumed(settings, ["orders", "order-lines"], timeout, alive)
         except TimeoutError as exc:
             return f"stalled: {str(exc).partition(': ')[2]}"
-        off = {sku: on_hand(settings.web_port, sku) - 9 * per_sku for sku in SKUS}
+        off = {sku: on_hand(settings.web_port, sku, timeout) - 9 * per_sku for sku in SKUS}
         wrong = {sku: n for sku, n in off.items() if n}
-        return f"off at {len(wrong)} SKUs: {wrong}" if wrong else "every order counted once"
+        counted = f"off at {len(wrong)} SKUs: {wrong}" if wrong else "every order counted once"
+        return f"{counted} ({backlog:,} orders left at the change)"
     finally:
         for worker in workers:
             stop_worker(worker)
@@ -124,7 +148,7 @@ def one_round(base: Settings, root: Path, change: str, per_sku: int, timeout: fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--per-sku", type=int, default=5000)
+    parser.add_argument("--per-sku", type=int, default=20000)
     parser.add_argument("--timeout", type=float, default=180)
     parser.add_argument("--changes", nargs="+", default=["join", "kill", "restart"])
     args = parser.parse_args()

@@ -1,12 +1,15 @@
 import asyncio
+from collections import Counter
 from types import SimpleNamespace
 
+from faust.types import TP
 from yarl import URL
 
 from realtime_mkt.streaming.bulk_restore import PartitionRestoring
 from realtime_mkt.streaming.routing import FORWARDED, owner, partition_of, routed
 
 # murmur2 of these keys as Kafka's Java client computes it (its UtilsTest)
+CHANGELOG = "p.app-sku-state-changelog"
 JAVA_MURMUR2 = {"21": -973932308, "foobar": -790332482, "a-little-bit-long-string": -985981536}
 
 
@@ -62,11 +65,26 @@ class Holder:
         return Response()
 
 
-def worker(here: str, assignments: dict) -> SimpleNamespace:
+class Recovery:
+    """Faust's table recovery as the routing reads it: how many changelog records each active
+    partition of the assignment still has to restore (None: its end offset is not read yet)."""
+
+    def __init__(self, remaining: dict[TP, int | None]):
+        self.remaining = remaining
+
+    def active_remaining(self) -> Counter:
+        return Counter({tp: n for tp, n in self.remaining.items() if n is not None})
+
+
+def worker(
+    here: str, assignments: dict, rebalancing: bool = False, remaining: dict | None = None
+) -> SimpleNamespace:
     return SimpleNamespace(
         conf=SimpleNamespace(canonical_url=URL(here)),
         router=SimpleNamespace(external_topics_metadata=lambda: assignments),
         http_client=Holder(),
+        rebalancing=rebalancing,
+        tables=SimpleNamespace(recovery=Recovery(remaining or {})),
     )
 
 
@@ -82,7 +100,7 @@ def test_a_view_is_answered_here_forwarded_once_or_refused_while_unassigned():
     key = "sku-7"
     partition = partition_of(key, 4)
     elsewhere = worker("http://a:6066", {"http://b:7000": {"p.inventory": [partition]}})
-    view = routed(elsewhere, "p.inventory", 4, "sku_id")(local_view)
+    view = routed(elsewhere, "p.inventory", 4, "sku_id", CHANGELOG)(local_view)
 
     answer = asyncio.run(view(Web(), request(key), sku_id=key))
     assert answer == ("text", 200, "answer to http://b:7000/sku/sku-7?x=1")
@@ -95,12 +113,16 @@ def test_a_view_is_answered_here_forwarded_once_or_refused_while_unassigned():
 
     here = worker("http://a:6066", {"http://a:6066": {"p.inventory": [partition]}})
     assert asyncio.run(
-        routed(here, "p.inventory", 4, "sku_id")(local_view)(Web(), request(key), sku_id=key)
+        routed(here, "p.inventory", 4, "sku_id", CHANGELOG)(local_view)(
+            Web(), request(key), sku_id=key
+        )
     ) == ("local", 200, key)
 
     nobody = worker("http://a:6066", {"http://b:7000": {"p.inventory": []}})
     refused = asyncio.run(
-        routed(nobody, "p.inventory", 4, "sku_id")(local_view)(Web(), request(key), sku_id=key)
+        routed(nobody, "p.inventory", 4, "sku_id", CHANGELOG)(local_view)(
+            Web(), request(key), sku_id=key
+        )
     )
     assert refused[:2] == ("json", 503) and nobody.http_client.asked == []
 
@@ -113,6 +135,30 @@ def test_a_view_of_a_partition_restoring_in_bulk_here_is_refused_for_now():
         raise PartitionRestoring("partition 1 of sku-state is restoring")
 
     refused = asyncio.run(
-        routed(here, "p.inventory", 4, "sku_id")(restoring_view)(Web(), request(key), sku_id=key)
+        routed(here, "p.inventory", 4, "sku_id", CHANGELOG)(restoring_view)(
+            Web(), request(key), sku_id=key
+        )
     )
     assert refused == ("json", 503, {"error": "partition 1 of sku-state is restoring, retry"})
+
+
+def test_a_view_of_a_partition_faust_still_restores_here_is_refused_until_it_is_up_to_date():
+    # a worker that has just taken the partition over reads its keys as unknown until the
+    # changelog is restored into its table
+    key = "sku-7"
+    partition = partition_of(key, 4)
+    assigned = {"http://a:6066": {"p.inventory": [partition]}}
+    tp = TP(CHANGELOG, partition)
+
+    def answer(**state) -> tuple:
+        here = worker("http://a:6066", assigned, **state)
+        view = routed(here, "p.inventory", 4, "sku_id", CHANGELOG)(local_view)
+        return asyncio.run(view(Web(), request(key), sku_id=key))
+
+    refused = ("json", 503, {"error": f"partition {partition} of {CHANGELOG} is restoring, retry"})
+    assert answer(rebalancing=True, remaining={tp: 1200}) == refused
+    assert answer(rebalancing=True, remaining={tp: None}) == refused  # its end not read yet
+    assert answer(rebalancing=True, remaining={tp: 0}) == ("local", 200, key)  # kept, up to date
+    # assigned here, and the recovery has not taken it up yet
+    assert answer(rebalancing=True, remaining={TP(CHANGELOG, partition + 1): 0}) == refused
+    assert answer(rebalancing=False, remaining={tp: 1200}) == ("local", 200, key)  # over

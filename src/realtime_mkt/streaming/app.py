@@ -424,11 +424,13 @@ def create_app(settings: Settings) -> faust.App:
     # a view of a key another worker holds is answered by that worker, found by an input topic
     # partitioned like the key's table (SKU-keyed topics and the SKU table are co-partitioned,
     # clicks and the user table)
-    def routed_by(name: str, param: str) -> Callable[[Any], Any]:
+    def routed_by(name: str, param: str, table: ChangelogTable) -> Callable[[Any], Any]:
         spec = catalogue[name]
-        return routing.routed(app, spec.full_name(settings), spec.partitions, param)
+        changelog = table.changelog_topic.get_topic_name()
+        return routing.routed(app, spec.full_name(settings), spec.partitions, param, changelog)
 
-    by_sku, by_user = routed_by("inventory", "sku_id"), routed_by("clicks", "user_id")
+    by_sku = routed_by("inventory", "sku_id", sku_table)
+    by_user = routed_by("clicks", "user_id", user_table)
     # views read the table as stored (the agent's `sku_writes` is its batch's, on one partition)
     stored_decisions = DecisionLog(sku_table)
 

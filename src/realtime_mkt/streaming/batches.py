@@ -1,8 +1,8 @@
 """Applying a batch of keyed events: grouped by key, each key's state read once and stored once.
 
-The worker's agents take events from Faust in batches (`streaming/take.py`) and acknowledge
-them only after the whole batch is handled, so writing each key's state once, after its last
-event, keeps at-least-once: a crash before the write redelivers every event of the batch.
+The worker's agents take records from their inboxes in batches (`streaming/inbox.py`) and
+acknowledge them only after the whole batch is handled, so writing each key's state once, after
+its last event, keeps at-least-once: a crash before the write redelivers every event of the batch.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 from realtime_mkt.events import InputEvent
 
 S = TypeVar("S")
-Tag = TypeVar("Tag")  # what the caller needs back per event (Faust's event, for dead letters)
+Tag = TypeVar("Tag")  # what the caller needs back per event (its record, for dead letters)
 
 
 @dataclass

@@ -9,6 +9,8 @@ from typing import Any
 import faust
 from faust.streams import _current_event
 
+from realtime_mkt.streaming.inbox import Record
+
 _ABSENT = object()
 
 
@@ -22,15 +24,15 @@ class PartitionOf:
         self.message = SimpleNamespace(topic=topic, partition=partition)
 
 
-Where = faust.EventT | PartitionOf
+Where = Record | PartitionOf
 
 
 def bind_partition(event: Where) -> None:
     """Point Faust's table reads and writes at `event`'s partition.
 
-    Faust's RocksDB store and changelog take the partition from the current event. Inside
-    `take_batches` that context belongs to the task filling the batch, not to the agent, so the
-    agent sets it (in its own task) before it touches a key's state.
+    Faust's RocksDB store and changelog take the partition from the current event, which its
+    streams set; the agents read inboxes (`streaming/inbox.py`), not streams, so they set it
+    (in their own task) before they touch a key's state.
     """
     _current_event.set(weakref.ref(event))
 

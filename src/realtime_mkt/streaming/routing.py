@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 import faust
 from aiokafka.partitioner import murmur2
+from faust.types import TP
 from yarl import URL
 
 from realtime_mkt.streaming.bulk_restore import PartitionRestoring
@@ -44,12 +45,25 @@ def owner(
     return None
 
 
-def routed(app: faust.App, topic: str, partitions: int, param: str) -> Callable[[View], View]:
-    """Decorate a view whose path parameter `param` is a key of `topic`: a worker that does not
-    hold the key's partition forwards the request to the one that does and returns its answer;
-    503 while no worker holds it (a rebalance), while its holder restores it from the changelog
-    in bulk, or when the holder does not answer. A forwarded request is answered where it
-    arrives."""
+def restoring(app: faust.App, changelog: str, partition: int) -> bool:
+    """Whether this worker's table with the changelog topic `changelog` may not be up to date at
+    `partition` during a rebalance: its keys may be missing or behind there until Faust's
+    recovery has restored the partition (one the recovery does not know yet, just assigned
+    here, included)."""
+    return bool(app.rebalancing) and (
+        app.tables.recovery.active_remaining().get(TP(changelog, partition)) != 0
+    )
+
+
+def routed(
+    app: faust.App, topic: str, partitions: int, param: str, changelog: str
+) -> Callable[[View], View]:
+    """Decorate a view whose path parameter `param` is a key of `topic`, held in the table with
+    the changelog topic `changelog`: a worker that does not hold the key's partition forwards the
+    request to the one that does and returns its answer; 503 while no worker holds it (a
+    rebalance), while its holder restores it from the changelog (in bulk, or record by record:
+    a key not restored yet would read as unknown), or when the holder does not answer. A
+    forwarded request is answered where it arrives."""
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
@@ -64,6 +78,11 @@ def routed(app: faust.App, topic: str, partitions: int, param: str) -> Callable[
             target = URL(holder)
             here = app.conf.canonical_url
             if (target.host, target.port) == (here.host, here.port) or FORWARDED in request.headers:
+                if restoring(app, changelog, partition):
+                    return web.json(
+                        {"error": f"partition {partition} of {changelog} is restoring, retry"},
+                        status=503,
+                    )
                 try:
                     return await view(web, request, **kwargs)  # forwarded once at most
                 except PartitionRestoring as exc:
