@@ -13,7 +13,7 @@ from typing import Any
 
 from realtime_mkt.decisions import Audience
 from realtime_mkt.events import InputEvent
-from realtime_mkt.models.ctr import CtrModel, ctr_features
+from realtime_mkt.models.ctr import CtrModel, ctr_features, impression
 from realtime_mkt.models.preference import GRADES, PreferenceModel
 from realtime_mkt.positions import ReadPositions
 from realtime_mkt.sku_state import RecentIds
@@ -70,7 +70,7 @@ class UserEngine:
         self._expire(state, event.ts)
         action = value["action"]
         if action == "impression":
-            state.pending.append({**value, "ts": event.ts})
+            state.pending.append(impression(value, event.ts))
             if len(state.pending) > MAX_PENDING:
                 self.ctr.learn_one(ctr_features(state.pending.pop(0)), 0.0)
             return UserOutcome(state)

@@ -6,7 +6,7 @@ import numpy as np
 from river import linear_model
 
 from realtime_mkt.models.base import BinaryScore
-from realtime_mkt.models.ctr import CtrModel, ctr_features
+from realtime_mkt.models.ctr import CtrModel, ctr_features, impression
 from realtime_mkt.replays import obd_ctr
 from tests.helpers import shared_data
 
@@ -48,3 +48,15 @@ def test_real_impressions_from_open_bandit_dataset():
     result = obd_ctr(shared_data())
     assert result["n"] == 10_000 and 0.001 < result["base_rate"] < 0.02
     assert result["log_loss"] < result["log_loss_baseline"]
+
+
+def test_an_impression_kept_for_its_click_gives_the_features_of_the_whole_event():
+    full = {"event_id": "imp-000005849", "occurred_at": "2026-01-05T00:00:02.299Z",
+            "user_id": "u02630", "sku_id": "sku-0045", "action": "impression", "placement": "ad",
+            "position": 8, "price_shown": 19.5, "device": "ios", "campaign_id": "c-1",
+            "session_id": "s-77"}  # fmt: skip
+    bare = {k: full[k] for k in ("event_id", "occurred_at", "user_id", "sku_id", "placement")}
+    for value in (full, bare):
+        kept = impression(value, 1.7673e9)
+        assert ctr_features(kept) == ctr_features({**value, "ts": 1.7673e9})
+        assert "event_id" not in kept and "session_id" not in kept
