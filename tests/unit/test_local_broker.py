@@ -1,6 +1,12 @@
-"""The local broker's housekeeping: what its data holds, wiping it, and the log shown on failure."""
+"""The local broker's housekeeping: what its data holds, wiping it, the log shown on failure,
+and stopping a broker this process started."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
 
 from realtime_mkt.ops.local_broker import LocalBroker, log_tail
 
@@ -24,3 +30,19 @@ def test_log_tail_keeps_entries_and_drops_stack_traces(tmp_path):
     entries = [f"[2026-11-25 21:58:{i:02d},000] WARN entry {i}" for i in range(30)]
     log.write_text("\n".join(f"{e}\njava.lang.NullPointerException\n\tat kafka.X" for e in entries))
     assert log_tail(log, lines=3).splitlines() == entries[-3:]
+
+
+def test_stopping_a_broker_this_process_started_reaps_it_instead_of_waiting_on_its_zombie(
+    tmp_path,
+):
+    # the tests start their broker as a child: once it exits it stays a zombie until reaped,
+    # and a stop that only asked whether the pid exists waited its whole timeout, then killed
+    broker = LocalBroker(tmp_path / "install", tmp_path / "state")
+    child = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    broker.pid_file.parent.mkdir(parents=True, exist_ok=True)
+    broker.pid_file.write_text(str(child.pid))
+
+    assert broker.stop(timeout=30.0)
+    with pytest.raises(ChildProcessError):  # reaped by `stop`, after SIGTERM
+        os.waitpid(child.pid, os.WNOHANG)
+    assert not broker.pid_file.exists() and broker.pid() is None

@@ -198,15 +198,29 @@ class LocalBroker:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+            if exited(pid):
                 break
             time.sleep(0.2)
         else:
             os.kill(pid, signal.SIGKILL)
+            exited(pid)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+
+def exited(pid: int) -> bool:
+    """Whether process `pid` has exited; reaped if it is this process's child (a broker the
+    tests started), which otherwise stays a zombie that `kill(pid, 0)` still finds."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return True
+    except ChildProcessError:  # not a child of this process
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
 
 
 def port_open(host: str, port: int) -> bool:
