@@ -1,17 +1,21 @@
+import asyncio
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import faust
 from aiokafka import TopicPartition
 from faust.stores.rocksdb import RocksDBOptions
 
 from realtime_mkt.streaming.bulk_restore import (
+    BulkRestoringStore,
     far_behind,
     open_as_worker,
     open_for_restore,
     shares,
+    store_url,
 )
 
 
@@ -119,3 +123,27 @@ def test_a_database_a_reader_left_is_compacted_once_the_worker_opens_it(tmp_path
     assert level0_files(database) < 4
     assert database.get(b"5-499") == bytes(1000)
     database.close()
+
+
+def wal_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.glob("*.log"))
+
+
+def test_the_worker_writes_without_the_write_ahead_log_and_its_store_flushes_when_it_stops(
+    tmp_path,
+):
+    # the changelog is the table's log: a put costs a memtable insert, not a log record too
+    app = faust.App("test-unlogged", datadir=str(tmp_path), store=store_url(0))
+    table = app.Table("states", partitions=1)
+    store = table.data
+    assert isinstance(store, BulkRestoringStore)
+    database = store._db_for_partition(0)
+    path = store.partition_path(0)
+    logged = wal_bytes(path)
+    for i in range(200):
+        database.put(f"user-{i}".encode(), bytes(1000))
+    assert wal_bytes(path) == logged  # nothing logged
+    assert database.property_int_value("rocksdb.num-entries-active-mem-table") == 200
+    asyncio.run(store.stop())  # a worker stopping: what the memtables hold goes to disk
+    assert database.property_int_value("rocksdb.num-entries-active-mem-table") == 0
+    assert level0_files(database) == 1

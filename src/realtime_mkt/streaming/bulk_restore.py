@@ -129,8 +129,6 @@ async def _restore(
         consumer.assign(list(behind))
         for tp in behind:
             consumer.seek(tp, starts[tp])
-        unlogged = rocksdict.WriteOptions()
-        unlogged.disable_wal = True
         last_progress = time.monotonic()
         while behind:
             if time.monotonic() - last_progress > STALL_SECONDS:
@@ -144,7 +142,7 @@ async def _restore(
                     else:
                         batch.put(record.key, record.value)
                 batch.put(offset_key, str(records[-1].offset).encode())
-                partitions[tp][0].write(batch, unlogged)
+                partitions[tp][0].write(batch, unlogged())
                 written[tp] += len(records)
                 last_progress = time.monotonic()
             for tp in [tp for tp, end in behind.items() if await consumer.position(tp) >= end]:
@@ -258,6 +256,13 @@ def mutable_options(compactions: bool, write_buffer_size: int, buffers: int) -> 
     }
 
 
+def unlogged() -> rocksdict.WriteOptions:
+    """Writes that skip RocksDB's write-ahead log: the changelog is the table's log."""
+    options = rocksdict.WriteOptions()
+    options.disable_wal = True
+    return options
+
+
 def worker_options(options: RocksDBOptions) -> dict[str, str]:
     """The worker's settings of the options a restore changes."""
     return mutable_options(True, options.write_buffer_size, options.max_write_buffer_number)
@@ -266,9 +271,15 @@ def worker_options(options: RocksDBOptions) -> dict[str, str]:
 def open_as_worker(options: RocksDBOptions, path: Path) -> rocksdict.Rdict:
     """A partition's database with the worker's options. rocksdict opens an existing database
     with the options stored in it (its OPTIONS file) rather than those it is given, so the
-    mutable ones are set again: a reader killed midway leaves its own stored."""
+    mutable ones are set again: a reader killed midway leaves its own stored.
+
+    Its writes skip the write-ahead log, as Kafka Streams' stores do: the changelog is the
+    table's log. A worker killed loses what its memtables held since their last flush, with
+    the changelog offset stored alongside, and Faust's recovery reads those records again from
+    there; the log cost 5 µs of each 7 µs put (`docs/benchmarks.md`, *Stop 23*)."""
     database = options.open(path)
     database.set_options(worker_options(options))
+    database.set_write_options(unlogged())
     return database
 
 
@@ -328,6 +339,14 @@ class BulkRestoringStore(rocksdb.Store):
 
     def _open_for_partition(self, partition: int) -> rocksdict.Rdict:
         return open_as_worker(self.rocksdb_options, self.partition_path(partition))
+
+    async def stop(self) -> None:
+        """Flush each open database's memtables before Faust lets go of it: the worker writes
+        without the write-ahead log (`open_as_worker`), so a restart would otherwise read what
+        they held again from the changelog."""
+        for database in self._dbs.values():
+            database.flush()
+        await super().stop()
 
     def _db_for_partition(self, partition: int) -> rocksdict.Rdict:
         if partition in self._restoring:
