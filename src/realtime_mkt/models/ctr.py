@@ -24,7 +24,7 @@ IMPRESSION_FIELDS = ("user_id", "sku_id", "placement", "position", "price_shown"
 
 def impression(value: dict[str, Any], ts: float) -> dict[str, Any]:
     """What `ctr_features` reads of a `clicks` event value, with its time `ts` (epoch
-    seconds): an impression waits in its user's state in this form, a third of the event."""
+    seconds): an impression waits in its user's state in this form, half the event's bytes."""
     kept = {name: value[name] for name in IMPRESSION_FIELDS if name in value}
     kept["ts"] = ts
     return kept
