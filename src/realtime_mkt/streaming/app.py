@@ -119,10 +119,6 @@ def create_app(settings: Settings) -> faust.App:
             partitions=catalogue[names[0]].partitions,
         )
 
-    def inbox(*names: str) -> Inbox:
-        """Where the consumer hands the records of the topics `names` (`streaming/inbox.py`)."""
-        return app.inbox((catalogue[n].full_name(settings) for n in names), BATCH_MAX, BATCH_WITHIN)
-
     outbox = Outbox(app, {name: spec.full_name(settings) for name, spec in catalogue.items()})
 
     def table(name: str, partitions: int) -> ChangelogTable:
@@ -291,9 +287,11 @@ def create_app(settings: Settings) -> faust.App:
             return sku_partitions[routing.partition_of(sku_id, len(sku_partitions))]
         return event
 
-    sku_inbox = inbox(*SKU_INPUTS)
+    # the consumer hands an agent's records to its inbox (`streaming/inbox.py`)
+    sku_topic = kafka_topic(*SKU_INPUTS)
+    sku_inbox = app.inbox(sku_topic.topics, BATCH_MAX, BATCH_WITHIN)
 
-    @app.agent(kafka_topic(*SKU_INPUTS))
+    @app.agent(sku_topic)
     async def sku_events(stream: faust.StreamT) -> None:
         """Apply SKU-keyed events (and orders' lines) to per-SKU state and publish the decisions
         they cause (the records come through `sku_inbox`; the stream stays unread)."""
@@ -313,9 +311,10 @@ def create_app(settings: Settings) -> faust.App:
                         outbox.add(out.topic, out.key.encode(), out.value)
             await stored_once_delivered(sku_writes)
 
-    user_inbox = inbox("clicks")
+    user_topic = kafka_topic("clicks")
+    user_inbox = app.inbox(user_topic.topics, BATCH_MAX, BATCH_WITHIN)
 
-    @app.agent(kafka_topic("clicks"))
+    @app.agent(user_topic)
     async def user_events(stream: faust.StreamT) -> None:
         """Learn CTR and preference from clicks; pass clicks and add-to-carts on to their SKU.
 
@@ -426,8 +425,9 @@ def create_app(settings: Settings) -> faust.App:
     # clicks and the user table)
     def routed_by(name: str, param: str, table: ChangelogTable) -> Callable[[Any], Any]:
         spec = catalogue[name]
-        changelog = table.changelog_topic.get_topic_name()
-        return routing.routed(app, spec.full_name(settings), spec.partitions, param, changelog)
+        return routing.routed(
+            app, spec.full_name(settings), spec.partitions, param, table.changelog_topic_name
+        )
 
     by_sku = routed_by("inventory", "sku_id", sku_table)
     by_user = routed_by("clicks", "user_id", user_table)

@@ -129,6 +129,7 @@ async def _restore(
         consumer.assign(list(behind))
         for tp in behind:
             consumer.seek(tp, starts[tp])
+        options = unlogged()
         last_progress = time.monotonic()
         while behind:
             if time.monotonic() - last_progress > STALL_SECONDS:
@@ -142,7 +143,7 @@ async def _restore(
                     else:
                         batch.put(record.key, record.value)
                 batch.put(offset_key, str(records[-1].offset).encode())
-                partitions[tp][0].write(batch, unlogged())
+                partitions[tp][0].write(batch, options)
                 written[tp] += len(records)
                 last_progress = time.monotonic()
             for tp in [tp for tp, end in behind.items() if await consumer.position(tp) >= end]:
