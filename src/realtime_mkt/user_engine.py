@@ -1,8 +1,9 @@
 """User-side learning from `clicks` (and purchases): the CTR and preference models.
 
 An impression waits (in the user's state) for a click on the same SKU for `click_window` seconds
-of event time; a click resolves it as a positive, expiry as a negative. Both are scored before
-they are learned (progressive validation). Views, clicks and add-to-carts (and purchases, from
+of event time; a click resolves it as a positive, expiry as a negative (a sampled share of the
+negatives is learned, weighted: `models/ctr.py`). Both are scored before they are learned
+(progressive validation). Views, clicks and add-to-carts (and purchases, from
 orders) train the preference model with grades view < click < add-to-cart < purchase.
 """
 
@@ -72,12 +73,12 @@ class UserEngine:
         if action == "impression":
             state.pending.append(impression(value, event.ts))
             if len(state.pending) > MAX_PENDING:
-                self.ctr.learn_one(ctr_features(state.pending.pop(0)), 0.0)
+                self.ctr.learn_unclicked(state.pending.pop(0))
             return UserOutcome(state)
         if action == "click":
             for index in range(len(state.pending) - 1, -1, -1):
                 if state.pending[index]["sku_id"] == value["sku_id"]:
-                    self.ctr.learn_one(ctr_features(state.pending.pop(index)), 1.0)
+                    self.ctr.learn_clicked(state.pending.pop(index))
                     break
         self.preference.learn_one(
             {"user": value["user_id"], "item": value["sku_id"]}, GRADES[action]
@@ -90,7 +91,7 @@ class UserEngine:
 
     def _expire(self, state: UserState, now: float) -> None:
         while state.pending and state.pending[0]["ts"] < now - self.click_window:
-            self.ctr.learn_one(ctr_features(state.pending.pop(0)), 0.0)
+            self.ctr.learn_unclicked(state.pending.pop(0))
 
     def audience(self, sku_id: str, size: int) -> Audience:
         """Users most likely to want `sku_id`, with their mean predicted CTR on an ad placement."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from river import linear_model
 
+from realtime_mkt.models import ctr
 from realtime_mkt.models.base import BinaryScore
 from realtime_mkt.models.ctr import CtrModel, ctr_features, impression
 from realtime_mkt.replays import obd_ctr
@@ -14,6 +15,11 @@ PLACEMENT_EFFECT = {"ad": 0.3, "search": 0.0, "browse": -0.4, "recommendation": 
 
 
 def synthetic(n: int, seed: int = 0):
+    for event, y in impressions(n, seed):
+        yield ctr_features(event), y
+
+
+def impressions(n: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     item_logit = rng.normal(-3.5, 0.8, 200)
     placements = list(PLACEMENT_EFFECT)
@@ -26,7 +32,7 @@ def synthetic(n: int, seed: int = 0):
         z = item_logit[item] - 0.15 * position + PLACEMENT_EFFECT[placement]
         event = {"user_id": f"u{rng.integers(5000)}", "sku_id": f"s{item}", "placement": placement,
                  "position": position, "ts": 1.79e9 + 10 * i}  # fmt: skip
-        yield ctr_features(event), float(rng.random() < 1 / (1 + np.exp(-z)))
+        yield event, float(rng.random() < 1 / (1 + np.exp(-z)))
 
 
 def test_ftrl_beats_plain_logistic_regression_and_is_calibrated():
@@ -42,6 +48,38 @@ def test_ftrl_beats_plain_logistic_regression_and_is_calibrated():
     assert ours["log_loss"] < plain_score.metrics()["log_loss"]
     assert ours["normalised_entropy"] < 1.0  # better than always predicting the base rate
     assert 0.95 <= late.metrics()["calibration"] <= 1.05
+
+
+def test_learning_a_tenth_of_the_negatives_weighted_keeps_loss_and_calibration(monkeypatch):
+    def run(rate: float) -> tuple[CtrModel, BinaryScore]:
+        monkeypatch.setattr(ctr, "NEGATIVE_RATE", rate)
+        model, late = CtrModel(), BinaryScore()
+        for i, (event, y) in enumerate(impressions(80_000)):
+            if i >= 40_000:
+                late.update(model.predict_one(ctr_features(event)), y)
+            (model.learn_clicked if y else model.learn_unclicked)(event)
+        return model, late
+
+    everything, everything_late = run(1.0)
+    sampled, sampled_late = run(ctr.NEGATIVE_RATE)
+    negatives = everything.score.n - everything.score.positives
+    # a tenth of the negatives learned, each standing for ten: the weighted count is the stream's
+    assert sampled.score.positives == everything.score.positives
+    assert 0.08 < (sampled.score.n - sampled.score.positives) / 10 / negatives < 0.12
+    assert abs(sampled.score.n / everything.score.n - 1) < 0.05
+    assert 0.95 <= sampled_late.metrics()["calibration"] <= 1.05
+    assert sampled_late.metrics()["log_loss"] < 1.02 * everything_late.metrics()["log_loss"]
+    assert sampled.health()["normalised_entropy"] < 1.0
+
+
+def test_the_negatives_learned_are_the_same_in_every_replay():
+    def scores() -> BinaryScore:
+        model = CtrModel()
+        for event, y in impressions(5_000, seed=3):
+            (model.learn_clicked if y else model.learn_unclicked)(event)
+        return model.score
+
+    assert scores() == scores()
 
 
 def test_real_impressions_from_open_bandit_dataset():

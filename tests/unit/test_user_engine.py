@@ -1,4 +1,5 @@
 from realtime_mkt.events import decode, format_time
+from realtime_mkt.models import ctr
 from realtime_mkt.models.ctr import CtrModel
 from realtime_mkt.models.preference import PreferenceModel
 from realtime_mkt.user_engine import UserEngine, UserState
@@ -24,13 +25,25 @@ def test_a_click_resolves_its_impression_as_a_positive():
     assert users.preference.score.n == 1
 
 
-def test_an_unclicked_impression_expires_as_a_negative():
+def test_an_unclicked_impression_expires_as_a_negative(monkeypatch):
+    monkeypatch.setattr(ctr, "NEGATIVE_RATE", 1.0)
     users = engine()
     state = users.apply(None, click("i1", T0, "impression", sku="s1")).state
     state = users.apply(state, click("i2", T0 + 60, "impression", sku="s2")).state
     state = users.apply(state, click("v1", T0 + 650, "view", sku="s3")).state
     assert [p["sku_id"] for p in state.pending] == ["s2"]  # s1 expired after 600 s of event time
     assert users.ctr.score.n == 1 and users.ctr.score.positives == 0
+
+
+def test_a_tenth_of_the_unclicked_impressions_are_learned_each_standing_for_ten():
+    users = engine()
+    state = None
+    for n in range(300):
+        state = users.apply(state, click(f"i{n}", T0 + n, "impression", sku=f"s{n}")).state
+    state = users.apply(state, click("v1", T0 + 1000, "view", sku="s0")).state
+    assert state.pending == []  # all 300 expired: each was drawn, about 30 were learned
+    learned = users.ctr.score.n / 10
+    assert users.ctr.score.positives == 0 and learned == int(learned) and 15 <= learned <= 45
 
 
 def test_duplicates_are_dropped_and_state_round_trips():

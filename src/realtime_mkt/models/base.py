@@ -28,26 +28,27 @@ class OnlineModel(Protocol):
 class BinaryScore:
     """Progressive log loss, normalised entropy and calibration of a probability forecaster."""
 
-    n: int = 0
+    n: float = 0  # weighted count of the observations scored
     positives: float = 0.0
     predicted: float = 0.0
     log_loss_sum: float = 0.0
-    # calibration curve: [count, sum of predictions, sum of labels] per bin of log10(p)
+    # calibration curve: [weight, weighted sums of predictions and labels] per bin of log10(p)
     bins: list[list[float]] = field(
         default_factory=lambda: [[0, 0.0, 0.0] for _ in range(CURVE_BINS)]
     )
 
-    def update(self, p: float, y: float) -> None:
-        """Score a prediction `p` made before seeing label `y`."""
+    def update(self, p: float, y: float, w: float = 1.0) -> None:
+        """Score a prediction `p` made before seeing label `y`; the observation stands for `w`
+        (1 / its sampling rate)."""
         p = min(max(p, 1e-7), 1 - 1e-7)
         row = self.bins[min(int(-math.log10(p) * 2), CURVE_BINS - 1)]
-        row[0] += 1
-        row[1] += p
-        row[2] += y
-        self.n += 1
-        self.positives += y
-        self.predicted += p
-        self.log_loss_sum -= y * math.log(p) + (1 - y) * math.log(1 - p)
+        row[0] += w
+        row[1] += w * p
+        row[2] += w * y
+        self.n += w
+        self.positives += w * y
+        self.predicted += w * p
+        self.log_loss_sum -= w * (y * math.log(p) + (1 - y) * math.log(1 - p))
 
     def curve(self) -> list[tuple[float, float, int]]:
         """(mean prediction, observed rate, count) per non-empty bin: the calibration curve."""
@@ -61,7 +62,7 @@ class BinaryScore:
         entropy = -(base * math.log(base) + (1 - base) * math.log(1 - base))
         log_loss = self.log_loss_sum / self.n
         return {
-            "n": self.n,
+            "n": round(self.n),
             "log_loss": log_loss,
             "normalised_entropy": log_loss / entropy,
             "calibration": self.predicted / self.positives if self.positives else math.inf,
