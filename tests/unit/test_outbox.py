@@ -1,5 +1,5 @@
 """The outbox hands a batch's records to the producer in order and reports failed deliveries;
-a changelog table reads its RocksDB store once per key read."""
+a changelog table reads its RocksDB store once per key read, in Faust's JSON."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ import asyncio
 from types import SimpleNamespace
 
 import faust
-from faust.streams import _current_event
 from faust.types import TP
 
 from realtime_mkt.streaming import metrics
-from realtime_mkt.streaming.deferred_writes import PartitionOf, bind_partition
 from realtime_mkt.streaming.outbox import ChangelogTable, Outbox
 
 
@@ -187,25 +185,27 @@ class CountingDb:
         return getattr(self.db, name)
 
 
-def test_a_table_read_reads_its_store_once_on_the_events_partition_and_views_find_it_too(
+def test_a_table_reads_and_writes_the_named_partition_in_fausts_json_and_views_find_it(
     tmp_path,
 ):
     app = faust.App("t", store="rocksdb://", datadir=str(tmp_path), broker="kafka://127.0.0.1:1")
-    changelog = SimpleNamespace(add_changelog=lambda table, partition, key, value: None)
-    table = ChangelogTable(
-        app,
-        outbox=changelog,
-        name="s",
-        partitions=2,
-        schema=faust.Schema(key_serializer="json", value_serializer="json"),
-    )
-    event = PartitionOf(table.changelog_topic_name, 1)  # held: the context keeps a weak ref
-    bind_partition(event)
-    table["sku-1"] = {"on_hand": 3}
+    queued = []
+    changelog = SimpleNamespace(add_changelog=lambda *record: queued.append(record))
+    table = ChangelogTable(app, outbox=changelog, name="s", partitions=2)
+    state = {"on_hand": 3, "ids": [2**55, 7], "pend": [{"ts": 1.5e9, "sku_id": "é"}]}
+    table.set_in(1, "sku-1", state)
+    table.set_in(0, ("pool", "2"), 0.5)
+    # the record queued for the changelog, as Faust's own serializers encode it
+    assert queued[0] == (table, 1, table.data._encode_key("sku-1"), table.data._encode_value(state))
     db = table.data._dbs[1] = CountingDb(table.data._db_for_partition(1))
-    assert table.get("sku-1") == {"on_hand": 3}
-    assert table.get("sku-2", "none") == "none"
-    assert db.reads == 2  # Faust's own `get` reads a stored key twice
-    _current_event.set(None)  # a web view: no event, the key looked for in every partition
-    assert table.get("sku-1") == {"on_hand": 3}
-    assert table.get("sku-2") is None
+    assert table.get_in(1, "sku-1") == state
+    assert table.get_in(1, "sku-2", "none") == "none"
+    assert table.get_in(0, "sku-1") is None  # another partition's store
+    assert db.reads == 2  # one RocksDB read per key read (Faust's `get` reads a stored key twice)
+    assert table.get_in(0, ("pool", "2")) == 0.5
+    # as Faust's recovery and iteration decode the stored records
+    decode = table.data._decode_value
+    assert [decode(value) for _, value in table.data._dbs[1].db.items()] == [state]
+    assert [table.data._decode_key(key) for key, _ in table.data._dbs[0].items()] == [["pool", "2"]]
+    # a web view reads outside any batch: every partition is looked in
+    assert table.get("sku-1") == state and table.get("sku-2") is None

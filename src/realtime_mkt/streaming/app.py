@@ -36,7 +36,7 @@ from realtime_mkt.sku_state import SkuState
 from realtime_mkt.streaming import bulk_restore, checkpoint, heap, metrics, routing
 from realtime_mkt.streaming.batches import KeyRun, apply_in_order, by_key
 from realtime_mkt.streaming.consumer import consumer_url
-from realtime_mkt.streaming.deferred_writes import DeferredWrites, PartitionOf, Where
+from realtime_mkt.streaming.deferred_writes import DeferredWrites
 from realtime_mkt.streaming.flow_control import App
 from realtime_mkt.streaming.inbox import Inbox, Record
 from realtime_mkt.streaming.outbox import ChangelogTable, Outbox
@@ -129,7 +129,6 @@ def create_app(settings: Settings) -> faust.App:
             name=name,
             beacon=app.tables.beacon,
             partitions=partitions,
-            schema=faust.Schema(key_serializer="json", value_serializer="json"),
             options=TABLE_OPTIONS,
         )
         return app.tables.add(created)
@@ -220,14 +219,14 @@ def create_app(settings: Settings) -> faust.App:
         writes: DeferredWrites,
         key: str,
         items: list[tuple[Record, InputEvent]],
-        where: Where,
+        partition: int,
         load: Callable[[dict[str, Any]], S],
         apply: Callable[[S | None, InputEvent], Any],
     ) -> KeyRun[Record, S]:
-        """Apply one key's events of a batch to its state, read once from the partition of
-        `where`, and write the new state (held back until `stored_once_delivered`); dead-letter
+        """Apply one key's events of a batch to its state, read once from the table's
+        `partition`, and write the new state (held back until `stored_once_delivered`); dead-letter
         the events whose processing failed, count duplicates."""
-        writes.at(where)
+        writes.at(partition)
 
         def initial() -> S | None:
             stored = writes.get(key)
@@ -251,7 +250,6 @@ def create_app(settings: Settings) -> faust.App:
 
     lines_spec = catalogue["order-lines"]
     lines_topic = lines_spec.full_name(settings)
-    sku_partitions = [PartitionOf(lines_topic, p) for p in range(lines_spec.partitions)]
 
     def sku_inputs(
         batch: list[tuple[Record, InputEvent]],
@@ -271,7 +269,7 @@ def create_app(settings: Settings) -> faust.App:
             for part, line in enumerate(lines):
                 line["origin"] = origin_of(event, part)
                 key = line["sku_id"].encode()
-                if routing.partition_of(line["sku_id"], len(sku_partitions)) not in local:
+                if routing.partition_of(line["sku_id"], lines_spec.partitions) not in local:
                     outbox.add("order-lines", key, line)
                     continue
                 try:
@@ -280,12 +278,12 @@ def create_app(settings: Settings) -> faust.App:
                     reject(event, rejection)
         return inputs
 
-    def sku_partition(sku_id: str, event: Record) -> Where:
-        """Where a SKU's state is: its input's partition, or, for a line of an order (whose
-        topic is keyed otherwise), the partition its `order-lines` record would have had."""
+    def sku_partition(sku_id: str, event: Record) -> int:
+        """The partition of a SKU's state: its input's, or, for a line of an order (whose
+        topic is keyed otherwise), the one its `order-lines` record would have had."""
         if logical[event.message.topic] == "orders":
-            return sku_partitions[routing.partition_of(sku_id, len(sku_partitions))]
-        return event
+            return routing.partition_of(sku_id, lines_spec.partitions)
+        return event.message.partition
 
     # the consumer hands an agent's records to its inbox (`streaming/inbox.py`)
     sku_topic = kafka_topic(*SKU_INPUTS)
@@ -297,9 +295,9 @@ def create_app(settings: Settings) -> faust.App:
         they cause (the records come through `sku_inbox`; the stream stays unread)."""
         async for batch in valid_batches(sku_inbox):
             for sku_id, items in by_key(sku_inputs(batch), "sku_id").items():
-                where = sku_partition(sku_id, items[0][0])
+                partition = sku_partition(sku_id, items[0][0])
                 run = apply_keyed(
-                    sku_writes, sku_id, items, where, SkuState.from_dict, engine.apply
+                    sku_writes, sku_id, items, partition, SkuState.from_dict, engine.apply
                 )
                 for _, _, outcome in run.outcomes:
                     if outcome.held:
@@ -326,7 +324,12 @@ def create_app(settings: Settings) -> faust.App:
         async for batch in valid_batches(user_inbox):
             for user_id, items in by_key(batch, "user_id").items():
                 run = apply_keyed(
-                    user_writes, user_id, items, items[0][0], UserState.from_dict, users.apply
+                    user_writes,
+                    user_id,
+                    items,
+                    items[0][0].message.partition,
+                    UserState.from_dict,
+                    users.apply,
                 )
                 for event, accepted, outcome in run.outcomes:
                     if not outcome.duplicate and accepted.value["action"] in SIGNAL_ACTIONS:

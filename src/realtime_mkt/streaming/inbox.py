@@ -31,10 +31,9 @@ from faust.types import Message
 
 class Record:
     """A consumed record as an agent sees it: Faust's message, with its key and value (raw
-    bytes). Faust's tables read the partition of the record being applied from
-    `record.message` (`deferred_writes.bind_partition`)."""
+    bytes)."""
 
-    __slots__ = ("__weakref__", "key", "message", "value")
+    __slots__ = ("key", "message", "value")
 
     def __init__(self, message: Message) -> None:
         self.message = message
