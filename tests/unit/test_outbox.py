@@ -7,6 +7,10 @@ import asyncio
 from types import SimpleNamespace
 
 import faust
+import orjson
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
+from aiokafka.record.default_records import DefaultRecordBatch
 from faust.types import TP
 
 from realtime_mkt.streaming import metrics
@@ -14,106 +18,143 @@ from realtime_mkt.streaming.outbox import ChangelogTable, Outbox
 
 
 class RecordingProducer:
-    """Appends like aiokafka's producer: `send` returns the record's delivery future."""
+    """Stands in for aiokafka's producer: real record batches, appended to partitions known
+    from its metadata (learnt on first use, as the real one waits for it); `send_batch`
+    returns the batch's delivery future."""
 
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes | None, bytes | None]] = []
-        self.partitions: list[int | None] = []
+    def __init__(self, batch_size: int = 262_144) -> None:
+        self.batch_size = batch_size
+        self.topics = {"p.order-lines": 4, "p.dead-letter": 1, "p.changelog": 2}
+        self.known: dict[str, set[int]] = {}
+        self.client = SimpleNamespace(
+            cluster=SimpleNamespace(partitions_for_topic=self.known.get),
+            _wait_on_metadata=self._wait_on_metadata,
+        )
+        self.batches: list[tuple[str, int, list[tuple[bytes | None, bytes | None]]]] = []
         self.deliveries: list[asyncio.Future] = []
 
-    async def send(self, topic, key, value, partition, timestamp, headers) -> asyncio.Future:
+    async def _wait_on_metadata(self, topic: str) -> None:
+        self.known[topic] = set(range(self.topics[topic]))
+
+    def create_batch(self) -> BatchBuilder:
+        return BatchBuilder(self.batch_size, 0)
+
+    async def send_batch(self, batch: BatchBuilder, topic: str, *, partition: int):
         await asyncio.sleep(0)  # let other tasks run mid-flush, as a real append may
-        self.sent.append((topic, key, value))
-        self.partitions.append(partition)
+        records = [(r.key, r.value) for r in DefaultRecordBatch(bytes(batch._build()))]
+        self.batches.append((topic, partition, records))
         delivery = asyncio.get_running_loop().create_future()
         self.deliveries.append(delivery)
         return delivery
 
+    @property
+    def sent(self) -> list[tuple[str, bytes | None, bytes | None]]:
+        return [(topic, k, v) for topic, _, records in self.batches for k, v in records]
 
-def outbox() -> tuple[Outbox, RecordingProducer]:
-    producer = RecordingProducer()
-    app = SimpleNamespace(producer=producer)
+
+def outbox(producer: RecordingProducer | None = None) -> tuple[Outbox, RecordingProducer]:
+    producer = producer or RecordingProducer()
+    app = SimpleNamespace(producer=SimpleNamespace(_ensure_producer=lambda: producer))
     return Outbox(app, {"order-lines": "p.order-lines", "dead-letter": "p.dead-letter"}), producer
 
 
-def test_records_reach_the_producer_in_order_as_compact_json():
+def metadata(topic: str, partition: int, offset: int) -> SimpleNamespace:
+    return SimpleNamespace(topic=topic, partition=partition, offset=offset)
+
+
+def test_records_go_in_one_batch_per_partition_as_kafkas_partitioner_puts_them():
     box, producer = outbox()
+    keys = [f"sku-{n}".encode() for n in range(12)]
 
     async def run() -> None:
-        box.add("order-lines", b"sku-1", {"n": 1})
+        for n, key in enumerate(keys):
+            box.add("order-lines", key, {"n": n})
         box.add("dead-letter", None, {"error": "bad"})
-        box.add("order-lines", b"sku-2", {"n": 2})
-        assert producer.sent == []  # nothing leaves before the flush
+        assert producer.batches == []  # nothing leaves before the flush
         await box.flush()
 
     asyncio.run(run())
-    assert producer.sent == [
-        ("p.order-lines", b"sku-1", b'{"n":1}'),
-        ("p.dead-letter", None, b'{"error":"bad"}'),
-        ("p.order-lines", b"sku-2", b'{"n":2}'),
-    ]
+    partitioner = DefaultPartitioner()
+    for n, key in enumerate(keys):  # each where aiokafka's own `send` would have put it
+        partition = partitioner(key, [0, 1, 2, 3], [0, 1, 2, 3])
+        (records,) = [r for t, p, r in producer.batches if (t, p) == ("p.order-lines", partition)]
+        assert (key, f'{{"n":{n}}}'.encode()) in records
+    per_partition = [(t, p) for t, p, _ in producer.batches]
+    assert len(per_partition) == len(set(per_partition)) == 5  # one batch each: 4 + dead letter
+    for _, _, records in producer.batches:  # each partition's records in the order added
+        order = [keys.index(k) for k, _ in records if k is not None]
+        assert order == sorted(order)
+    assert ("p.dead-letter", None, b'{"error":"bad"}') in producer.sent
     assert box.records == []
 
 
+def test_a_full_batch_is_followed_by_another_in_order():
+    box, producer = outbox(RecordingProducer(batch_size=200))
+
+    async def run() -> None:
+        for n in range(10):
+            box.add("dead-letter", b"k", {"n": n, "pad": "x" * 40})
+        await box.flush()
+
+    asyncio.run(run())
+    assert len(producer.batches) > 1
+    assert [orjson.loads(v)["n"] for _, _, v in producer.sent] == list(range(10))
+
+
 class RecordingTable:
-    """Stands in for a `ChangelogTable`: its changelog topic, and the deliveries it was told of."""
+    """Stands in for a `ChangelogTable`: its changelog topic, and the offsets it was told of."""
 
     changelog_topic_name = "p.changelog"
 
     def __init__(self) -> None:
-        self.delivered: list[asyncio.Future] = []
+        self.persisted: list[tuple[TP, int]] = []
+        self.data = SimpleNamespace(
+            set_persisted_offset=lambda tp, o: self.persisted.append((tp, o))
+        )
 
-    def on_changelog_delivered(self, delivery: asyncio.Future) -> None:
-        self.delivered.append(delivery)
+    def on_changelog_delivered(self, records: int, delivery: asyncio.Future) -> None:
+        ChangelogTable.on_changelog_delivered(self, records, delivery)
 
 
 def test_table_changelog_records_go_with_the_batch_after_its_outputs():
     """Faust's own buffer may still hold a changelog record when it commits; the outbox may not.
     Outputs go first, so decisions do not wait behind state; each kind keeps its order. The
-    table hears of the last record of each partition (it keeps that offset)."""
+    table keeps the offset of the last record of each partition, once delivered."""
     box, producer = outbox()
     table = RecordingTable()
 
     async def run() -> None:
         box.add_changelog(table, 0, b"decisions", b"{}")
-        box.add("order-lines", b"sku-1", {"n": 1})
+        box.add("dead-letter", None, {"error": "bad"})
         box.add_changelog(table, 1, b"sku-1", b"{}")
         box.add_changelog(table, 0, b"sku-2", None)
-        box.add("dead-letter", None, {"error": "bad"})
         await box.flush()
-        for delivery in producer.deliveries:
-            delivery.set_result("metadata")
+        for delivery, (topic, partition, _) in zip(
+            producer.deliveries, producer.batches, strict=True
+        ):
+            delivery.set_result(metadata(topic, partition, 40))  # each batch's first offset
         await asyncio.sleep(0)  # done callbacks run on the next loop turn
 
     asyncio.run(run())
-    assert producer.sent == [
-        ("p.order-lines", b"sku-1", b'{"n":1}'),
-        ("p.dead-letter", None, b'{"error":"bad"}'),
-        ("p.changelog", b"decisions", b"{}"),
-        ("p.changelog", b"sku-1", b"{}"),
-        ("p.changelog", b"sku-2", None),
+    assert producer.batches == [
+        ("p.dead-letter", 0, [(None, b'{"error":"bad"}')]),
+        ("p.changelog", 0, [(b"decisions", b"{}"), (b"sku-2", None)]),
+        ("p.changelog", 1, [(b"sku-1", b"{}")]),
     ]
-    assert producer.partitions[2:] == [0, 1, 0]
-    assert table.delivered == [producer.deliveries[3], producer.deliveries[4]]  # sku-1, sku-2
+    assert sorted(table.persisted) == [(TP("p.changelog", 0), 41), (TP("p.changelog", 1), 40)]
     assert box.records == [] and box.changelog == []
 
 
-def test_a_table_keeps_the_offset_its_changelog_reached_once_delivered():
-    persisted: list[tuple[TP, int]] = []
-    table = SimpleNamespace(
-        data=SimpleNamespace(set_persisted_offset=lambda tp, offset: persisted.append((tp, offset)))
-    )
+def test_a_table_keeps_no_offset_of_a_failed_delivery():
+    table = RecordingTable()
 
     async def run() -> None:
-        loop = asyncio.get_running_loop()
-        delivered, failed = loop.create_future(), loop.create_future()
-        delivered.set_result(SimpleNamespace(topic="p.changelog", partition=3, offset=41))
+        failed = asyncio.get_running_loop().create_future()
         failed.set_exception(RuntimeError("broker gone"))
-        for delivery in (delivered, failed):
-            ChangelogTable.on_changelog_delivered(table, delivery)
+        table.on_changelog_delivered(3, failed)
 
     asyncio.run(run())
-    assert persisted == [(TP("p.changelog", 3), 41)]
+    assert table.persisted == []
 
 
 def test_a_flush_returns_only_once_its_records_are_in_the_producer():
@@ -123,7 +164,7 @@ def test_a_flush_returns_only_once_its_records_are_in_the_producer():
     sent_when_b_returned: list[int] = []
 
     async def run() -> None:
-        box.add("order-lines", b"b", {"agent": "b"})
+        box.add("dead-letter", b"b", {"agent": "b"})
         box.add("order-lines", b"a", {"agent": "a"})
         flush_a = asyncio.create_task(box.flush())
         await asyncio.sleep(0)  # A's flush has taken both records and is appending them
@@ -135,20 +176,21 @@ def test_a_flush_returns_only_once_its_records_are_in_the_producer():
     assert sent_when_b_returned == [2]
 
 
-def test_a_failed_delivery_is_counted():
+def test_a_failed_delivery_counts_its_records():
     box, producer = outbox()
     before = metrics.SEND_ERRORS._value.get()
 
     async def run() -> None:
-        box.add("order-lines", b"sku-1", {"n": 1})
-        box.add("order-lines", b"sku-2", {"n": 2})
+        box.add("dead-letter", b"sku-1", {"n": 1})
+        box.add("dead-letter", b"sku-2", {"n": 2})
+        box.add("order-lines", b"sku-3", {"n": 3})
         await box.flush()
-        producer.deliveries[0].set_result("metadata")
-        producer.deliveries[1].set_exception(RuntimeError("broker gone"))
+        producer.deliveries[0].set_exception(RuntimeError("broker gone"))
+        producer.deliveries[1].set_result(metadata("p.order-lines", 0, 0))
         await asyncio.sleep(0)  # done callbacks run on the next loop turn
 
     asyncio.run(run())
-    assert metrics.SEND_ERRORS._value.get() == before + 1
+    assert metrics.SEND_ERRORS._value.get() == before + 2
 
 
 def test_a_delivered_flush_returns_once_the_broker_has_its_records():
@@ -157,15 +199,15 @@ def test_a_delivered_flush_returns_once_the_broker_has_its_records():
     box, producer = outbox()
 
     async def run() -> None:
-        box.add("order-lines", b"sku-1", {"n": 1})
+        box.add("dead-letter", b"sku-1", {"n": 1})
         box.add("order-lines", b"sku-2", {"n": 2})
         flushing = asyncio.create_task(box.flush(delivered=True))
-        for _ in range(5):  # the records are in the producer, one is not yet acknowledged
+        for _ in range(5):  # the records are in the producer, one batch is not yet acknowledged
             await asyncio.sleep(0)
-        producer.deliveries[0].set_result("metadata")
+        producer.deliveries[0].set_result(metadata("p.dead-letter", 0, 0))
         await asyncio.sleep(0)
         assert len(producer.sent) == 2 and not flushing.done()
-        producer.deliveries[1].set_result("metadata")
+        producer.deliveries[1].set_result(metadata("p.order-lines", 0, 0))
         await flushing  # and now it returns
 
     asyncio.run(run())

@@ -28,10 +28,11 @@ FORWARDED = "X-Realtime-Mkt-Forwarded-By"
 
 
 @functools.lru_cache(maxsize=65_536)
-def partition_of(key: str, partitions: int) -> int:
-    """The partition a record keyed `key` goes to under Kafka's default partitioner (kept for
-    the keys seen lately: the SKU agent asks twice for each line of an order it reads)."""
-    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+def partition_of(key: str | bytes, partitions: int) -> int:
+    """The partition a record keyed `key` (text is UTF-8 encoded) goes to under Kafka's default
+    partitioner (kept for the keys seen lately: the SKU agent asks twice for each line of an
+    order it reads, and the outbox once for each record it sends)."""
+    return (murmur2(key.encode() if isinstance(key, str) else key) & 0x7FFFFFFF) % partitions
 
 
 def owner(
