@@ -8,7 +8,7 @@ import os
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -110,10 +110,14 @@ class Workers:
 
 @contextmanager
 def running_workers(
-    settings: Settings, master: list[tuple[str, dict]], processes: int = 1
+    settings: Settings,
+    master: list[tuple[str, dict]],
+    processes: int = 1,
+    backlog: Sequence[Event] = (),
 ) -> Iterator[Workers]:
-    """Fresh topics holding the catalog and opening stock, and `processes` workers in one group
-    that have all joined and consumed them; yields them (a check that every one still runs)."""
+    """Fresh topics holding the catalog and opening stock (and `backlog`, which the first worker
+    then meets at its start), and `processes` workers in one group that have all joined and
+    consumed the catalog and stock; yields them (a check that every one still runs)."""
     create_topics(settings)
     producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers)
     for name, value in master:
@@ -124,6 +128,9 @@ def running_workers(
         )
     producer.flush()
     producer.close()
+    send_all(
+        settings.bootstrap_servers, [(topic(n).full_name(settings), k, v) for n, k, v in backlog]
+    )
     alive = Workers()
 
     def start(n: int) -> None:
