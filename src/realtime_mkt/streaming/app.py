@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
@@ -155,7 +156,6 @@ def create_app(settings: Settings) -> faust.App:
         """Decode a record; reject it to the dead-letter topic (never raise) if it is bad."""
         message = event.message
         name = logical[message.topic]
-        metrics.EVENTS.labels(name).inc()
         try:
             return decode(
                 name,
@@ -190,6 +190,8 @@ def create_app(settings: Settings) -> faust.App:
         """The inbox's records in batches (acknowledged once the agent has handled the whole
         batch), those that pass validation; the rest go to the dead-letter topic."""
         async for records in inbox.batches(app.consumer.ack):
+            for topic_name, count in Counter(r.message.topic for r in records).items():
+                metrics.EVENTS.labels(logical[topic_name]).inc(count)
             yield [(r, a) for r in records if (a := accept(r)) is not None]
             await outbox.flush()
 
