@@ -60,7 +60,7 @@ TABLE_OPTIONS = {
 # Agents take their records from their inboxes in batches (`streaming/inbox.py`): up to BATCH_MAX
 # at once, at most one every BATCH_WITHIN seconds (so at low rates a batch adds at most that
 # latency).
-BATCH_MAX = 1000
+BATCH_MAX = 4000
 BATCH_WITHIN = 0.01
 T = TypeVar("T")
 S = TypeVar("S")
