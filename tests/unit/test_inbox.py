@@ -11,7 +11,7 @@ from faust.types import Message
 
 from realtime_mkt.streaming.inbox import Inbox
 
-Batch = tuple[list[int], float]  # offsets, when handed out
+Batch = tuple[list[int], float, list[int]]  # offsets, when handed out, offsets acknowledged by then
 
 
 def message(offset: int) -> Message:
@@ -35,13 +35,14 @@ async def run(
 ) -> list[Batch]:
     """The batches an agent taking `handle_seconds` over each one is handed while `send` runs."""
     inbox = Inbox(max_, within)
+    acked: list[int] = []
     batches: list[Batch] = []
 
     async def agent() -> None:
-        async for batch in inbox.batches():
+        async for batch in inbox.batches(lambda m: acked.append(m.offset)):
             offsets = [r.message.offset for r in batch]
             assert [r.value for r in batch] == [b"v%d" % o for o in offsets]
-            batches.append((offsets, time.monotonic()))
+            batches.append((offsets, time.monotonic(), list(acked)))
             await asyncio.sleep(handle_seconds)
 
     task = asyncio.create_task(agent())
@@ -58,11 +59,14 @@ async def burst(inbox: Inbox) -> None:
 def test_records_that_arrive_while_the_agent_works_wait_for_it_not_for_another_window() -> None:
     batches = asyncio.run(run(3, 0.2, 0.3, burst, settle=1.5))
 
-    assert [o for offsets, _ in batches for o in offsets] == list(range(7))
-    assert all(len(offsets) <= 3 for offsets, _ in batches)
-    for (_, before), (_, after) in pairwise(batches):
+    assert [o for offsets, _, _ in batches for o in offsets] == list(range(7))
+    assert all(len(offsets) <= 3 for offsets, _, _ in batches)
+    for (_, before, _), (_, after, _) in pairwise(batches):
         # handed out as the agent asks (0.3 s), not a window (0.2 s) after that
         assert 0.29 <= after - before < 0.45
+    for n, (_, _, acked) in enumerate(batches):
+        # a batch's records are acknowledged once the agent has handled it, not before
+        assert acked == [o for offsets, _, _ in batches[:n] for o in offsets]
 
 
 def test_at_most_one_batch_per_window() -> None:
@@ -73,10 +77,10 @@ def test_at_most_one_batch_per_window() -> None:
 
     batches = asyncio.run(run(1000, 0.3, 0.0, trickle, settle=0.8))
 
-    assert [o for offsets, _ in batches for o in offsets] == list(range(20))
-    for (_, before), (_, after) in pairwise(batches):
+    assert [o for offsets, _, _ in batches for o in offsets] == list(range(20))
+    for (_, before, _), (_, after, _) in pairwise(batches):
         assert after - before >= 0.29
-    assert max(len(offsets) for offsets, _ in batches) > 1
+    assert max(len(offsets) for offsets, _, _ in batches) > 1
 
 
 def test_a_full_batch_goes_out_without_waiting_for_the_window() -> None:
@@ -84,7 +88,7 @@ def test_a_full_batch_goes_out_without_waiting_for_the_window() -> None:
 
     # long before the window ends, the batches after the first go out as they fill
     assert len(batches) >= 2
-    assert all(len(offsets) == 3 for offsets, _ in batches[1:])
+    assert all(len(offsets) == 3 for offsets, _, _ in batches[1:])
 
 
 def test_clearing_drops_the_records_not_handed_out_and_makes_room() -> None:

@@ -193,17 +193,24 @@ def test_a_failed_delivery_counts_its_records():
     assert metrics.SEND_ERRORS._value.get() == before + 2
 
 
-def test_a_flush_gives_the_delivery_of_each_batch_it_appended():
-    """The agents store a batch's states only once these are done: until the broker has the
-    outputs, a crash must leave the inputs unseen, to be replayed."""
+def test_a_delivered_flush_returns_once_the_broker_has_its_records():
+    """The click agent stores user states only after such a flush: until the broker has the
+    signals, a crash must leave the clicks unseen, to be replayed."""
     box, producer = outbox()
 
-    async def run() -> list[asyncio.Future]:
+    async def run() -> None:
         box.add("dead-letter", b"sku-1", {"n": 1})
         box.add("order-lines", b"sku-2", {"n": 2})
-        return await box.flush()
+        flushing = asyncio.create_task(box.flush(delivered=True))
+        for _ in range(5):  # the records are in the producer, one batch is not yet acknowledged
+            await asyncio.sleep(0)
+        producer.deliveries[0].set_result(metadata("p.dead-letter", 0, 0))
+        await asyncio.sleep(0)
+        assert len(producer.sent) == 2 and not flushing.done()
+        producer.deliveries[1].set_result(metadata("p.order-lines", 0, 0))
+        await flushing  # and now it returns
 
-    assert asyncio.run(run()) == producer.deliveries and len(producer.deliveries) == 2
+    asyncio.run(run())
 
 
 class CountingDb:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
@@ -38,7 +37,7 @@ from realtime_mkt.sku_state import SkuState
 from realtime_mkt.streaming import bulk_restore, checkpoint, heap, metrics, routing
 from realtime_mkt.streaming.batches import KeyRun, apply_in_order, by_key
 from realtime_mkt.streaming.consumer import consumer_url
-from realtime_mkt.streaming.deferred_writes import DeferredWrites, StoreBehind
+from realtime_mkt.streaming.deferred_writes import DeferredWrites
 from realtime_mkt.streaming.flow_control import App
 from realtime_mkt.streaming.inbox import Inbox, Record
 from realtime_mkt.streaming.outbox import ChangelogTable, Outbox
@@ -63,7 +62,6 @@ TABLE_OPTIONS = {
 # latency).
 BATCH_MAX = 4000
 BATCH_WITHIN = 0.01
-DRAIN_SECONDS = 10.0  # how long a stopping agent waits for its batches' outputs and states
 T = TypeVar("T")
 S = TypeVar("S")
 
@@ -139,8 +137,6 @@ def create_app(settings: Settings) -> faust.App:
     sku_table = table("sku-state", catalogue["inventory"].partitions)
     user_table = table("user-state", catalogue["clicks"].partitions)
     sku_writes, user_writes = DeferredWrites(sku_table), DeferredWrites(user_table)
-    for writes in (sku_writes, user_writes):  # a rebalance drops what is not stored
-        app.flow_control.manage_queue(writes)
     models_dir = settings.data_dir / "models"
     users = UserEngine(
         checkpoint.load(models_dir / "ctr.pkl", CtrModel()),
@@ -190,24 +186,14 @@ def create_app(settings: Settings) -> faust.App:
         )
         outbox.add("dead-letter", event.key, record)
 
-    async def valid_batches(
-        inbox: Inbox, stores: StoreBehind
-    ) -> AsyncIterator[list[tuple[Record, InputEvent]]]:
-        """The inbox's records in batches, those that pass validation (the rest go to the
-        dead-letter topic); each batch, once the agent has handled it, is handed to `stores`
-        (its outputs sent, its states stored and its records acknowledged once they are
-        delivered) while the agent goes on. On its way out (the worker stops), the agent waits
-        up to DRAIN_SECONDS for the batches handed on."""
-        try:
-            async for records in inbox.batches():
-                generation = stores.writes.generation
-                for topic_name, count in Counter(r.message.topic for r in records).items():
-                    metrics.EVENTS.labels(logical[topic_name]).inc(count)
-                yield [(r, a) for r in records if (a := accept(r)) is not None]
-                await stores.submit(records, generation)
-        finally:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(stores.drain()), DRAIN_SECONDS)
+    async def valid_batches(inbox: Inbox) -> AsyncIterator[list[tuple[Record, InputEvent]]]:
+        """The inbox's records in batches (acknowledged once the agent has handled the whole
+        batch), those that pass validation; the rest go to the dead-letter topic."""
+        async for records in inbox.batches(app.consumer.ack):
+            for topic_name, count in Counter(r.message.topic for r in records).items():
+                metrics.EVENTS.labels(logical[topic_name]).inc(count)
+            yield [(r, a) for r in records if (a := accept(r)) is not None]
+            await outbox.flush()
 
     def guarded(event: Record, step: Callable[[], T]) -> T | None:
         """Run one event's processing; a bug dead-letters the event instead of blocking the partition."""
@@ -240,8 +226,7 @@ def create_app(settings: Settings) -> faust.App:
         apply: Callable[[S | None, InputEvent], Any],
     ) -> KeyRun[Record, S]:
         """Apply one key's events of a batch to its state, read once from the table's
-        `partition`, and write the new state (held back until the batch's outputs are delivered:
-        `StoreBehind`); dead-letter
+        `partition`, and write the new state (held back until `stored_once_delivered`); dead-letter
         the events whose processing failed, count duplicates."""
         writes.at(partition)
 
@@ -258,6 +243,12 @@ def create_app(settings: Settings) -> faust.App:
         if run.state is not None:
             writes[key] = run.state.to_dict()
         return run
+
+    async def stored_once_delivered(writes: DeferredWrites) -> None:
+        """Send the batch's outputs, and once the broker has them (or the producer gave up on
+        them, which is logged and counted), store the batch's states."""
+        await outbox.flush(delivered=True)
+        writes.write()
 
     lines_spec = catalogue["order-lines"]
     lines_topic = lines_spec.full_name(settings)
@@ -296,19 +287,15 @@ def create_app(settings: Settings) -> faust.App:
             return routing.partition_of(sku_id, lines_spec.partitions)
         return event.message.partition
 
-    def acknowledge(message: faust.types.Message) -> None:
-        app.consumer.ack(message)
-
     # the consumer hands an agent's records to its inbox (`streaming/inbox.py`)
     sku_topic = kafka_topic(*SKU_INPUTS)
     sku_inbox = app.inbox(sku_topic.topics, BATCH_MAX, BATCH_WITHIN)
-    sku_stores = StoreBehind(sku_writes, outbox, acknowledge)
 
     @app.agent(sku_topic)
     async def sku_events(stream: faust.StreamT) -> None:
         """Apply SKU-keyed events (and orders' lines) to per-SKU state and publish the decisions
         they cause (the records come through `sku_inbox`; the stream stays unread)."""
-        async for batch in valid_batches(sku_inbox, sku_stores):
+        async for batch in valid_batches(sku_inbox):
             for sku_id, items in by_key(sku_inputs(batch), "sku_id").items():
                 partition = sku_partition(sku_id, items[0][0])
                 run = apply_keyed(
@@ -322,21 +309,21 @@ def create_app(settings: Settings) -> faust.App:
                     for out in outcome.outputs:
                         metrics.DECISIONS.labels(out.topic).inc()
                         outbox.add(out.topic, out.key.encode(), out.value)
+            await stored_once_delivered(sku_writes)
 
     user_topic = kafka_topic("clicks")
     user_inbox = app.inbox(user_topic.topics, BATCH_MAX, BATCH_WITHIN)
-    user_stores = StoreBehind(user_writes, outbox, acknowledge)
 
     @app.agent(user_topic)
     async def user_events(stream: faust.StreamT) -> None:
         """Learn CTR and preference from clicks; pass clicks and add-to-carts on to their SKU.
 
         A user's state remembers the clicks it has seen, so it is stored only once the signals
-        of its batch are on the broker (`StoreBehind`): stored first, it outlived a
+        of its batch are on the broker (`stored_once_delivered`): stored first, it outlived a
         worker killed before they left, and the restarted worker dropped those clicks as seen,
         with their signals (the SKU agent's decisions are held back the same way).
         """
-        async for batch in valid_batches(user_inbox, user_stores):
+        async for batch in valid_batches(user_inbox):
             for user_id, items in by_key(batch, "user_id").items():
                 run = apply_keyed(
                     user_writes,
@@ -350,6 +337,7 @@ def create_app(settings: Settings) -> faust.App:
                     if not outcome.duplicate and accepted.value["action"] in SIGNAL_ACTIONS:
                         signal = sku_signal(accepted.value) | {"origin": origin_of(event, 0)}
                         outbox.add("sku-signals", signal["sku_id"].encode(), signal)
+            await stored_once_delivered(user_writes)
 
     ticked_day = -1
 

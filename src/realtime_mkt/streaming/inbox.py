@@ -7,8 +7,7 @@ stream (a queue get, sensors, processors, the current-event context, an `ack` pe
 about a fifth of the worker's CPU before any of our code ran (`docs/benchmarks.md`, *Stop 23*).
 Here our consumer (`streaming/consumer.py`) appends each record of an input topic to its
 agent's `Inbox`, and the agent acknowledges each batch's records to the consumer once it has
-handled them and stored their states (`deferred_writes.StoreBehind`): offsets, gaps and
-commits stay Faust's. The app's flow control clears an inbox
+handled them: offsets, gaps and commits stay Faust's. The app's flow control clears an inbox
 as it clears Faust's queues (a rebalance: the records not yet taken are fetched again from the
 committed offsets).
 
@@ -24,7 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from faust.types import Message
 
@@ -78,9 +78,9 @@ class Inbox:
         self.room.set()
         return batch
 
-    async def batches(self) -> AsyncIterator[list[Record]]:
-        """Batches of up to `max_` records, at most one every `within` seconds (the agent
-        acknowledges their records once it has handled and stored them)."""
+    async def batches(self, ack: Callable[[Message], Any]) -> AsyncIterator[list[Record]]:
+        """Batches of up to `max_` records, at most one every `within` seconds; each batch's
+        records are acknowledged (`ack`, the consumer's) when the agent asks for the next."""
         loop = asyncio.get_running_loop()
         handed_out = -self.within
         while True:
@@ -101,4 +101,8 @@ class Inbox:
                     continue
             batch = self._take()
             handed_out = loop.time()
-            yield batch
+            try:
+                yield batch
+            finally:
+                for record in batch:
+                    ack(record.message)

@@ -57,10 +57,9 @@ class Outbox:
         """Queue one record of `table`'s changelog partition (a `None` value: a deletion)."""
         self.changelog.append((table, partition, key, value))
 
-    async def flush(self) -> list[asyncio.Future]:
-        """Append every queued record to the producer; the delivery futures of the batches
-        they went in (each done once the broker has acknowledged it, or the producer has given
-        up on it).
+    async def flush(self, delivered: bool = False) -> None:
+        """Append every queued record to the producer; with `delivered`, return only once the
+        broker has acknowledged them (or the producer has given up on them).
 
         The lock makes a caller wait while another one is still appending records it queued:
         when `flush` returns, the caller's records are in the producer.
@@ -82,7 +81,8 @@ class Outbox:
                 delivery.add_done_callback(functools.partial(table.on_changelog_delivered, count))
             for delivery, count in itertools.chain.from_iterable(deliveries.values()):
                 delivery.add_done_callback(functools.partial(_report_failure, count))
-        return [delivery for sent in deliveries.values() for delivery, _ in sent]
+        if delivered and deliveries:
+            await asyncio.wait([d for sent in deliveries.values() for d, _ in sent])
 
 
 class PartitionBatches:
