@@ -188,6 +188,8 @@ class Consumer(aiokafka.Consumer):
             return
         marks = self._marks
         left_out: dict[TP, int | None] = {}  # partition -> where to fetch again (None: moved)
+        for tp in records:  # Faust's lag monitor: once a fetch, not once a record
+            self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
         for tp, record in self.scheduler.iterate(records):
             if tp in left_out:
                 continue
@@ -202,7 +204,6 @@ class Consumer(aiokafka.Consumer):
                     or tp in self._buffered_partitions
                 )
             ):
-                self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
                 yield tp, self._to_message(tp, record)
             else:
                 left_out[tp] = record.offset
