@@ -15,9 +15,19 @@ from realtime_mkt.positions import ReadPositions
 RECENT_IDS = 64  # duplicate-detection window: the last N event ids seen for this key
 
 
+FINGERPRINT_BYTES = 7
+
+
 def event_fingerprint(event_id: str) -> int:
     """A 56-bit hash of an event id: compact to store, collisions negligible in a small window."""
-    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=7).digest(), "big")
+    digest = hashlib.blake2b(event_id.encode(), digest_size=FINGERPRINT_BYTES).digest()
+    return int.from_bytes(digest, "big")
+
+
+def fixed_draw(text: str) -> float:
+    """A number in [0, 1) fixed by `text` (its fingerprint's share of the range): the same on
+    every replay, unlike `random`."""
+    return event_fingerprint(text) / 2 ** (8 * FINGERPRINT_BYTES)
 
 
 @dataclass(slots=True)

@@ -21,7 +21,7 @@ from typing import Any
 from river import linear_model, optim
 
 from realtime_mkt.models.base import BinaryScore
-from realtime_mkt.sku_state import event_fingerprint
+from realtime_mkt.sku_state import fixed_draw
 
 PRIOR_LOGIT = math.log(0.02 / 0.98)  # start from a 2 % CTR, not 50 %: less warm-up damage
 NEGATIVE_RATE = 0.25  # share of unclicked impressions learned, each weighted 1 / NEGATIVE_RATE
@@ -97,7 +97,7 @@ class CtrModel:
         """An impression that expired without a click: learned, weighted, if it is among the
         sampled share; the draw is fixed by its user, SKU and time, so a replay learns the same."""
         draw = f"{impression['user_id']}|{impression['sku_id']}|{impression['ts']!r}"
-        if event_fingerprint(draw) < NEGATIVE_RATE * 2**56:
+        if fixed_draw(draw) < NEGATIVE_RATE:
             self.learn_one(ctr_features(impression), 0.0, 1 / NEGATIVE_RATE)
 
     def health(self) -> dict[str, float]:
