@@ -119,17 +119,12 @@ def running_workers(
     then meets at its start), and `processes` workers in one group that have all joined and
     consumed the catalog and stock; yields them (a check that every one still runs)."""
     create_topics(settings)
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers)
-    for name, value in master:
-        producer.send(
-            topic(name).full_name(settings),
-            key=value["sku_id"].encode(),
-            value=json.dumps(value).encode(),
-        )
-    producer.flush()
-    producer.close()
+    opening = [
+        (name, value["sku_id"].encode(), json.dumps(value).encode()) for name, value in master
+    ]
+    records = [*opening, *backlog]  # each partition's opening records before its backlog
     send_all(
-        settings.bootstrap_servers, [(topic(n).full_name(settings), k, v) for n, k, v in backlog]
+        settings.bootstrap_servers, [(topic(n).full_name(settings), k, v) for n, k, v in records]
     )
     alive = Workers()
 
