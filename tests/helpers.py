@@ -22,7 +22,7 @@ T0 = 1_790_000_000.0 - (1_790_000_000.0 % DAY)  # a midnight UTC in 2026
 
 
 def assert_valid(schema: str, value: dict[str, Any]) -> None:
-    """Validate with `jsonschema` (independent of the worker's fastjsonschema)."""
+    """Validate with `jsonschema` (independent of the worker's jsonschema-rs)."""
     validator = jsonschema.Draft7Validator(
         load_schema(schema), format_checker=jsonschema.FormatChecker()
     )

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-import fastjsonschema
+import jsonschema_rs
 
 from realtime_mkt.settings import PROJECT_ROOT
 
 SCHEMA_DIR = PROJECT_ROOT / "schemas"
+SHOWN_VALUE_CHARS = 80  # a longer offending value is cut in the message (the dead letter keeps it)
 
 
 class SchemaViolation(ValueError):
@@ -30,38 +30,37 @@ def load_schema(name: str) -> dict[str, Any]:
 
 
 @cache
-def _compiled(name: str) -> Callable[[Any], Any]:
-    return fastjsonschema.compile(load_schema(name))
+def _validator(name: str) -> Any:
+    return jsonschema_rs.validator_for(load_schema(name), validate_formats=True)
 
 
-def _dotted(path: list[str]) -> str:
+def _dotted(path: list[str | int]) -> str:
     out = ""
-    for part in path[1:]:  # path[0] is fastjsonschema's "data"
-        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
     return out
 
 
-def _describe(exc: fastjsonschema.JsonSchemaValueException, value: Any) -> SchemaViolation:
-    path = list(exc.path or ["data"])
-    where = _dotted(path)
-    if exc.rule in ("required", "additionalProperties"):
-        node = value
-        for part in path[1:]:
-            node = node[int(part)] if isinstance(node, list) else node[part]
-        if exc.rule == "required":
-            missing = [f for f in exc.definition["required"] if f not in node]
-            field = f"{where}.{missing[0]}" if where else missing[0]
-            return SchemaViolation(field, "is required but missing")
-        extra = sorted(set(node) - set(exc.definition.get("properties", {})))
-        field = f"{where}.{extra[0]}" if where else extra[0]
+def _describe(error: jsonschema_rs.ValidationError) -> SchemaViolation:
+    where = _dotted(list(error.instance_path))
+    kind = error.kind
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
+        return SchemaViolation(
+            _dotted([*error.instance_path, kind.property]), "is required but missing"
+        )
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
+        field = _dotted([*error.instance_path, sorted(kind.unexpected)[0]])
         return SchemaViolation(field, "is not a field of this event (unknown field)")
-    detail = exc.message.removeprefix(exc.name).strip() if exc.name else exc.message
-    return SchemaViolation(where or None, f"{detail} (got {json.dumps(exc.value)[:80]})")
+    message = error.message
+    shown = json.dumps(error.instance)
+    if len(shown) > SHOWN_VALUE_CHARS and message.startswith(shown):
+        message = f"{shown[: SHOWN_VALUE_CHARS - 3]}...{message[len(shown) :]}"
+    return SchemaViolation(where or None, message)
 
 
 def validate(name: str, value: Any) -> None:
     """Raise `SchemaViolation` naming the first offending field if `value` breaks schema `name`."""
     try:
-        _compiled(name)(value)
-    except fastjsonschema.JsonSchemaValueException as exc:
-        raise _describe(exc, value) from None
+        _validator(name).validate(value)
+    except jsonschema_rs.ValidationError as error:
+        raise _describe(error) from None

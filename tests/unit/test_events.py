@@ -24,13 +24,14 @@ def test_accepts_offsets_other_than_utc():
         (
             lambda v: v["lines"][0].update(quantity=0),
             "lines[0].quantity",
-            "bigger than or equal to 1",
+            "0 is less than the minimum of 1",
         ),
-        (lambda v: v["lines"][0].update(unit_price=-1), "lines[0].unit_price", "bigger than 0"),
+        (lambda v: v["lines"][0].update(unit_price=-1), "lines[0].unit_price", "less than or equal to the minimum of 0"),
         (lambda v: v.update(status="shipped"), "status", "one of"),
-        (lambda v: v.update(lines=[]), "lines", "must contain at least 1"),
+        (lambda v: v.update(lines=[]), "lines", "less than 1 item"),
         (lambda v: v.update(occurred_at="yesterday"), "occurred_at", "date-time"),
         (lambda v: v.update(coupon="X"), "coupon", "unknown field"),
+        (lambda v: v.update(status=True), "status", "true is not one of"),
         (lambda v: v["lines"][0].pop("sku_id"), "lines[0].sku_id", "required"),
         (lambda v: v.update(occurred_at="1970-01-01T00:00:00Z"), "occurred_at", "outside"),
     ],
@@ -42,6 +43,15 @@ def test_rejections_name_the_field(mutate, field, words):
         decode("orders", b"o-e1", encoded(value))
     assert caught.value.field == field
     assert words in str(caught.value)
+
+
+def test_a_long_offending_value_is_cut_in_the_reason():
+    value = order("e1", T0, [("sku-1", 2)])
+    value["event_id"] = "x" * 500
+    with pytest.raises(RejectedEvent) as caught:
+        decode("orders", b"o-e1", encoded(value))
+    assert caught.value.field == "event_id"
+    assert caught.value.reason == '"' + "x" * 76 + '... is longer than 128 characters'
 
 
 def test_competitor_price_needs_a_competitor():
