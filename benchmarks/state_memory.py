@@ -119,7 +119,7 @@ def main() -> None:
             )
         )
         user_value = {
-            "ids": [event_fingerprint(f"click-{i}") for i in range(RECENT_IDS)],
+            "ids": "".join(event_fingerprint(f"click-{i}") for i in range(RECENT_IDS)),
             "pend": [],
         }
         user_bytes = fill_store(

@@ -16,34 +16,47 @@ RECENT_IDS = 64  # duplicate-detection window: the last N event ids seen for thi
 
 
 FINGERPRINT_BYTES = 7
+FINGERPRINT_CHARS = 2 * FINGERPRINT_BYTES  # in hex
 
 
-def event_fingerprint(event_id: str) -> int:
-    """A 56-bit hash of an event id: compact to store, collisions negligible in a small window."""
-    digest = hashlib.blake2b(event_id.encode(), digest_size=FINGERPRINT_BYTES).digest()
-    return int.from_bytes(digest, "big")
+def event_fingerprint(event_id: str) -> str:
+    """A 56-bit hash of an event id in hex: compact to store, collisions negligible in a small
+    window."""
+    return hashlib.blake2b(event_id.encode(), digest_size=FINGERPRINT_BYTES).hexdigest()
 
 
 def fixed_draw(text: str) -> float:
     """A number in [0, 1) fixed by `text` (its fingerprint's share of the range): the same on
     every replay, unlike `random`."""
-    return event_fingerprint(text) / 2 ** (8 * FINGERPRINT_BYTES)
+    return int(event_fingerprint(text), 16) / 2 ** (8 * FINGERPRINT_BYTES)
 
 
 @dataclass(slots=True)
 class RecentIds:
-    """Bounded window of the most recent event-id fingerprints for one key."""
+    """Bounded window of the most recent event-id fingerprints for one key, oldest first, as
+    one string of fixed-width hex fingerprints: a state stores and loads it as one JSON string
+    (a list of 64 integers cost 3x as much to encode, and the state's encoding is on the hot
+    path)."""
 
-    ids: list[int] = field(default_factory=list)
+    ids: str = ""
+
+    @classmethod
+    def from_stored(cls, ids: str | list[int]) -> RecentIds:
+        """The window as a state stores it; a list of integers is how states stored it before
+        (this version reads them, and writes them back as a string)."""
+        if isinstance(ids, str):
+            return cls(ids)
+        return cls("".join(f"{fp:0{FINGERPRINT_CHARS}x}" for fp in ids))
 
     def seen_before(self, event_id: str) -> bool:
         """True if `event_id` is in the window; otherwise remember it and return False."""
         fp = event_fingerprint(event_id)
-        if fp in self.ids:
+        at = self.ids.find(fp)
+        while at > 0 and at % FINGERPRINT_CHARS:  # a match across two fingerprints is none
+            at = self.ids.find(fp, at + 1)
+        if at >= 0:
             return True
-        self.ids.append(fp)
-        if len(self.ids) > RECENT_IDS:
-            del self.ids[0]
+        self.ids = (self.ids + fp)[-RECENT_IDS * FINGERPRINT_CHARS :]
         return False
 
 
@@ -142,7 +155,7 @@ class SkuState:
             price=data["px"],
             unit_cost=data["cost"],
             competitor_prices=data["comp"],
-            recent=RecentIds(data["ids"]),
+            recent=RecentIds.from_stored(data["ids"]),
             positions=ReadPositions.from_list(data.get("pos")),
             elasticity=LogLogElasticity.from_list(data["el"]),
             price_changes=data["pchg"],

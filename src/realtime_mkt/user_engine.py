@@ -38,7 +38,11 @@ class UserState:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UserState:
         """Inverse of `to_dict`."""
-        return cls(RecentIds(data["ids"]), data["pend"], ReadPositions.from_list(data.get("pos")))
+        return cls(
+            RecentIds.from_stored(data["ids"]),
+            data["pend"],
+            ReadPositions.from_list(data.get("pos")),
+        )
 
 
 @dataclass(slots=True)

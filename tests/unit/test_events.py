@@ -26,7 +26,11 @@ def test_accepts_offsets_other_than_utc():
             "lines[0].quantity",
             "0 is less than the minimum of 1",
         ),
-        (lambda v: v["lines"][0].update(unit_price=-1), "lines[0].unit_price", "less than or equal to the minimum of 0"),
+        (
+            lambda v: v["lines"][0].update(unit_price=-1),
+            "lines[0].unit_price",
+            "less than or equal to the minimum of 0",
+        ),
         (lambda v: v.update(status="shipped"), "status", "one of"),
         (lambda v: v.update(lines=[]), "lines", "less than 1 item"),
         (lambda v: v.update(occurred_at="yesterday"), "occurred_at", "date-time"),
@@ -51,7 +55,7 @@ def test_a_long_offending_value_is_cut_in_the_reason():
     with pytest.raises(RejectedEvent) as caught:
         decode("orders", b"o-e1", encoded(value))
     assert caught.value.field == "event_id"
-    assert caught.value.reason == '"' + "x" * 76 + '... is longer than 128 characters'
+    assert caught.value.reason == '"' + "x" * 76 + "... is longer than 128 characters"
 
 
 def test_competitor_price_needs_a_competitor():

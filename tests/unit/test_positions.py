@@ -1,11 +1,17 @@
-"""Exact duplicate detection by read positions and origins (README *Duplicates*)."""
+"""Duplicate detection by read positions and origins, and by event id (README *Duplicates*)."""
 
 import json
 
 from realtime_mkt.engine import SkuEngine, order_lines
 from realtime_mkt.events import checked
 from realtime_mkt.positions import Origin, Position, ReadPositions
-from realtime_mkt.sku_state import RECENT_IDS, SkuState
+from realtime_mkt.sku_state import (
+    FINGERPRINT_CHARS,
+    RECENT_IDS,
+    RecentIds,
+    SkuState,
+    event_fingerprint,
+)
 from tests.helpers import T0, opening, order
 
 
@@ -16,6 +22,32 @@ def test_a_redelivered_record_is_dropped_however_many_came_after_it():
     assert seen.seen_before(Position("inventory/1", 499), None)
     assert not seen.seen_before(Position("inventory/2", 3), None)  # another partition
     assert not seen.seen_before(Position("inventory/1", 500), None)
+
+
+def test_the_event_id_window_keeps_the_last_ids_and_survives_storing():
+    recent = RecentIds()
+    assert not any(recent.seen_before(f"e{i}") for i in range(RECENT_IDS + 10))
+    stored = RecentIds.from_stored(json.loads(json.dumps(recent.ids)))
+    assert len(stored.ids) == RECENT_IDS * FINGERPRINT_CHARS
+    assert all(stored.seen_before(f"e{i}") for i in range(10, RECENT_IDS + 10))
+    assert not stored.seen_before("e9")  # pushed out of the window
+
+
+def test_a_fingerprint_spanning_two_others_is_not_a_match():
+    target = event_fingerprint("c")
+    # two stored fingerprints whose characters happen to hold "c"'s across their boundary
+    window = "abc" + target + "0" * (FINGERPRINT_CHARS - 3)
+    recent = RecentIds(window)
+    assert not recent.seen_before("c")
+    assert recent.ids == window + target
+    assert recent.seen_before("c")
+
+
+def test_windows_stored_as_integers_by_earlier_versions_are_read():
+    ints = [int(event_fingerprint(f"e{i}"), 16) for i in range(5)]
+    recent = RecentIds.from_stored(ints)
+    assert all(recent.seen_before(f"e{i}") for i in range(5))
+    assert not recent.seen_before("e5")
 
 
 def test_parts_of_one_record_are_told_apart():
