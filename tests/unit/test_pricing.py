@@ -1,4 +1,8 @@
+import math
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from realtime_mkt.policies.pricing import MarketView, PricingConfig, optimum_weight, target_price
 
@@ -76,3 +80,39 @@ def test_exploration_stops_once_the_optimum_is_trusted_more_than_the_list_price(
     trusted = target_price("s", view(stderr=0.5), CONFIG)
     assert trusted.weight > 0.5 and not trusted.exploration
     assert trusted.price == pytest.approx(20 * (15 / 20) ** trusted.weight)
+
+
+@given(
+    elasticity=st.floats(min_value=-50, max_value=5),
+    stderr=st.floats(min_value=0, max_value=10),
+    demand_per_day=st.floats(min_value=0, max_value=1e6),
+    on_hand=st.integers(min_value=-1000, max_value=10**7),
+    cover_days_needed=st.floats(min_value=0.5, max_value=60),
+)
+def test_every_market_view_gets_a_finite_positive_target(
+    elasticity, stderr, demand_per_day, on_hand, cover_days_needed
+):
+    # found in a replay: e = +0.017 with 3e-6 units a day and 80 on hand overflowed a float
+    # (price · ratio^(1/e)), and the exception failed the SKU's event
+    market = view(
+        elasticity=elasticity,
+        stderr=stderr,
+        demand_per_day=demand_per_day,
+        on_hand=on_hand,
+        cover_days_needed=cover_days_needed,
+    )
+    target = target_price("s", market, CONFIG)
+    assert math.isfinite(target.price) and target.price > 0
+
+
+def test_stock_is_left_out_when_demand_does_not_fall_with_the_price():
+    market = view(elasticity=0.017, stderr=0.012, demand_per_day=2.7e-6, on_hand=80)
+    target = target_price("s", market, CONFIG)
+    assert "overstock" not in target.reasons and "scarce_stock" not in target.reasons
+
+
+def test_a_near_zero_elasticity_moves_the_price_by_a_finite_factor():
+    market = view(elasticity=-0.001, stderr=0.0, demand_per_day=10.0, on_hand=0)
+    target = target_price("s", market, CONFIG)
+    assert "scarce_stock" in target.reasons
+    assert target.price == pytest.approx(20 * math.exp(10.0))

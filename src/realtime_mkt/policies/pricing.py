@@ -14,7 +14,8 @@ stretches stock over that time. Not L + R: restock lets the inventory position f
 μ·L + safety stock before it orders, so over L + R half of all price decisions read the normal
 replenishment cycle as scarcity and raised prices (steady backtest: 975 of 2,080);
 if stock covers more than `overstock_days`, it falls to the level that sells it within that time
-(never below the floors, which the guardrails enforce). While the estimated optimum is less
+(never below the floors, which the guardrails enforce). Both need demand to fall with the price
+(e < 0): an estimate at or above zero leaves stock out of the target. While the estimated optimum is less
 precise than the list price (w < `explore_below_weight`, one half) the target is nudged
 ±`exploration` on alternate two-day blocks, so prices keep the variation that identifies it;
 once the estimate is trusted more than the list price, exploring further costs more than it
@@ -28,8 +29,10 @@ import math
 from dataclasses import dataclass
 
 # loglog v2: the own-price response e − x; v3: the demand forecast as a regressor;
-# pricing v2: list price and optimum weighed by their precisions
-MODEL_VERSION = "loglog-elasticity/v3+pricing/v2"
+# pricing v2: list price and optimum weighed by their precisions; v3: stock moves the price
+# only along a falling demand curve, by at most e^±MAX_LOG_MOVE
+MODEL_VERSION = "loglog-elasticity/v3+pricing/v3"
+MAX_LOG_MOVE = 10.0  # a factor of 22,000: past any guardrail, and finite
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,15 @@ def optimum_weight(elasticity: float, stderr: float, list_price_error: float) ->
     return list_price_error**2 / (list_price_error**2 + spread**2)
 
 
+def _price_for_demand(price: float, ratio: float, elasticity: float) -> float:
+    """The price at which demand is `ratio` times its level at `price`: price · ratio^(1/e),
+    in log space and at most e^±MAX_LOG_MOVE from `price`. A near-zero elasticity asks for moves
+    beyond a float's range (an OverflowError that failed the event), which the guardrails cut
+    to their step and bounds anyway."""
+    move = math.log(ratio) / elasticity
+    return price * math.exp(max(-MAX_LOG_MOVE, min(move, MAX_LOG_MOVE)))
+
+
 def target_price(sku_id: str, view: MarketView, config: PricingConfig) -> PriceTarget:
     """The price the policy would set before guardrails."""
     e = view.elasticity
@@ -103,20 +115,20 @@ def target_price(sku_id: str, view: MarketView, config: PricingConfig) -> PriceT
     target = view.list_price * (optimum / view.list_price) ** weight
     if weight < 0.5:
         reasons.append("shrunk_to_list_price")
-    if view.demand_per_day > 0:
+    if view.demand_per_day > 0 and e < 0:  # stock is priced only along a falling demand curve
         demand_at_target = view.demand_per_day * (target / view.price) ** e
         needed = demand_at_target * view.cover_days_needed
         if view.on_hand < needed:
             stock = max(view.on_hand, 0.5)  # an empty shelf: as high as the guardrails allow
-            stretch = view.price * (stock / (view.demand_per_day * view.cover_days_needed)) ** (
-                1.0 / e
+            stretch = _price_for_demand(
+                view.price, stock / (view.demand_per_day * view.cover_days_needed), e
             )
             if stretch > target:
                 target = stretch
                 reasons.append("scarce_stock")
         elif view.on_hand > demand_at_target * config.overstock_days:
-            clear = view.price * (view.on_hand / (view.demand_per_day * config.overstock_days)) ** (
-                1.0 / e
+            clear = _price_for_demand(
+                view.price, view.on_hand / (view.demand_per_day * config.overstock_days), e
             )
             if clear < target:
                 target = clear
