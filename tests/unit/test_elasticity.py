@@ -104,6 +104,22 @@ def test_round_trips_through_its_compact_form():
     assert LogLogElasticity.from_list(model.to_list()).estimate() == model.estimate()
 
 
+def test_the_remembered_response_follows_each_new_day_and_prior():
+    model = LogLogElasticity()
+    first = model.own_price_response()
+    assert model.own_price_response() == first
+    model.prior_elasticity = -1.5  # as a catalog record sets a category's prior
+    moved = model.own_price_response()
+    assert (
+        moved[0] > first[0]
+        and moved == LogLogElasticity(prior_elasticity=-1.5).own_price_response()
+    )
+    model.learn(10.0, 40.0, None, 30.0)
+    assert model.own_price_response() != moved
+    stored = LogLogElasticity.from_list(model.to_list())
+    assert stored.own_price_response() == model.own_price_response()
+
+
 def test_statistics_stored_before_the_baseline_regressor_start_again_from_their_prior():
     old = [[1.0] * 9, [1.0] * 3, 1.0, 5, -3.1]
     model = LogLogElasticity.from_list(old)

@@ -42,6 +42,11 @@ class LogLogElasticity:
     n: int = 0
     prior_elasticity: float = PRIOR_ELASTICITY
     prior_sd: float = 1.0
+    # the last `own_price_response` and what it was read from (n, prior): only `learn` changes
+    # the statistics, and it counts n up; asked on every event of the SKU, it changes once a day
+    _response: tuple[tuple[int, float, float], tuple[float, float, float]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def learn(
         self, price: float, units: float, competitor_price: float | None, baseline: float
@@ -83,15 +88,21 @@ class LogLogElasticity:
         competitor matches our moves (`competitor_matches`), a move of ours leaves the price
         ratio where it was and sales respond with e alone: x is then neither identified nor
         relevant, and counting its prior spread in the error would keep pricing exploring."""
+        read_from = (self.n, self.prior_elasticity, self.prior_sd)
+        if self._response is not None and self._response[0] == read_from:
+            return self._response[1]
         beta, cov = self._posterior()
         if self.competitor_matches():
-            return float(beta[1]), float(math.sqrt(max(cov[1, 1], 0.0))), float(beta[2])
-        variance = cov[1, 1] + cov[2, 2] - 2.0 * cov[1, 2]
-        return (
-            float(beta[1] - beta[2]),
-            float(math.sqrt(max(variance, 0.0))),
-            float(beta[2]),
-        )
+            response = float(beta[1]), float(math.sqrt(max(cov[1, 1], 0.0))), float(beta[2])
+        else:
+            variance = cov[1, 1] + cov[2, 2] - 2.0 * cov[1, 2]
+            response = (
+                float(beta[1] - beta[2]),
+                float(math.sqrt(max(variance, 0.0))),
+                float(beta[2]),
+            )
+        self._response = (read_from, response)
+        return response
 
     def competitor_matches(self) -> bool:
         """Our price has moved over the learned days but its ratio to the competitor's (or the

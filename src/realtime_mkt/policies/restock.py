@@ -17,6 +17,7 @@ review, which sees the stock only every R days, would need z·σ·√(L+R).)
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -51,8 +52,10 @@ def critical_ratio(shortage_cost: float, holding_cost: float) -> float:
     return shortage_cost / (shortage_cost + holding_cost)
 
 
+@functools.lru_cache(maxsize=256)
 def safety_factor(service_level: float) -> float:
-    """z such that P(N(0,1) ≤ z) equals the cycle service level."""
+    """z such that P(N(0,1) ≤ z) equals the cycle service level (remembered: a few levels
+    are asked for on every SKU event)."""
     return NormalDist().inv_cdf(service_level)
 
 
