@@ -35,6 +35,7 @@ def test_accepts_offsets_other_than_utc():
         (lambda v: v.update(lines=[]), "lines", "less than 1 item"),
         (lambda v: v.update(occurred_at="yesterday"), "occurred_at", "date-time"),
         (lambda v: v.update(coupon="X"), "coupon", "unknown field"),
+        (lambda v: v["lines"][0].update(gift=True), "lines[0].gift", "unknown field"),
         (lambda v: v.update(status=True), "status", "true is not one of"),
         (lambda v: v["lines"][0].pop("sku_id"), "lines[0].sku_id", "required"),
         (lambda v: v.update(occurred_at="1970-01-01T00:00:00Z"), "occurred_at", "outside"),
