@@ -35,8 +35,8 @@ def fixed_draw(text: str) -> float:
 class RecentIds:
     """Bounded window of the most recent event-id fingerprints for one key, oldest first, as
     one string of fixed-width hex fingerprints: a state stores and loads it as one JSON string
-    (a list of 64 integers cost 3x as much to encode, and the state's encoding is on the hot
-    path)."""
+    (a list of 64 integers made a user's state cost about twice as much to load and store, on
+    nearly every click)."""
 
     ids: str = ""
 

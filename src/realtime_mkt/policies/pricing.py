@@ -15,11 +15,11 @@ stretches stock over that time. Not L + R: restock lets the inventory position f
 replenishment cycle as scarcity and raised prices (steady backtest: 975 of 2,080);
 if stock covers more than `overstock_days`, it falls to the level that sells it within that time
 (never below the floors, which the guardrails enforce). Both need demand to fall with the price
-(e < 0): an estimate at or above zero leaves stock out of the target. While the estimated optimum is less
-precise than the list price (w < `explore_below_weight`, one half) the target is nudged
-±`exploration` on alternate two-day blocks, so prices keep the variation that identifies it;
-once the estimate is trusted more than the list price, exploring further costs more than it
-returns.
+(e < 0): an estimate at or above zero leaves stock out of the target. While the estimated
+optimum is less precise than the list price (w < `explore_below_weight`, one half) the target
+is nudged ±`exploration` on alternate two-day blocks, so prices keep the variation that
+identifies it; once the estimate is trusted more than the list price, exploring further costs
+more than it returns.
 """
 
 from __future__ import annotations
