@@ -19,8 +19,9 @@ committed every event and every record it passed on (order lines, click signals)
 includes up to one commit interval, and it can go no faster than this script's producer, which
 shares the two cores with it and the broker. So the worker is also timed as the baselines are,
 over a pre-loaded backlog of the whole mix: from the first input event it counts to the last
-(its /metrics), and to its group's commit of everything (a commit comes every 2.8 s). Each worker row also gives the workers' CPU time per event,
-which the machine's other load moves less than a rate (compare versions on it).
+(its /metrics), and to its group's commit of everything (a commit comes every 2.8 s). Each
+worker row also gives the workers' CPU time per event, which the machine's other load moves less
+than a rate (compare versions on it).
 
     .ci/venv python benchmarks/throughput.py --orders 20000
 """
