@@ -128,42 +128,54 @@ class Consumer(aiokafka.Consumer):
         self, first: tuple[TP, Message], rest: AsyncIterator[tuple[TP, Message]]
     ) -> None:
         """Hand a fetch's records on in order, each marked read once delivered: to its topic's
-        inbox (`App.inbox`), or else to the conductor; a record below its partition's read
+        inbox (`App.inbox`), a standby partition's to `App.standby_copies` (written before
+        any turn of the event loop), or else to the conductor; a record below its partition's read
         offset is dropped as read, and a jump over offsets is noted as a gap for the commit (as
         Faust does)."""
         callback = self.callback
         read_offset = self._read_offset
         acks_enabled_for = self.app.topics.acks_enabled_for
         inboxes = self.app.inboxes
+        standby = self.app.standby_copies
         flow_control = self.app.flow_control
         since_yield = 0
         tp, message = first
-        while True:
-            since_yield += 1
-            if since_yield > YIELD_EVERY:
-                await asyncio.sleep(0)
-                since_yield = 0
-            offset = message.offset
-            last = read_offset[tp]
-            if last is None or offset >= last:
-                if last and offset - last > 1 and acks_enabled_for(message.topic):
-                    await self._add_gap(tp, last + 1, offset)
-                inbox = inboxes.get(message.topic)
-                if inbox is None:
-                    await callback(message)
-                else:  # what Faust's conductor waits for before it queues a record
-                    if not flow_control.is_active():
-                        await flow_control.acquire()
-                    if inbox.is_full():
-                        await inbox.wait_for_room()
-                    inbox.add(message)
-                read_offset[tp] = offset
-            else:
-                log.debug("%s at %d read already, left out", tp, offset)
-            try:
-                tp, message = await anext(rest)
-            except StopAsyncIteration:
-                return
+        try:
+            while True:
+                since_yield += 1
+                if since_yield > YIELD_EVERY:
+                    standby.write()
+                    await asyncio.sleep(0)
+                    since_yield = 0
+                offset = message.offset
+                last = read_offset[tp]
+                if last is None or offset >= last:
+                    if last and offset - last > 1 and acks_enabled_for(message.topic):
+                        standby.write()
+                        await self._add_gap(tp, last + 1, offset)
+                    inbox = inboxes.get(message.topic)
+                    if inbox is not None:  # what Faust's conductor waits for before it queues
+                        if not flow_control.is_active():
+                            standby.write()
+                            await flow_control.acquire()
+                        if inbox.is_full():
+                            standby.write()
+                            await inbox.wait_for_room()
+                        inbox.add(message)
+                    elif standby.takes(tp):
+                        standby.add(message)
+                    else:
+                        standby.write()
+                        await callback(message)
+                    read_offset[tp] = offset
+                else:
+                    log.debug("%s at %d read already, left out", tp, offset)
+                try:
+                    tp, message = await anext(rest)
+                except StopAsyncIteration:
+                    return
+        finally:
+            standby.write()
 
     async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> Any:
         thread = self._thread
@@ -209,6 +221,7 @@ class Consumer(aiokafka.Consumer):
                 left_out[tp] = record.offset
         again = {tp: offset for tp, offset in left_out.items() if offset is not None}
         if again:
+            self.app.standby_copies.write()  # the delivery's records, before the loop's turn
             await self._thread.call_thread(self._rewind, again, marks)
 
     async def _rewind(self, positions: Mapping[TP, int], marks: Mapping[TP, Mark | None]) -> None:

@@ -1,5 +1,6 @@
 """Faust's stream flow control, without dropping records that arrive while it already flows;
-and the app's inboxes (`streaming/inbox.py`), which it clears with Faust's queues.
+the app's inboxes (`streaming/inbox.py`), which it clears with Faust's queues; and its standby
+copies (`streaming/standby.py`).
 
 Faust stops the flow of records into its streams' queues when a rebalance begins and clears
 the queues then (what they hold belongs to the generation ending); it resumes the flow when the
@@ -24,6 +25,7 @@ from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
 
 from realtime_mkt.streaming.inbox import Inbox
+from realtime_mkt.streaming.standby import StandbyCopies
 
 
 class FlowControl(FlowControlEvent):
@@ -37,7 +39,8 @@ class FlowControl(FlowControlEvent):
 
 class App(faust.App):
     """`faust.App` whose streams' flow control is `FlowControl`, and whose consumer hands the
-    records of some topics to inboxes (`inbox`) instead of Faust's streams."""
+    records of some topics to inboxes (`inbox`) instead of Faust's streams, and those of its
+    standby partitions to `standby_copies` instead of Faust's recovery."""
 
     @cached_property
     def flow_control(self) -> FlowControlEvent:
@@ -47,6 +50,11 @@ class App(faust.App):
     def inboxes(self) -> dict[str, Inbox]:
         """Topic name -> the inbox its records go to (`streaming/consumer.py`)."""
         return {}
+
+    @cached_property
+    def standby_copies(self) -> StandbyCopies:
+        """Where the consumer writes the standby partitions' changelog records."""
+        return StandbyCopies(self)
 
     def inbox(self, topics: Iterable[str], max_: int, within: float) -> Inbox:
         """An inbox for the records of `topics` (full names), cleared with Faust's queues."""
