@@ -114,10 +114,17 @@ def running_workers(
     master: list[tuple[str, dict]],
     processes: int = 1,
     backlog: Sequence[Event] = (),
+    later: Sequence[Event] = (),
 ) -> Iterator[Workers]:
     """Fresh topics holding the catalog and opening stock (and `backlog`, which the first worker
     then meets at its start), and `processes` workers in one group that have all joined and
-    consumed the catalog and stock; yields them (a check that every one still runs)."""
+    consumed the catalog and stock; yields them (a check that every one still runs).
+
+    With `later`, the group first consumes everything, stops, finds `later` waiting when its
+    workers start again together, and is yielded as they start: every worker meets its share
+    of a backlog at once, as after a deployment. Worker n serves its web on port
+    `settings.web_port + n`.
+    """
     create_topics(settings)
     opening = [
         (name, value["sku_id"].encode(), json.dumps(value).encode()) for name, value in master
@@ -127,10 +134,15 @@ def running_workers(
         settings.bootstrap_servers, [(topic(n).full_name(settings), k, v) for n, k, v in records]
     )
     alive = Workers()
+    own = [
+        dataclasses.replace(
+            settings, data_dir=settings.data_dir / f"worker-{n}", web_port=settings.web_port + n
+        )
+        for n in range(processes)
+    ]
 
     def start(n: int) -> None:
-        own = dataclasses.replace(settings, data_dir=settings.data_dir / f"worker-{n}")
-        alive.processes.append(start_worker(own, own.data_dir / "worker.log"))
+        alive.processes.append(start_worker(own[n], own[n].data_dir / "worker.log"))
 
     try:
         # The others join a running group, as when scaling out: on a fresh group, Faust 0.15 can
@@ -141,6 +153,17 @@ def running_workers(
         for n in range(1, processes):
             start(n)
         wait_for_members(settings, processes, 120, alive)
+        if later:
+            wait_until_consumed(settings, consumed_topics(backlog), 300, alive)
+            for worker in alive.processes:
+                stop_worker(worker)
+            send_all(
+                settings.bootstrap_servers,
+                [(topic(n).full_name(settings), k, v) for n, k, v in later],
+            )
+            alive.processes.clear()
+            for n in range(processes):
+                start(n)
         yield alive
     finally:
         for worker in alive.processes:

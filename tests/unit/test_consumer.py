@@ -11,8 +11,10 @@ from faust.transport.utils import DefaultSchedulingStrategy
 
 from realtime_mkt.streaming.consumer import Consumer
 from realtime_mkt.streaming.inbox import Inbox
+from realtime_mkt.streaming.standby import StandbyCopies
 
 ORDERS, LINES = TopicPartition("orders", 0), TopicPartition("order-lines", 0)
+CHANGELOG = TopicPartition("sku-state-changelog", 1)
 
 
 class KafkaConsumer:
@@ -67,6 +69,15 @@ def consumer(fetched: dict[TopicPartition, list[int]], active, flow_active=True)
             topics=SimpleNamespace(acks_enabled_for=lambda topic: True),
             inboxes={},
             flow_control=SimpleNamespace(is_active=lambda: True),
+            standby_copies=StandbyCopies(
+                SimpleNamespace(
+                    tables=SimpleNamespace(
+                        recovery=SimpleNamespace(
+                            standby_tps=set(), standby_offsets={}, tp_to_table={}
+                        )
+                    )
+                )
+            ),
         ),
         fetcher=fetcher,
         _loop=None,
@@ -225,3 +236,47 @@ def test_a_rebalance_while_a_full_inbox_waits_for_its_agent_leaves_the_rest_unre
     asyncio.run(run())
     assert [r.message.offset for r in inbox.records] == [0, 1]
     assert made._read_offset[ORDERS] == 1
+
+
+class StandbyTable:
+    """A table's store as Faust's recovery writes it: the (partition, offset) of each record."""
+
+    def __init__(self) -> None:
+        self.written: list[tuple[TopicPartition, int]] = []
+
+    def apply_changelog_batch(self, records) -> None:
+        self.written.extend((r.message.tp, r.message.offset) for r in records)
+
+
+def with_standby(made: Consumer, tp: TopicPartition, offset: int | None = None) -> StandbyTable:
+    """Make `tp` a standby partition of a table, at standby `offset`; the table."""
+    recovery = made.app.standby_copies.app.tables.recovery
+    table = StandbyTable()
+    recovery.standby_tps.add(tp)
+    recovery.tp_to_table[tp] = table
+    recovery.standby_offsets[tp] = offset
+    return table
+
+
+def test_a_standby_partitions_records_are_written_to_its_table_before_the_conductor_waits():
+    # anything the event loop runs while the conductor waits (a rebalance) finds every standby
+    # record handed on before in its store
+    made = consumer({ORDERS: [0, 1], CHANGELOG: [5, 6, 7]}, {ORDERS, CHANGELOG})
+    table = with_standby(made, CHANGELOG)
+    seen_at_each_order = []
+
+    async def note_the_store(made, message):
+        seen_at_each_order.append(list(table.written))
+
+    assert drain(made, note_the_store) == [(ORDERS, 0), (ORDERS, 1)]
+    assert table.written == [(CHANGELOG, 5), (CHANGELOG, 6), (CHANGELOG, 7)]
+    assert seen_at_each_order == [[], [(CHANGELOG, 5)]]  # round robin: orders 0, changelog 5, ...
+    assert made._read_offset[CHANGELOG] == 7
+    assert made.app.standby_copies.app.tables.recovery.standby_offsets[CHANGELOG] == 7
+
+
+def test_standby_records_at_or_below_the_standby_offset_are_left_out():
+    made = consumer({CHANGELOG: [5, 6, 7]}, {CHANGELOG})
+    table = with_standby(made, CHANGELOG, offset=6)
+    assert drain(made) == []
+    assert table.written == [(CHANGELOG, 7)]
