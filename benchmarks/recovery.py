@@ -160,7 +160,8 @@ def failover_seconds(settings: Settings, standby_catch_up: float) -> float:
     commits an event on every partition before the second joins (Faust 0.15 can leave
     partitions handed over before their first commit idle, see README); the second, on a disk of
     its own, gets `standby_catch_up` seconds to fill its standby copies of the first's tables
-    (Faust's recovery fills them: the bulk restore is for active partitions).
+    (its consumer writes them as the changelog arrives, `streaming/standby.py`: the bulk
+    restore is for active partitions).
     """
     first, _ = started_until_ready(settings)
     survivor = None
@@ -210,7 +211,7 @@ def main() -> None:
             bulk_again = time_to_ready(dataclasses.replace(full, data_dir=root / "bulk-again"))
             restarted = time_to_ready(full)
             after_crash = time_to_ready_after_crash(full)
-            failover = failover_seconds(full, by_faust)  # standby copies fill through Faust
+            failover = failover_seconds(full, by_faust)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(f"changelog: {args.skus:,} SKU states and decision logs, {size / 2**20:,.0f} MiB of JSON")
