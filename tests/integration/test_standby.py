@@ -1,5 +1,6 @@
 """A worker's standby copies of another worker's SKU states, written straight from its consumer
-(`streaming/standby.py`), hold what the changelog holds, up to the offset they record."""
+(`streaming/standby.py`), hold what the changelog holds, up to the offset they record; its
+/metrics reports how far each copy is behind."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from realtime_mkt.worker_process import free_port, stop_worker
 from tests.helpers import T0, opening, order
 from tests.integration.conftest import RunningWorker
 from tests.integration.kafka_io import produce
+from tests.integration.web import get
 
 pytestmark = pytest.mark.integration
 
@@ -85,8 +87,16 @@ def test_a_standby_copy_holds_the_changelog_up_to_its_offset(web_worker, tmp_pat
         first.wait_idle(["orders", "order-lines"], timeout=180)
         time.sleep(STANDBY_CATCH_UP)
         second.assert_alive()
+        _, metrics = get(second.settings.web_port, "/metrics")
     finally:
         stop_worker(second.process)
+    changelog_name = topic("sku-state-changelog").full_name(first.settings)
+    standby_lags = [
+        float(line.split()[-1])
+        for line in metrics.splitlines()
+        if line.startswith("realtime_mkt_standby_lag_records{") and changelog_name in line
+    ]
+    assert standby_lags and all(lag == 0 for lag in standby_lags), metrics
     expected = changelog(first.settings)
     assert any(values for values, _ in expected.values())
     for partition, (values, last) in expected.items():

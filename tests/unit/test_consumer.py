@@ -280,3 +280,16 @@ def test_standby_records_at_or_below_the_standby_offset_are_left_out():
     table = with_standby(made, CHANGELOG, offset=6)
     assert drain(made) == []
     assert table.written == [(CHANGELOG, 7)]
+
+
+def test_a_standby_partitions_lag_is_its_fetched_end_past_the_copys_offset():
+    made = consumer({CHANGELOG: [5, 6, 7], ORDERS: [0]}, {CHANGELOG, ORDERS})
+    copies = made.app.standby_copies
+    copies.app.consumer = made
+    with_standby(made, CHANGELOG, offset=6)
+    made._thread.kafka.states[CHANGELOG].highwater = 10  # the fetch saw offsets up to 9
+    assert copies.lag() == {("sku-state-changelog", 1): 3}
+    drain(made)  # writes offset 7
+    assert copies.lag() == {("sku-state-changelog", 1): 2}
+    del made._thread.kafka.states[CHANGELOG]  # a rebalance took it away
+    assert copies.lag() == {}

@@ -419,6 +419,7 @@ def create_app(settings: Settings) -> faust.App:
     @app.page("/metrics")
     async def prometheus_metrics(web: Any, request: Any) -> Any:
         # Prometheus' text format; aiohttp sets the charset itself
+        metrics.export_standby_lag(app.standby_copies.lag())
         return web.bytes(generate_latest(metrics.REGISTRY), content_type=metrics.CONTENT_TYPE)
 
     @app.page("/health")

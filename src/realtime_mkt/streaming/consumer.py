@@ -77,6 +77,12 @@ class Consumer(aiokafka.Consumer):
         state = assignment.state_value(tp) if assignment is not None else None
         return (state, state._position) if state is not None else None
 
+    def fetched_end(self, tp: TP) -> int | None:
+        """`tp`'s log end as its last fetch saw it; None if it is not assigned (a rebalance
+        under way) or not fetched yet."""
+        mark = self._mark(tp)
+        return None if mark is None else mark[0].highwater  # type: ignore[attr-defined]
+
     async def perform_seek(self) -> None:
         """Faust's seek of every partition to its committed offset, during which nothing is
         handed on: the partitions are sought in the consumer thread, and Faust's read offsets

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, GCCollector, ProcessCollector
 
@@ -89,6 +89,14 @@ CONSUMER_LAG_SECONDS = Gauge(
 )
 
 
+STANDBY_LAG = Gauge(
+    "realtime_mkt_standby_lag_records",
+    "Changelog records of a partition this worker keeps a standby copy of, not yet in the copy",
+    ["topic", "partition"],
+    registry=REGISTRY,
+)
+
+
 def export_known_labels(consumed: Iterable[str], decided: Iterable[str]) -> None:
     """Export every labelled counter at 0 for each label value it can take (the topics the worker
     consumes and decides on, hold reasons, cycle outcomes) before anything happens.
@@ -116,3 +124,10 @@ def export_lag(rows: Iterable[PartitionLag]) -> None:
         CONSUMER_LAG.labels(*labels).set(row.lag)
         if row.lag_seconds is not None:  # the oldest unconsumed record could not be read
             CONSUMER_LAG_SECONDS.labels(*labels).set(row.lag_seconds)
+
+
+def export_standby_lag(lags: Mapping[tuple[str, int], int]) -> None:
+    """Replace the standby lag gauge's samples by `lags` ((topic, partition) -> records)."""
+    STANDBY_LAG.clear()
+    for (topic, partition), lag in lags.items():
+        STANDBY_LAG.labels(topic, str(partition)).set(lag)

@@ -49,6 +49,20 @@ class StandbyCopies:
             records = self.pending[table] = []
         records.append(Record(message))
 
+    def lag(self) -> dict[tuple[str, int], int]:
+        """(changelog topic, partition) -> records of each standby partition not yet in its copy,
+        against the partition's end as the consumer last fetched it (left out until it has, or
+        while a rebalance has it unassigned)."""
+        recovery = self.app.tables.recovery
+        lags = {}
+        for tp in recovery.standby_tps:
+            end = self.app.consumer.fetched_end(tp)  # type: ignore[attr-defined]
+            if end is not None:
+                offset = recovery.standby_offsets.get(tp)
+                copied = 0 if offset is None else offset + 1
+                lags[tp.topic, tp.partition] = max(end - copied, 0)
+        return lags
+
     def write(self) -> None:
         """Write the records held to their tables' stores, with each partition's offset."""
         if self.pending:
