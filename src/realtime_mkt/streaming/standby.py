@@ -5,7 +5,7 @@ the producer buffer's ebb, an `Event` decoded, a queue put with pressure callbac
 recovery loop (a queue get under `asyncio.wait_for`, per-record debug strings, a sum over every
 standby partition's lag): about 50 µs of CPU a record, as much as the worker spends on an input
 event. Two workers with standbys processed fewer events per second than one alone
-(`docs/benchmarks.md`, *Scale-out*).
+(`docs/benchmarks.md`, *Stop 26* under Throughput).
 
 Here the consumer (`streaming/consumer.py`) gives those records to `StandbyCopies`, which keeps
 Faust's bookkeeping (each partition's standby offset, records at or below it left out) and
