@@ -29,7 +29,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from harness import RUN, fresh_settings, run_topics_deleted, send_all
+from harness import RUN, fresh_settings, run_topics_deleted, send_events
 
 from realtime_mkt.catalogue import topic
 from realtime_mkt.demo import ensure_broker
@@ -73,10 +73,7 @@ def orders(per_sku: int) -> list[tuple[str, bytes, dict]]:
 
 
 def send(settings: Settings, records: list[tuple[str, bytes, dict]]) -> None:
-    send_all(
-        settings.bootstrap_servers,
-        [(topic(n).full_name(settings), k, json.dumps(v).encode()) for n, k, v in records],
-    )
+    send_events(settings, [(n, k, json.dumps(v).encode()) for n, k, v in records])
 
 
 def on_hand(port: int, sku: str, timeout: float) -> int:

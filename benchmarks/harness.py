@@ -89,6 +89,14 @@ def send_all(bootstrap: str, records: list[tuple[str, bytes, bytes]]) -> float:
     return started
 
 
+def send_events(settings: Settings, events: Sequence[Event]) -> float:
+    """Send (logical topic, key, value) events to `settings`' topics (`send_all`); the time it
+    began."""
+    return send_all(
+        settings.bootstrap_servers, [(topic(n).full_name(settings), k, v) for n, k, v in events]
+    )
+
+
 class Workers:
     """Worker processes; calling it tells whether every one still runs."""
 
@@ -129,10 +137,7 @@ def running_workers(
     opening = [
         (name, value["sku_id"].encode(), json.dumps(value).encode()) for name, value in master
     ]
-    records = [*opening, *backlog]  # each partition's opening records before its backlog
-    send_all(
-        settings.bootstrap_servers, [(topic(n).full_name(settings), k, v) for n, k, v in records]
-    )
+    send_events(settings, [*opening, *backlog])  # each partition's opening records first
     alive = Workers()
     own = [
         dataclasses.replace(
@@ -157,10 +162,7 @@ def running_workers(
             wait_until_consumed(settings, consumed_topics(backlog), 300, alive)
             for worker in alive.processes:
                 stop_worker(worker)
-            send_all(
-                settings.bootstrap_servers,
-                [(topic(n).full_name(settings), k, v) for n, k, v in later],
-            )
+            send_events(settings, later)
             alive.processes.clear()
             for n in range(processes):
                 start(n)

@@ -31,7 +31,7 @@ from harness import (
     fresh_settings,
     run_topics_deleted,
     running_workers,
-    send_all,
+    send_events,
 )
 
 from realtime_mkt.catalogue import topic
@@ -157,10 +157,7 @@ def bench_rate(
 ) -> dict[str, list[float]]:
     """Decision latencies per output topic of one worker fed `paced` at `rate` after `warm_up`."""
     with running_workers(settings, master) as alive:
-        send_all(
-            settings.bootstrap_servers,
-            [(topic(name).full_name(settings), k, v) for name, k, v in warm_up],
-        )
+        send_events(settings, warm_up)
         wait_until_consumed(settings, consumed_topics(warm_up), 300, alive)
         return asyncio.run(paced_phase(settings, paced, rate, alive))
 
