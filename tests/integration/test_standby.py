@@ -10,13 +10,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import rocksdict
-from faust.stores.rocksdb import Store
+from faust.stores.rocksdb import RocksDBOptions, Store
 from kafka import KafkaConsumer, TopicPartition
 
 from realtime_mkt.catalogue import topic
 from realtime_mkt.ops.lag import wait_for_members
 from realtime_mkt.settings import Settings
+from realtime_mkt.streaming.app import TABLE_OPTIONS
 from realtime_mkt.worker_process import free_port, stop_worker
 from tests.helpers import T0, opening, order
 from tests.integration.conftest import RunningWorker
@@ -57,9 +57,8 @@ def changelog(settings: Settings) -> dict[int, tuple[dict[bytes, bytes], int]]:
 
 
 def stored(path: Path) -> dict[bytes, bytes]:
-    database = rocksdict.Rdict(str(path), access_type=rocksdict.AccessType.read_only())
-    database.set_dumps(lambda value: value)  # raw bytes, as Faust's store keeps them
-    database.set_loads(lambda value: value)
+    """A stopped worker's store, opened as the worker opens it."""
+    database = RocksDBOptions(**TABLE_OPTIONS).open(path)
     try:
         return dict(database.items())
     finally:
