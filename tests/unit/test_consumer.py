@@ -9,7 +9,9 @@ from types import SimpleNamespace
 from aiokafka import TopicPartition
 from faust.transport.utils import DefaultSchedulingStrategy
 
-from realtime_mkt.streaming.consumer import Consumer
+from realtime_mkt.settings import Settings
+from realtime_mkt.streaming.app import create_app
+from realtime_mkt.streaming.consumer import FETCH_MAX_WAIT_MS, Consumer
 from realtime_mkt.streaming.inbox import Inbox
 from realtime_mkt.streaming.standby import StandbyCopies
 
@@ -293,3 +295,14 @@ def test_a_standby_partitions_lag_is_its_fetched_end_past_the_copys_offset():
     assert copies.lag() == {("sku-state-changelog", 1): 2}
     del made._thread.kafka.states[CHANGELOG]  # a rebalance took it away
     assert copies.lag() == {}
+
+
+def test_the_workers_kafka_consumer_asks_the_broker_to_hold_a_fetch_briefly(tmp_path):
+    # Faust's driver asks for 1.5 s: a fetch of quiet partitions then kept the backlog's waiting
+    async def built() -> int:
+        app = create_app(Settings("unused:9092", "t.", tmp_path, web_port=6066, web_enabled=False))
+        kafka = app.consumer._thread._create_worker_consumer(app.transport)
+        await kafka.stop()
+        return kafka._fetch_max_wait_ms
+
+    assert asyncio.run(built()) == FETCH_MAX_WAIT_MS == 50

@@ -34,6 +34,14 @@ The records of the agents' input topics go from that task straight into the agen
 (`streaming/inbox.py`), not through Faust's conductor, channel queue and stream; the other
 topics' records (Faust's own) go to the conductor as before.
 
+The broker holds a fetch at most `FETCH_MAX_WAIT_MS` (Faust asks aiokafka for 1.5 s). aiokafka,
+like Kafka's Java client, keeps one fetch in flight per broker, for the partitions none of whose
+records are still buffered: while the worker works through a fetch of its backlog, the next
+fetch asks only for the quiet partitions (standby changelogs, a topic with nothing new), and the
+broker holds it until one of them has a record. The backlog's partitions could be fetched again
+only after that: two workers on a waiting backlog sat idle up to 1.5 s at a time, their main
+threads busy 50-65 % of the time (`docs/benchmarks.md`, *Stop 27*).
+
 Registered for Faust as the `realtime-kafka://` transport (entry point `faust.transports`) and
 used for the app's consumer (`broker_consumer`).
 """
@@ -55,11 +63,21 @@ log = logging.getLogger(__name__)
 
 Mark = tuple[object, int | None]  # a partition's state in the consumer, and its position
 YIELD_EVERY = 100  # records delivered between two turns given to the event loop, as in Faust
+FETCH_MAX_WAIT_MS = 50  # the longest the broker holds a fetch for records that are not there yet
 
 
 def consumer_url(bootstrap_servers: str) -> str:
     """The `broker_consumer` setting of an app whose consumer is `Consumer`."""
     return f"{SCHEME}://{bootstrap_servers}"
+
+
+class ConsumerThread(aiokafka.AIOKafkaConsumerThread):
+    """Faust's consumer thread, its fetches held by the broker at most `FETCH_MAX_WAIT_MS`."""
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        created = super()._create_worker_consumer(transport)
+        created._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read when the consumer starts
+        return created
 
 
 class Consumer(aiokafka.Consumer):
@@ -68,6 +86,9 @@ class Consumer(aiokafka.Consumer):
 
     _marks: Mapping[TP, Mark | None] = {}  # where the last fetch left each partition
     _seeking = 0  # seeks to committed offsets under way (`perform_seek`)
+
+    def _new_consumer_thread(self) -> ConsumerThread:
+        return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     def _mark(self, tp: TP) -> Mark | None:
         """Where `tp` stands in aiokafka's consumer: a seek moves its position, a rebalance
