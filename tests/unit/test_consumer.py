@@ -297,12 +297,13 @@ def test_a_standby_partitions_lag_is_its_fetched_end_past_the_copys_offset():
     assert copies.lag() == {}
 
 
-def test_the_workers_kafka_consumer_asks_the_broker_to_hold_a_fetch_briefly(tmp_path):
-    # Faust's driver asks for 1.5 s: a fetch of quiet partitions then kept the backlog's waiting
-    async def built() -> int:
+def test_the_workers_kafka_consumer_has_fetches_held_briefly_and_heartbeats_each_second(tmp_path):
+    # Faust's driver asks for fetches held 1.5 s (a fetch of quiet partitions then kept the
+    # backlog's waiting) and heartbeats every 3 s (a rebalance waited that long for a member)
+    async def built() -> tuple[int, int]:
         app = create_app(Settings("unused:9092", "t.", tmp_path, web_port=6066, web_enabled=False))
         kafka = app.consumer._thread._create_worker_consumer(app.transport)
         await kafka.stop()
-        return kafka._fetch_max_wait_ms
+        return kafka._fetch_max_wait_ms, kafka._heartbeat_interval_ms
 
-    assert asyncio.run(built()) == FETCH_MAX_WAIT_MS == 50
+    assert asyncio.run(built()) == (FETCH_MAX_WAIT_MS, 1000) == (50, 1000)

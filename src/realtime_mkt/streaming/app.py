@@ -48,7 +48,11 @@ CHECKPOINT_SECONDS = 30.0
 CHECKPOINT_SHARE = 0.1  # the most of the time a model checkpoint process may be running
 LAG_SECONDS = 15.0  # how often a worker with the web on measures its group's lag for /metrics
 TICK_CHUNK = 1000  # ticks produced between two turns of the agents
-SESSION_TIMEOUT = 10.0  # seconds; heartbeats every 3 s (Faust's broker_heartbeat_interval)
+SESSION_TIMEOUT = 10.0  # seconds
+# A member learns from a heartbeat's answer that its group is rebalancing, and the rebalance
+# waits for every member: with Faust's 3 s, a worker joining a running group (or restarted
+# beside one) waited up to 3 s before any member went on (docs/benchmarks.md, *Stop 27*).
+HEARTBEAT_SECONDS = 1.0
 # RocksDB memory per table partition. Faust's defaults (a 2 GiB block cache and up to 3 × 64 MiB
 # memtables for each of the eight stores) would let a worker with 1M SKUs and 1M users grow far
 # past the 2 GiB budget; these bound the stores at 8 × (32 + 2 × 16) MiB = 512 MiB.
@@ -102,6 +106,7 @@ def create_app(settings: Settings) -> faust.App:
         # minute of silence. Heartbeats come from the consumer's own thread, so a busy event
         # loop does not miss them.
         broker_session_timeout=SESSION_TIMEOUT,
+        broker_heartbeat_interval=HEARTBEAT_SECONDS,
         table_standby_replicas=settings.standby_replicas,
     )
     logical = {spec.full_name(settings): name for name, spec in catalogue.items()}
