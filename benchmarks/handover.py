@@ -1,7 +1,8 @@
 """Orders counted at their SKUs when partitions change hands during a backlog.
 
 Each round opens 12 SKUs with 10 × `--per-sku` units, sends `--per-sku` one-unit orders for
-each, and changes the worker group while the workers work through them:
+each, and changes the worker group two seconds into sending them, while the workers work
+through them and more keep coming:
 
 - join: a second worker joins;
 - kill: one of two workers is killed (SIGKILL) and the other takes its partitions;
@@ -23,6 +24,7 @@ import dataclasses
 import json
 import shutil
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -117,8 +119,11 @@ def one_round(base: Settings, root: Path, change: str, per_sku: int, timeout: fl
         if change == "kill":
             workers.append(start_worker(second, root / "second.log"))
             wait_for_members(settings, 2, 120, alive)
-        send(settings, orders(per_sku))
-        time.sleep(1)  # the workers are into the backlog
+        # sent while the group changes: a worker that keeps up with the sender would otherwise
+        # have no backlog left by the time the change comes
+        sender = threading.Thread(target=send, args=(settings, orders(per_sku)))
+        sender.start()
+        time.sleep(2)  # the workers are into the orders
         backlog = orders_left(settings)
         if change == "join":
             workers.append(start_worker(second, root / "second.log"))
@@ -129,6 +134,7 @@ def one_round(base: Settings, root: Path, change: str, per_sku: int, timeout: fl
             workers[0].kill()
             workers[0].wait()
             workers[0] = start_worker(settings, root / "first.log")
+        sender.join()
         try:
             wait_until_consumed(settings, ["orders", "order-lines"], timeout, alive)
         except TimeoutError as exc:

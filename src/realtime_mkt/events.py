@@ -110,6 +110,7 @@ def checked(
             made_of["offset"],
             made_of["part"],
             made_of["generation"],
+            made_of.get("since"),
         )
     return InputEvent(name, value, ts, read, origin)
 

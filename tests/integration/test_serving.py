@@ -161,7 +161,8 @@ def test_two_workers_share_orders_and_answer_the_views_of_each_others_skus(
 ):
     """Two workers split the partitions; each answers `/sku/<id>` and `/forecast/<id>` for all
     SKUs, the other's by asking it. An order's lines are applied by the worker that reads the
-    order where it holds their SKU's partition, and sent through `order-lines` otherwise."""
+    order where it holds their SKU's partition, and sent through `order-lines` otherwise, naming
+    the order and where their worker began reading its partition (README *Duplicates*)."""
     first = replace(fresh_settings, web_enabled=True, web_port=free_port())
     second = replace(first, web_port=free_port(), data_dir=first.data_dir.parent / "second")
     create_topics(first)
@@ -209,10 +210,14 @@ def test_two_workers_share_orders_and_answer_the_views_of_each_others_skus(
             assert answers[0][1]["on_hand"] == answers[1][1]["on_hand"] == 100 + int(sku[4:]) - 4
         lines = consume(first, "order-lines", forwarded, timeout=10)
         assert len(lines) == forwarded
+        first_read = {p: min(o for _, q, o in placed if q == p) for _, p, _ in placed}
         for record in lines:
             value = json.loads(record.value)
             assert record.key.decode() == value["sku_id"]
             assert_valid("order-lines.v1", value)
+            origin = value["origin"]
+            assert (origin["offset"], origin["partition"]) in {(o, p) for _, p, o in placed}
+            assert origin["since"] == first_read[origin["partition"]]
     finally:
         for worker in workers:
             stop_worker(worker.process)

@@ -104,3 +104,45 @@ def test_the_engine_drops_a_redelivered_order_line_beyond_the_event_id_window():
         outcome = engine.apply(stored, resent)
         assert outcome.duplicate and not outcome.outputs
     assert stored.net_stock == 1000 - 3 * RECENT_IDS
+
+
+def test_an_earlier_generations_line_is_a_repeat_from_where_the_later_one_began_reading():
+    # generation 2 read orders/0 from 40, sent its lines through order-lines and was killed
+    # with its commit at 100; generation 3 read orders/0 again from 100 and applied the lines
+    # in place, up to 110, before generation 2's lines of orders 95-110 came out of order-lines
+    seen = ReadPositions()
+    for offset in range(100, 111):
+        assert not seen.seen_before(None, Origin("orders/0", offset, 0, 3, 100))
+    waiting = [
+        (Position("order-lines/2", 500 + n), Origin("orders/0", 95 + n, 0, 2, 40))
+        for n in range(16)
+    ]
+    repeats = [seen.seen_before(*line) for line in waiting]
+    assert repeats == [False] * 5 + [True] * 11  # 95-99: read by generation 2 only
+    assert seen.origins["orders/0"] == [110, 0, 3, 100]
+    assert ReadPositions.from_list(json.loads(json.dumps(seen.to_list()))) == seen
+
+
+def test_a_stored_origin_without_since_keeps_an_earlier_generations_line():
+    seen = ReadPositions.from_list([{}, {"orders/0": [110, 0, 3]}])  # stored before `since`
+    assert not seen.seen_before(None, Origin("orders/0", 105, 0, 2, 40))
+    assert seen.seen_before(None, Origin("orders/0", 105, 0, 3, 100))
+
+
+def test_the_engine_applies_each_line_once_when_generations_cross_paths():
+    engine, state = SkuEngine(), None
+    for topic, value in opening("sku-1", 1000):
+        state = engine.apply(state, checked(topic, value["sku_id"].encode(), value)).state
+
+    def line(offset: int, generation: int, since: int, read: Position | None = None):
+        (made,) = order_lines(order(f"o{offset}", T0 + 60 + offset, [("sku-1", 1)]))
+        made["origin"] = {"partition": 0, "offset": offset, "part": 0}
+        made["origin"] |= {"generation": generation, "since": since}
+        return checked("order-lines", b"sku-1", made, read)
+
+    commit, end = 200, 200 + 2 * RECENT_IDS  # past the event-id window
+    for offset in range(commit, end):  # generation 3 in place, from the commit
+        state = engine.apply(state, line(offset, 3, commit)).state
+    for n, offset in enumerate(range(commit - 5, end)):  # generation 2's, out of order-lines
+        state = engine.apply(state, line(offset, 2, 0, Position("order-lines/0", n))).state
+    assert state.net_stock == 1000 - (end - commit + 5)  # each order once

@@ -183,6 +183,18 @@ def create_app(settings: Settings) -> faust.App:
             "generation": app.consumer_generation_id,
         }
 
+    orders_read_since: dict[int, tuple[int, int]] = {}  # partition -> generation, first offset
+
+    def line_origin(event: Record, part: int) -> dict[str, int]:
+        """The `origin` of an order's line, with `since`: the offset of the first order this
+        worker read of the order's partition in its group's current generation."""
+        origin = origin_of(event, part)
+        partition, generation = origin["partition"], origin["generation"]
+        started = orders_read_since.get(partition)
+        if started is None or started[0] != generation:
+            started = orders_read_since[partition] = (generation, origin["offset"])
+        return origin | {"since": started[1]}
+
     def reject(event: Record, rejection: RejectedEvent) -> None:
         message = event.message
         metrics.DEAD_LETTERS.labels(logical[message.topic]).inc()
@@ -274,7 +286,7 @@ def create_app(settings: Settings) -> faust.App:
             lines = order_lines(accepted.value)
             guarded(event, lambda lines=lines: learn_purchases(lines))
             for part, line in enumerate(lines):
-                line["origin"] = origin_of(event, part)
+                line["origin"] = line_origin(event, part)
                 key = line["sku_id"].encode()
                 if routing.partition_of(line["sku_id"], lines_spec.partitions) not in local:
                     outbox.add("order-lines", key, line)
