@@ -4,6 +4,9 @@ real broker: what Faust's recovery would write, from the persisted offset on."""
 from __future__ import annotations
 
 import asyncio
+import re
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,13 @@ from kafka import KafkaProducer
 from realtime_mkt.catalogue import topic
 from realtime_mkt.ops.topic_admin import create_topics
 from realtime_mkt.streaming.app import TABLE_OPTIONS
-from realtime_mkt.streaming.bulk_restore import restore, restore_in_processes
+from realtime_mkt.streaming.bulk_restore import end_offsets, restore, restore_in_processes
+from realtime_mkt.worker_process import free_port, stop_worker
+from tests.helpers import T0, inventory, opening
+from tests.integration.conftest import RunningWorker
+from tests.integration.kafka_io import produce_in_order
+from tests.integration.test_serving import members_partitions
+from tests.integration.web import get
 
 pytestmark = pytest.mark.integration
 
@@ -102,3 +111,60 @@ def test_child_processes_restore_closed_databases_and_a_failed_one_is_left_as_it
     assert failed == {}
     assert dict(held.items()) == {b"mine": b"kept"}
     held.close()
+
+
+def test_partitions_handed_over_are_judged_on_their_changelogs_end_when_they_come(
+    fresh_settings, tmp_path
+):
+    """A worker that has run a while takes over partitions whose SKU changelogs grew meanwhile
+    past `bulk_restore_min_records`: it restores them in bulk, judged on the end offsets read
+    as they come (read when it started, they were too old), and its views show their state."""
+    first = replace(fresh_settings, standby_replicas=0, bulk_restore_min_records=100)
+    second = replace(
+        first, web_enabled=True, web_port=free_port(), data_dir=first.data_dir.parent / "second"
+    )
+    create_topics(first)
+    skus = [f"sku-{i}" for i in range(40)]
+    workers = [RunningWorker(first, tmp_path)]
+    try:
+        workers[0].open_market([v for sku in skus for v in opening(sku, 1000)])
+        (tmp_path / "second").mkdir()
+        workers.append(RunningWorker(second, tmp_path / "second"))
+        deadline = time.monotonic() + 90
+        while len(held := members_partitions(first)) != 2 or not all(held):
+            assert time.monotonic() < deadline, f"the workers did not share the partitions: {held}"
+            time.sleep(0.5)
+        workers[1].wait_ready()
+        for n in range(30):  # each round a batch of its own: every SKU's state written again
+            receipts = [inventory(f"r{n}-{s}", T0 + 60 + n, s, "receipt", 1) for s in skus]
+            produce_in_order(first, [("inventory", r) for r in receipts])
+            time.sleep(0.2)
+        workers[0].wait_idle(["inventory"])
+        name = topic("sku-state-changelog").full_name(first)
+        ends = asyncio.run(end_offsets(first.bootstrap_servers, changelog_partitions(name)))
+        assert all(end >= 150 for end in ends.values()), ends  # over 100 since the second began
+
+        stop_worker(workers[0].process)
+        deadline = time.monotonic() + 90
+        while not (restored := bulk_restored(workers[1].log_since_restart(), name)):
+            workers[1].assert_alive()
+            assert time.monotonic() < deadline, workers[1].log_tail()
+            time.sleep(0.5)
+        assert restored in held  # the stopped worker's partitions, each restored in bulk
+        workers[1].wait_idle(["inventory"])
+        for sku in skus:
+            status, body = get(second.web_port, f"/sku/{sku}")
+            assert status == 200 and body["on_hand"] == 1030, (sku, body)
+    finally:
+        for worker in workers:
+            stop_worker(worker.process)
+
+
+def changelog_partitions(name: str) -> list[TopicPartition]:
+    return [TopicPartition(name, p) for p in range(topic("inventory").partitions)]
+
+
+def bulk_restored(log: str, changelog_name: str) -> set[int]:
+    """The partitions of `changelog_name` the worker's log says it restored in bulk."""
+    pattern = rf"restored \d+ records of {re.escape(changelog_name)}\[(\d+)\] in bulk"
+    return {int(p) for p in re.findall(pattern, log)}

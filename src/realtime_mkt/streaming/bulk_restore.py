@@ -16,11 +16,12 @@ databases are flushed at the end: a reader killed midway leaves each database as
 batch, its offset with it, which Faust resumes from. The worker's own options are set again on
 every database the store opens.
 
-Whether a partition is that far behind is judged on the changelog's end offsets read when the
-store starts, before the worker joins its group, and every minute after: any wait inside
-Faust's rebalance callback costs its recovery about 3 s more (its consumer thread queues a
-1.5 s fetch before each of its offset requests), so a partition not far behind must be passed
-over at once.
+Whether a partition is that far behind is judged on the changelog's end offsets read when it
+is handed to the worker. Until stop 27 they were read when the store started and every minute
+after: with Faust's 1.5 s fetches, any wait inside its rebalance callback cost its recovery
+about 3 s more (its consumer thread's offset requests queued behind a held fetch), and a
+partition whose changelog had grown since the last reading was left to Faust's slow recovery.
+The worker's fetches are now held 50 ms at most (`streaming/consumer.py`).
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.stores import rocksdb
 from faust.stores.rocksdb import RocksDBOptions
 from faust.types import TP, CollectionT
-from mode import Service
 from yarl import URL
 
 from realtime_mkt.settings import Settings
@@ -50,7 +50,6 @@ from realtime_mkt.settings import Settings
 log = logging.getLogger(__name__)
 
 STALL_SECONDS = 60.0  # no record for this long: give up and leave the rest to Faust
-END_OFFSETS_SECONDS = 60.0  # how often the changelog's end offsets are read again
 FETCH_BYTES = 16 * 2**20  # per partition and fetch (aiokafka's default: 1 MiB)
 # A reader's databases: memtables of 128 MiB (the worker's: 16 MiB) and no compactions while it
 # writes, which at a million SKUs took more than half the restore's time; the worker's RocksDB
@@ -310,33 +309,11 @@ class BulkRestoringStore(rocksdb.Store):
         self.bulk_min_records = int(
             query.get("bulk_min_records", Settings.bulk_restore_min_records)
         )
-        self.known_ends: dict[TopicPartition, int] = {}  # the changelog's, lately
         self._restoring: set[int] = set()  # partitions whose databases readers hold
         super().__init__(url, app, table, **kwargs)
 
     def _servers(self) -> str:
         return ",".join(f"{url.host}:{url.port or 9092}" for url in self.app.conf.broker)
-
-    async def on_start(self) -> None:
-        """Read the changelog's end offsets, before the worker joins its group."""
-        await super().on_start()
-        await self._read_end_offsets()
-
-    @Service.timer(END_OFFSETS_SECONDS)
-    async def _refresh_end_offsets(self) -> None:
-        # a partition handed over hours after the start is judged on recent end offsets
-        await self._read_end_offsets()
-
-    async def _read_end_offsets(self) -> None:
-        partitions = [
-            TopicPartition(name, partition)
-            for name in self.table.changelog_topic.topics
-            for partition in range(self.table.partitions or self.app.conf.topic_partitions)
-        ]
-        try:
-            self.known_ends = await end_offsets(self._servers(), partitions)
-        except Exception as exc:  # judged on the last ones read (none: Faust restores all)
-            log.warning("changelog end offsets not read: %r", exc)
 
     def _open_for_partition(self, partition: int) -> rocksdict.Rdict:
         return open_as_worker(self.rocksdb_options, self.partition_path(partition))
@@ -360,13 +337,23 @@ class BulkRestoringStore(rocksdb.Store):
         """Open the partitions' databases (Faust), then restore those far behind in bulk."""
         await super().assign_partitions(table, tps, generation_id)
         standbys = self.app.assignor.assigned_standbys()
+        actives = [
+            TopicPartition(tp.topic, tp.partition)
+            for tp in tps
+            if tp.topic in table.changelog_topic.topics
+            and tp not in standbys
+            and tp.partition in self._dbs  # not opened: the rebalance moved on meanwhile
+        ]
+        if not actives:
+            return
+        try:
+            ends = await end_offsets(self._servers(), actives)
+        except Exception as exc:  # Faust's recovery restores them all
+            log.warning("changelog end offsets not read, no bulk restore: %r", exc)
+            return
         partitions: dict[TopicPartition, tuple[Path, int | None, int]] = {}
-        for tp in tps:
-            if tp.topic not in table.changelog_topic.topics or tp in standbys:
-                continue
-            if tp.partition not in self._dbs:  # not opened: the rebalance moved on meanwhile
-                continue
-            persisted, end = self.persisted_offset(tp), self.known_ends.get(tp, 0)
+        for tp in actives:
+            persisted, end = self.persisted_offset(tp), ends[tp]
             if far_behind(end, persisted, self.bulk_min_records):
                 partitions[TopicPartition(tp.topic, tp.partition)] = (
                     self.partition_path(tp.partition),
