@@ -152,8 +152,14 @@ def test_partitions_handed_over_are_judged_on_their_changelogs_end_when_they_com
             time.sleep(0.5)
         assert restored in held  # the stopped worker's partitions, each restored in bulk
         workers[1].wait_idle(["inventory"])
+        deadline = time.monotonic() + 60
         for sku in skus:
-            status, body = get(second.web_port, f"/sku/{sku}")
+            # a view answers 503 "restoring, retry" while its partition is restored (seen once
+            # in four CI runs after the bulk restores above were logged; which restore, not found)
+            while (answer := get(second.web_port, f"/sku/{sku}"))[0] == 503:
+                assert time.monotonic() < deadline, (sku, answer, workers[1].log_tail())
+                time.sleep(0.5)
+            status, body = answer
             assert status == 200 and body["on_hand"] == 1030, (sku, body)
     finally:
         for worker in workers:
