@@ -154,8 +154,8 @@ def test_partitions_handed_over_are_judged_on_their_changelogs_end_when_they_com
         workers[1].wait_idle(["inventory"])
         deadline = time.monotonic() + 60
         for sku in skus:
-            # a view answers 503 "restoring, retry" while its partition is restored (seen once
-            # in four CI runs after the bulk restores above were logged; which restore, not found)
+            # a view answers 503 "restoring, retry" until its partition is recovered: after the
+            # bulk restore, Faust's recovery reads what came meanwhile (met in one CI run of four)
             while (answer := get(second.web_port, f"/sku/{sku}"))[0] == 503:
                 assert time.monotonic() < deadline, (sku, answer, workers[1].log_tail())
                 time.sleep(0.5)
