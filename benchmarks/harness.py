@@ -23,6 +23,7 @@ from realtime_mkt.worker_process import start_worker, stop_worker
 
 Event = tuple[str, bytes, bytes]  # logical topic, key, value
 RUN = f"bench-{uuid.uuid4().hex[:6]}"  # every topic and group of this run starts with it
+MIX = frozenset({"clicks", "orders", "price-changes"})  # the topics of the market's input events
 
 
 def fresh_settings(base: Settings, root: Path) -> Settings:

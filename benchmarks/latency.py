@@ -25,6 +25,7 @@ import numpy as np
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 from harness import (
+    MIX,
     Event,
     build_events,
     consumed_topics,
@@ -43,7 +44,6 @@ from realtime_mkt.streaming.heap import freeze_survivors
 DECISIONS = ("restock-requests", "price-adjustments", "promo-adjustments")
 SKUS = 100  # about 2,400 orders per simulated day
 WARM_UP_ORDERS = 4 * 2400
-MIX = frozenset({"clicks", "orders", "price-changes"})
 
 
 def trigger(order: bytes) -> tuple[str, str]:

@@ -50,6 +50,7 @@ from collections import Counter
 from pathlib import Path
 
 from harness import (
+    MIX,
     RUN,
     Event,
     build_events,
@@ -68,7 +69,6 @@ from realtime_mkt.ops.lag import wait_until_consumed
 from realtime_mkt.settings import Settings
 
 WARM_UP = 2000  # events a restarted group consumed before it stopped
-MIX_TOPICS = ("clicks", "orders", "price-changes")  # the mix's own; the rest are passed on
 
 
 def bench_topics(bootstrap: str, label: str) -> tuple[str, str]:
@@ -197,7 +197,7 @@ class EventCounts(threading.Thread):
             if line.startswith("realtime_mkt_events_total{"):
                 count = float(line.split()[-1])
                 records += count
-                if any(f'topic="{name}"' in line for name in MIX_TOPICS):
+                if any(f'topic="{name}"' in line for name in MIX):
                     inputs += count
         return records, inputs
 
