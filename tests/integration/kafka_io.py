@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 from realtime_mkt.catalogue import topic
 from realtime_mkt.settings import Settings
@@ -88,3 +88,35 @@ def consume_until(
         return records
     finally:
         consumer.close()
+
+
+def members_partitions(settings, logical: str = "inventory") -> list[set[int]]:
+    """The partitions of topic `logical` each member of the worker group is assigned, once the
+    group is stable (empty until then)."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    try:
+        group = admin.describe_groups([settings.app_id])[settings.app_id]
+    finally:
+        admin.close()
+    if group["group_state"] != "Stable":
+        return []
+    name = topic(logical).full_name(settings)
+    return [
+        {
+            partition
+            for assigned in member["member_assignment"]["assigned_partitions"]
+            if assigned["topic"] == name
+            for partition in assigned["partitions"]
+        }
+        for member in group["members"]
+    ]
+
+
+def two_members_sharing(settings: Settings, timeout: float = 90) -> list[set[int]]:
+    """Each member's `inventory` partitions once the worker group has two members that each
+    hold some."""
+    deadline = time.monotonic() + timeout
+    while len(held := members_partitions(settings)) != 2 or not all(held):
+        assert time.monotonic() < deadline, f"the two workers did not share the partitions: {held}"
+        time.sleep(0.5)
+    return held

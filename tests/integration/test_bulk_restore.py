@@ -22,8 +22,7 @@ from realtime_mkt.streaming.bulk_restore import end_offsets, restore, restore_in
 from realtime_mkt.worker_process import free_port, stop_worker
 from tests.helpers import T0, inventory, opening
 from tests.integration.conftest import RunningWorker
-from tests.integration.kafka_io import produce_in_order
-from tests.integration.test_serving import members_partitions
+from tests.integration.kafka_io import produce_in_order, two_members_sharing
 from tests.integration.web import get
 
 pytestmark = pytest.mark.integration
@@ -130,10 +129,7 @@ def test_partitions_handed_over_are_judged_on_their_changelogs_end_when_they_com
         workers[0].open_market([v for sku in skus for v in opening(sku, 1000)])
         (tmp_path / "second").mkdir()
         workers.append(RunningWorker(second, tmp_path / "second"))
-        deadline = time.monotonic() + 90
-        while len(held := members_partitions(first)) != 2 or not all(held):
-            assert time.monotonic() < deadline, f"the workers did not share the partitions: {held}"
-            time.sleep(0.5)
+        held = two_members_sharing(first)
         workers[1].wait_ready()
         for n in range(30):  # each round a batch of its own: every SKU's state written again
             receipts = [inventory(f"r{n}-{s}", T0 + 60 + n, s, "receipt", 1) for s in skus]

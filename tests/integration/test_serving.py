@@ -10,7 +10,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from kafka import KafkaAdminClient
 
 from realtime_mkt.catalogue import topic
 from realtime_mkt.ops.lag import group_lag
@@ -31,7 +30,13 @@ from tests.helpers import (
     order,
 )
 from tests.integration.conftest import RunningWorker
-from tests.integration.kafka_io import consume, produce, produce_in_order
+from tests.integration.kafka_io import (
+    consume,
+    members_partitions,
+    produce,
+    produce_in_order,
+    two_members_sharing,
+)
 from tests.integration.web import get, sample
 
 pytestmark = pytest.mark.integration
@@ -134,28 +139,6 @@ def test_a_worker_with_the_web_off_leaves_its_port_free(worker):
         socket.create_connection(("127.0.0.1", worker.settings.web_port), timeout=5).close()
 
 
-def members_partitions(settings, logical: str = "inventory") -> list[set[int]]:
-    """The partitions of topic `logical` each member of the worker group is assigned, once the
-    group is stable (empty until then)."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    try:
-        group = admin.describe_groups([settings.app_id])[settings.app_id]
-    finally:
-        admin.close()
-    if group["group_state"] != "Stable":
-        return []
-    name = topic(logical).full_name(settings)
-    return [
-        {
-            partition
-            for assigned in member["member_assignment"]["assigned_partitions"]
-            if assigned["topic"] == name
-            for partition in assigned["partitions"]
-        }
-        for member in group["members"]
-    ]
-
-
 def test_two_workers_share_orders_and_answer_the_views_of_each_others_skus(
     fresh_settings, tmp_path
 ):
@@ -173,12 +156,7 @@ def test_two_workers_share_orders_and_answer_the_views_of_each_others_skus(
         workers[0].open_market([v for sku in skus for v in opening(sku, 100 + int(sku[4:]))])
         (tmp_path / "second").mkdir()
         workers.append(RunningWorker(second, tmp_path / "second"))
-        deadline = time.monotonic() + 90
-        while len(held := members_partitions(first)) != 2 or not all(held):
-            assert time.monotonic() < deadline, (
-                f"the two workers did not share the partitions: {held}"
-            )
-            time.sleep(0.5)
+        held = two_members_sharing(first)
         assert set().union(*held) == set(range(topic("inventory").partitions))
         for worker in workers:
             worker.wait_ready()
