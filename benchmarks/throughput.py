@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import shutil
 import subprocess
@@ -142,7 +143,8 @@ def bench_worker(
 class EventCounts(threading.Thread):
     """Watches the workers' /metrics (every 20 ms): `first` is when they had counted their first
     input record, `last` when their count last grew (perf_counter); `series` holds each
-    worker's count of input events (those of the mix's own topics) whenever it grew."""
+    worker's count of input events (those of the mix's own topics) whenever it grew; `late`
+    each worker's count of late sales (order lines counted in a later day than their own)."""
 
     def __init__(self, ports: list[int]) -> None:
         super().__init__(daemon=True)
@@ -150,6 +152,7 @@ class EventCounts(threading.Thread):
         self.first: float | None = None
         self.last: float | None = None
         self.series: list[list[tuple[float, float]]] = [[] for _ in ports]
+        self.late = [0.0 for _ in ports]
         self.stopped = threading.Event()
         self.start()
 
@@ -157,9 +160,10 @@ class EventCounts(threading.Thread):
         seen = 0.0
         while not self.stopped.wait(0.02):
             count = 0.0
-            for url, series in zip(self.urls, self.series, strict=True):
-                records, inputs = self._counts(url)
+            for n, (url, series) in enumerate(zip(self.urls, self.series, strict=True)):
+                records, inputs, late = self._counts(url)
                 count += records
+                self.late[n] = max(self.late[n], late)
                 if inputs > (series[-1][1] if series else 0.0):
                     series.append((time.perf_counter(), inputs))
             if count > seen:
@@ -185,30 +189,33 @@ class EventCounts(threading.Thread):
         return sum(at(s, end) - at(s, start) for s in self.series) / (end - start)
 
     @staticmethod
-    def _counts(url: str) -> tuple[float, float]:
-        """A worker's count of records read from every input topic, and from the mix's."""
+    def _counts(url: str) -> tuple[float, float, float]:
+        """A worker's count of records read from every input topic, from the mix's, and of
+        late sales."""
         try:
             with urllib.request.urlopen(url, timeout=1) as response:
                 text = response.read().decode()
         except OSError:  # not listening yet
-            return 0.0, 0.0
-        records = inputs = 0.0
+            return 0.0, 0.0, 0.0
+        records = inputs = late = 0.0
         for line in text.splitlines():
             if line.startswith("realtime_mkt_events_total{"):
                 count = float(line.split()[-1])
                 records += count
                 if any(f'topic="{name}"' in line for name in MIX):
                     inputs += count
-        return records, inputs
+            elif line.startswith("realtime_mkt_late_sales_total "):
+                late = float(line.split()[-1])
+        return records, inputs, late
 
 
 def bench_worker_backlog(
     settings: Settings, events: list[Event], master: list[tuple[str, dict]]
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float, float]:
     """One worker that starts on a pre-loaded backlog of `events`: events per second from the
     first event it counts to the last (its own rate, as the baselines are timed), and until its
     group has committed them all and the records it passed on; its CPU time per event (µs,
-    including its start)."""
+    including its start); its late sales."""
     settings = dataclasses.replace(settings, web_enabled=True)
     counts = EventCounts([settings.web_port])
     try:
@@ -219,16 +226,17 @@ def bench_worker_backlog(
     finally:
         counts.stopped.set()
     assert counts.first is not None and counts.last is not None, "the worker counted no event"
-    return len(events) / (counts.last - counts.first), len(events) / (done - counts.first), cpu
+    counted = len(events) / (counts.last - counts.first)
+    return counted, len(events) / (done - counts.first), cpu, counts.late[0]
 
 
 def bench_group_restarted(
     settings: Settings, events: list[Event], master: list[tuple[str, dict]], processes: int
-) -> float | None:
+) -> tuple[float | None, float]:
     """`processes` workers in one group, restarted together on a backlog of `events` (all but
     the first WARM_UP, which the group consumed before it stopped): input events per second
     while every worker counts (`EventCounts.rate_while_all_count`). No producer runs meanwhile,
-    so each worker may have a core (the broker takes the rest)."""
+    so each worker may have a core (the broker takes the rest). Also the group's late sales."""
     settings = dataclasses.replace(settings, web_enabled=True)
     warm, rest = events[:WARM_UP], events[WARM_UP:]
     with running_workers(settings, master, processes, backlog=warm, later=rest) as workers:
@@ -237,7 +245,7 @@ def bench_group_restarted(
             wait_until_consumed(settings, consumed_topics(events), 900, workers)
         finally:
             counts.stopped.set()
-    return counts.rate_while_all_count()
+    return counts.rate_while_all_count(), sum(counts.late)
 
 
 def main() -> None:
@@ -259,7 +267,7 @@ def main() -> None:
             ours = bench_worker(fresh_settings(base, data), orders, master)
             mixed = bench_worker(fresh_settings(base, data), mix, master)
             backlog = bench_worker_backlog(fresh_settings(base, data), mix, master)
-            one, two = (
+            (one, one_late), (two, two_late) = (
                 bench_group_restarted(fresh_settings(base, data), mix, master, n) for n in (1, 2)
             )
     finally:
@@ -285,7 +293,7 @@ def main() -> None:
         print(
             f"{label + ':':<44}{rate:>9,.0f} events/s  ({against}; worker CPU {cpu:,.0f} µs/event)"
         )
-    counted, committed, cpu = backlog
+    counted, committed, cpu, backlog_late = backlog
     print(
         f"{'realtime-mkt worker, the mix pre-loaded:':<44}{counted:>9,.0f} events/s  (first to"
         f" last event counted, {counted / bare:.2f}x Faust; {committed:,.0f} to its last commit;"
@@ -297,6 +305,18 @@ def main() -> None:
     )
     print(
         f"{'the mix waiting, two workers restarted:':<44}{restarted(two, scale + 'while both count')}"
+    )
+    lines = sum(len(json.loads(value)["lines"]) for name, _, value in mix if name == "orders")
+    print(
+        f"late sales (order lines counted in a later day than their own), of {lines:,}:"
+        + "".join(
+            f" {label} {late:,.0f} ({late / lines:.0%});"
+            for label, late in [
+                ("pre-loaded", backlog_late),
+                ("one restarted", one_late),
+                ("two restarted", two_late),
+            ]
+        ).rstrip(";")
     )
 
 

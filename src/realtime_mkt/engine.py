@@ -53,6 +53,7 @@ class Outcome:
     duplicate: bool = False
     held: str | None = None
     cycle: str | None = None  # a receipt ended a replenishment cycle: one of CYCLE_OUTCOMES
+    late_sale: bool = False  # an order line of a day the SKU had closed: counted in its open day
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +182,8 @@ class SkuEngine:
         reprice = new_day
         if event.topic == "order-lines":
             self._apply_order_line(state, value)
+            late = day_of(event.ts) < state.demand.day  # type: ignore[operator]
+            outcome.late_sale = late and value["status"] != "returned"
         elif event.topic == "inventory":
             self._apply_inventory(state, value, today, outcome)
         elif event.topic == "price-changes":

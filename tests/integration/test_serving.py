@@ -87,9 +87,14 @@ def test_views_metrics_and_an_overstock_promotion(web_worker):
     receipt = inventory("rcv-over", T0 + 5 * 86_400 + 50_000, "sku-over", "receipt", 40)
     produce_in_order(settings, [("inventory", receipt)])
     worker.wait_idle(["inventory"])
+    # an order of day 4 arrives after the receipt of day 5: its line counts in day 5, and late
+    produce_in_order(
+        settings, [("orders", order("late", T0 + 4 * 86_400 + 100, [("sku-over", 2)]))]
+    )
+    worker.wait_idle(["orders", "order-lines"])
 
     status, sku = get(settings.web_port, "/sku/sku-over")
-    assert status == 200 and sku["on_hand"] == 5000 - 60 + 40
+    assert status == 200 and sku["on_hand"] == 5000 - 60 + 40 - 2
     assert sku["promotion"]["discount"] > 0
     assert {d["topic"] for d in sku["last_decisions"]} >= {"promo-adjustments"}
     # the clean cycle lowered the SKU's own correction and its lead time's pooled one
@@ -112,6 +117,7 @@ def test_views_metrics_and_an_overstock_promotion(web_worker):
     )
     assert promos_counted >= len(promos) >= 1  # each promotion read back was counted
     assert 'realtime_mkt_restock_cycles_total{outcome="clean"} 1.0' in worker_metrics
+    assert sample(worker_metrics, "realtime_mkt_late_sales_total") == 1
     inputs = ["catalog", "inventory", "clicks", "orders", "order-lines", "sku-signals"]
     worker.wait_idle(inputs)  # sku-signals too: the worker sends them to itself
     lag_rows = {
@@ -123,7 +129,7 @@ def test_views_metrics_and_an_overstock_promotion(web_worker):
     assert wait_for_lag_gauges(settings.web_port, expected) == expected  # `realtime-mkt lag`'s
     status, health = get(settings.web_port, "/health")
     assert health["ctr"]["n"] == 35 and health["ctr"]["positives"] == 35  # every impression clicked
-    assert health["preference"]["n"] == 35 + 6
+    assert health["preference"]["n"] == 35 + 6 + 1  # the late order's purchase too
     saved = wait_for_checkpoint(settings.data_dir / "models" / "ctr.pkl", health["ctr"])
     assert saved == health["ctr"]  # written by the worker's forked checkpoint process
     worker_metrics = get(settings.web_port, "/metrics")[1]

@@ -5,9 +5,10 @@ import pytest
 
 from realtime_mkt.decision_log import DecisionLog
 from realtime_mkt.engine import EngineConfig, SkuEngine, price_factor
-from realtime_mkt.models.daily_demand import DailyDemand
+from realtime_mkt.models.daily_demand import DailyDemand, day_of
 from realtime_mkt.policies.cycle_service import POOL_RATE, POOL_SIGNAL_MAX, RATE
 from realtime_mkt.policies.restock import safety_factor
+from realtime_mkt.sku_state import SkuState
 from realtime_mkt.streaming.app import sku_summary
 from tests.helpers import (
     DAY,
@@ -284,6 +285,33 @@ def test_out_of_stock_days_are_not_learned():
     states, _ = restocks(SkuEngine(), market(stock=5) + demand_history("sku-1", [3, 10, 10, 10]))
     assert states["sku-1"].demand.n == 1
     assert states["sku-1"].demand.level == pytest.approx(3)
+
+
+def applied(engine: SkuEngine, inputs: list) -> tuple[SkuState, list[bool]]:
+    """The SKU's state after `inputs` (one SKU), and whether each of its events was a late sale."""
+    state, late = None, []
+    for topic, value in inputs:
+        for event in sku_inputs(topic, value):
+            outcome = engine.apply(state, event)
+            state = outcome.state
+            late.append(outcome.late_sale)
+    assert state is not None
+    return state, late
+
+
+def test_a_line_of_a_day_a_later_sale_closed_is_late_and_counts_in_the_open_day():
+    state, late = applied(
+        SkuEngine(),
+        [
+            *market(),
+            ("orders", order("d3", T0 + 3 * DAY + 100, [("sku-1", 4)])),
+            ("orders", order("d1", T0 + DAY + 100, [("sku-1", 3)])),
+            ("orders", order("d1-off", T0 + DAY + 200, [("sku-1", 1)], status="cancelled")),
+            ("orders", order("d1-back", T0 + DAY + 300, [("sku-1", 1)], status="returned")),
+        ],
+    )
+    assert late == [False, False, False, True, True, False]
+    assert state.demand.day == day_of(T0) + 3 and state.demand.units == 4 + 3 - 1
 
 
 def test_multi_line_orders_update_each_sku():

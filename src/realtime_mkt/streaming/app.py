@@ -323,6 +323,8 @@ def create_app(settings: Settings) -> faust.App:
                         metrics.HELD.labels(outcome.held).inc()
                     if outcome.cycle:
                         metrics.RESTOCK_CYCLES.labels(outcome.cycle).inc()
+                    if outcome.late_sale:
+                        metrics.LATE_SALES.inc()
                     for out in outcome.outputs:
                         metrics.DECISIONS.labels(out.topic).inc()
                         outbox.add(out.topic, out.key.encode(), out.value)

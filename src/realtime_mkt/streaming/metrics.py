@@ -52,6 +52,12 @@ RESTOCK_CYCLES = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+LATE_SALES = Counter(
+    "realtime_mkt_late_sales_total",
+    "Order lines (placed or cancelled) applied after their SKU had closed their event-time day: "
+    "counted in the SKU's open day instead, so both days' demand is learned wrong",
+    registry=REGISTRY,
+)
 MODEL_HEALTH = Gauge(
     "realtime_mkt_model_health",
     "Progressive-validation metrics of the shared models (log loss, calibration, MAE, ...)",
