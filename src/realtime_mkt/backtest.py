@@ -25,10 +25,11 @@ from realtime_mkt.engine import (
     forecast_factor,
     order_lines,
     sku_signal,
+    tick,
 )
 from realtime_mkt.events import decode
 from realtime_mkt.models.ctr import CtrModel
-from realtime_mkt.models.daily_demand import FORECAST_AFTER_DAYS, day_of
+from realtime_mkt.models.daily_demand import FORECAST_AFTER_DAYS, SECONDS_PER_DAY, day_of
 from realtime_mkt.models.preference import PreferenceModel
 from realtime_mkt.policies import restock
 from realtime_mkt.policies.guardrails import GuardrailConfig
@@ -143,6 +144,12 @@ class _Driver:
             for name, follow_up in self.run.market.apply(out.topic, out.value, day):
                 self.feed(name, follow_up, day)
 
+    def tick(self, day: int) -> None:
+        """Each known SKU's tick for `day`, as the worker's timer sends them once its clock is
+        in a new day: a SKU with no sale that day still closes the day before."""
+        for sku_id in list(self.skus):
+            self.feed("sku-ticks", tick(sku_id, START + day * SECONDS_PER_DAY), day)
+
     def record_forecasts(self, day: int) -> None:
         """The engine's forecast of each SKU's demand today, at today's price, before it happens.
 
@@ -186,7 +193,9 @@ def run_backtest(
         for topic, value in market.catalog_events(day):
             driver.feed(topic, value, day)
         driver.record_forecasts(day)
-        for topic, value in market.day_events(day):
+        events = market.day_events(day)  # the day's sales are drawn at the prices it opened with
+        driver.tick(day)
+        for topic, value in events:
             driver.feed(topic, value, day)
     return run
 

@@ -88,6 +88,11 @@ def tick(sku_id: str, clock: float) -> dict[str, Any]:
 
 
 SIGNAL_ACTIONS = ("click", "add_to_cart")
+# The events whose time closes a SKU's demand days and moves the worker's clock: its sales and
+# its daily tick. Other events are sparse and read at their topic's own pace: in a backlog a
+# price change or receipt days ahead of the orders came first and closed the days between
+# with part of their sales (README *Event time*).
+DAY_CLOSING = ("order-lines", "sku-ticks")
 
 
 def sku_signal(click: dict[str, Any]) -> dict[str, Any]:
@@ -155,7 +160,7 @@ class SkuEngine:
         self.audience = audience
         self.decisions = decisions or DecisionLog()  # what each SKU decided lately
         self.cycle_pool = cycle_pool or CyclePool()  # restock's correction per lead time
-        self.clock: float | None = None  # newest event time seen across SKUs: drives the ticks
+        self.clock: float | None = None  # newest sale or tick seen across SKUs: drives the ticks
         self.category_priors = CategoryPriors()
 
     def apply(self, state: SkuState | None, event: InputEvent) -> Outcome:
@@ -175,9 +180,11 @@ class SkuEngine:
             return Outcome(state, duplicate=True)
         assert event.ts is not None
         state.watermark = event.ts if state.watermark is None else max(state.watermark, event.ts)
-        self.clock = event.ts if self.clock is None else max(self.clock, event.ts)
         today = day_of(state.watermark)
-        new_day = self._learn_closed_days(state, today)
+        new_day = False
+        if event.topic in DAY_CLOSING:
+            self.clock = event.ts if self.clock is None else max(self.clock, event.ts)
+            new_day = self._learn_closed_days(state, day_of(event.ts))
         outcome = Outcome(state)
         reprice = new_day
         if event.topic == "order-lines":

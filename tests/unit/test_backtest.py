@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 from realtime_mkt.backtest import (
+    Run,
+    _Driver,
     cycle_service_by_lead_time,
     evaluate,
     run_backtest,
@@ -16,8 +18,11 @@ from realtime_mkt.backtest import (
     service_frontier,
     stock_at_service,
 )
+from realtime_mkt.models.daily_demand import day_of
+from realtime_mkt.policies.pricing import PricingConfig
 from realtime_mkt.report import write_report
-from realtime_mkt.sim.market import SCENARIOS, WEEKDAY
+from realtime_mkt.sim.market import SCENARIOS, START, WEEKDAY, Market
+from tests.helpers import order
 
 REQUIRED = {
     "profit_vs_clairvoyant", "profit_lift_vs_static", "cycle_service_level", "fill_rate", "avg_on_hand",
@@ -170,3 +175,19 @@ def test_the_pricing_bound_prices_with_the_true_response():
         assert a["elasticity"]["estimate"] == round(truth[a["sku_id"]], 4)
         assert a["elasticity"]["stderr"] == 0.0 and not a["exploration"]
         assert a["optimum_weight"] == 1.0
+
+
+def test_each_known_sku_gets_the_days_tick_as_the_workers_timer_sends_it():
+    run = Run(Market(SCENARIOS["steady"], seed=3, n_skus=3))
+    driver = _Driver(run, True, False, False, PricingConfig())
+    for topic, value in run.market.catalog_events(0):
+        driver.feed(topic, value, 0)
+    quiet, busy = sorted(driver.skus)[:2]
+    sale = order("d0", START + 100, [(busy, 1)])
+    driver.feed("orders", sale, 0)
+    assert driver.skus[busy].demand.day == day_of(START)
+    assert driver.skus[quiet].demand.day is None  # a stock count opens no demand day
+    driver.tick(1)
+    # the day before closes for both, though neither sold on day 1
+    assert {driver.skus[s].demand.day for s in (quiet, busy)} == {day_of(START) + 1}
+    assert driver.skus[busy].demand.n == 1

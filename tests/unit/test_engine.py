@@ -299,6 +299,23 @@ def applied(engine: SkuEngine, inputs: list) -> tuple[SkuState, list[bool]]:
     return state, late
 
 
+def test_a_sparse_event_days_ahead_closes_no_day_of_its_sku():
+    # a backlog read unevenly: a stock count stamped day 3 is applied before day 1's orders
+    count = inventory("count", T0 + 3 * DAY + 50, "sku-1", "adjustment", 0)
+    state, late = applied(
+        SkuEngine(),
+        [
+            *market(),
+            ("orders", order("d0", T0 + 100, [("sku-1", 2)])),
+            ("inventory", count),
+            ("orders", order("d1", T0 + DAY + 100, [("sku-1", 3)])),
+        ],
+    )
+    assert not any(late)
+    assert state.demand.day == day_of(T0) + 1 and state.demand.units == 3
+    assert state.demand.n == 1  # day 0 learned once day 1's sale came, with its 2 units
+
+
 def test_a_line_of_a_day_a_later_sale_closed_is_late_and_counts_in_the_open_day():
     state, late = applied(
         SkuEngine(),
