@@ -16,6 +16,7 @@ from realtime_mkt.schemas import SchemaViolation, validate
 ORIGIN_TOPICS = {"order-lines": "orders", "sku-signals": "clicks"}
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC).timestamp()
 LATEST = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
+MAX_AHEAD_SECONDS = 86_400.0  # a producer's clock may run ahead; a day more is a wrong time
 
 
 class InputEvent(NamedTuple):
@@ -58,6 +59,17 @@ def _check_semantics(name: str, value: dict[str, Any]) -> None:
             raise RejectedEvent("list_price", "must lie within [min_price, max_price]")
         if "map_price" in value and value["map_price"] > value["max_price"]:
             raise RejectedEvent("map_price", "must not exceed max_price")
+
+
+def not_ahead(event: InputEvent, now: float) -> InputEvent:
+    """`event`, unless its `occurred_at` is more than MAX_AHEAD_SECONDS past `now` (the
+    worker's wall clock): then raise `RejectedEvent`. Applied, one order stamped a year ahead
+    would close its SKU's days up to then, and move the worker's clock there, whose daily ticks
+    would then close every SKU's."""
+    if event.ts is not None and event.ts > now + MAX_AHEAD_SECONDS:
+        ahead = (event.ts - now) / 86_400
+        raise RejectedEvent("occurred_at", f"is {ahead:.1f} days ahead of this worker's clock")
+    return event
 
 
 def decode(name: str, key: bytes | None, raw: bytes, read: Position | None = None) -> InputEvent:

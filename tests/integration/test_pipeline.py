@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections import Counter
 from dataclasses import replace
 
@@ -136,16 +137,17 @@ def test_bad_input_goes_to_dead_letter_with_the_reason(worker):
         ("clicks", b"u1", b"\xff\xfe\x00"),
         ("inventory", b"wrong-key", encoded(inventory("i1", T0, "sku-a", "snapshot", 5))),
         ("catalog", b"sku-z", b'{"sku_id": "sku-z"}'),
+        ("orders", b"o-ahead", encoded(order("ahead", time.time() + 3 * 86_400, [("sku-a", 1)]))),
         ("orders", b"o-ok", encoded(order("ok", T0, [("sku-a", 1)]))),
     ]
     positions = produce(settings, records)
-    letters = consume(settings, "dead-letter", 5)
-    assert len(letters) == 5  # the valid order is not among them
+    letters = consume(settings, "dead-letter", 6)
+    assert len(letters) == 6  # the valid order is not among them
     got = {
         (v["topic"], v["partition"], v["offset"]): (r.key, v)
         for r, v in ((r, json.loads(r.value)) for r in letters)
     }
-    expected_fields = ["lines[0].quantity", "competitor_id", None, "key", "category"]
+    expected_fields = ["lines[0].quantity", "competitor_id", None, "key", "category", "occurred_at"]
     for (_name, key, raw), position, field in zip(
         records, positions, expected_fields, strict=False
     ):

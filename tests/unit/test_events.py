@@ -1,7 +1,7 @@
 import pytest
 
-from realtime_mkt.events import RejectedEvent, dead_letter, decode
-from tests.helpers import T0, assert_valid, catalog, encoded, inventory, order
+from realtime_mkt.events import RejectedEvent, dead_letter, decode, not_ahead
+from tests.helpers import DAY, T0, assert_valid, catalog, encoded, inventory, order
 
 
 def test_accepts_a_valid_order_and_reads_its_event_time():
@@ -119,3 +119,16 @@ def test_dead_letter_keeps_original_bytes_and_context():
     binary = dead_letter(rejection, "orders", 0, 0, b"\xff\x00", T0)
     assert binary["raw_encoding"] == "base64" and binary["raw"] == "/wA="
     assert_valid("dead-letter.v1", binary)
+
+
+def test_an_event_stamped_more_than_a_day_ahead_of_the_workers_clock_is_rejected():
+    now = T0 + 10 * DAY
+    soon = decode("orders", b"o-soon", encoded(order("soon", now + 23 * 3600, [("s", 1)])))
+    assert not_ahead(soon, now) is soon
+    far = decode("orders", b"o-far", encoded(order("far", now + 3 * DAY, [("s", 1)])))
+    with pytest.raises(RejectedEvent) as rejected:
+        not_ahead(far, now)
+    assert rejected.value.field == "occurred_at"
+    assert "3.0 days ahead" in rejected.value.reason
+    untimed = decode("catalog", b"s", encoded(catalog("s")))
+    assert not_ahead(untimed, now) is untimed

@@ -23,7 +23,14 @@ from realtime_mkt.engine import (
     sku_signal,
     tick,
 )
-from realtime_mkt.events import InputEvent, RejectedEvent, checked, dead_letter, decode
+from realtime_mkt.events import (
+    InputEvent,
+    RejectedEvent,
+    checked,
+    dead_letter,
+    decode,
+    not_ahead,
+)
 from realtime_mkt.models.base import OnlineModel
 from realtime_mkt.models.ctr import CtrModel
 from realtime_mkt.models.daily_demand import day_of
@@ -158,16 +165,13 @@ def create_app(settings: Settings) -> faust.App:
     shared_models: tuple[OnlineModel, ...] = (users.ctr, users.preference)
 
     def accept(event: Record) -> InputEvent | None:
-        """Decode a record; reject it to the dead-letter topic (never raise) if it is bad."""
+        """Decode a record; reject it to the dead-letter topic (never raise) if it is bad or
+        stamped more than a day ahead of this worker's clock (`events.not_ahead`)."""
         message = event.message
         name = logical[message.topic]
         try:
-            return decode(
-                name,
-                event.key,
-                event.value,
-                Position(source_of(name, message.partition), message.offset),
-            )
+            read = Position(source_of(name, message.partition), message.offset)
+            return not_ahead(decode(name, event.key, event.value, read), time.time())
         except RejectedEvent as rejection:
             reject(event, rejection)
             return None
