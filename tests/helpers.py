@@ -86,6 +86,7 @@ class EngineRun:
         self.engine = engine or SkuEngine()
         self.table: dict[str, dict[str, Any]] = {}
         self.held: list[tuple[str, str]] = []  # (sku, reason)
+        self.late: list[bool] = []  # per event applied: an order line of a day its SKU had closed
 
     def feed(self, inputs: list[tuple[str, dict[str, Any]]]) -> list[Output]:
         outputs: list[Output] = []
@@ -99,6 +100,7 @@ class EngineRun:
                 outputs.extend(outcome.outputs)
                 if outcome.held:
                     self.held.append((sku, outcome.held))
+                self.late.append(outcome.late_sale)
         return outputs
 
     def states(self) -> dict[str, SkuState]:

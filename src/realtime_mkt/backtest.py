@@ -29,12 +29,12 @@ from realtime_mkt.engine import (
 )
 from realtime_mkt.events import decode
 from realtime_mkt.models.ctr import CtrModel
-from realtime_mkt.models.daily_demand import FORECAST_AFTER_DAYS, SECONDS_PER_DAY, day_of
+from realtime_mkt.models.daily_demand import FORECAST_AFTER_DAYS, day_of
 from realtime_mkt.models.preference import PreferenceModel
 from realtime_mkt.policies import restock
 from realtime_mkt.policies.guardrails import GuardrailConfig
 from realtime_mkt.policies.pricing import PricingConfig
-from realtime_mkt.sim.market import SCENARIOS, START, Market
+from realtime_mkt.sim.market import DAY, SCENARIOS, START, Market
 from realtime_mkt.sku_state import SkuState
 from realtime_mkt.user_engine import UserEngine, UserState
 
@@ -148,7 +148,7 @@ class _Driver:
         """Each known SKU's tick for `day`, as the worker's timer sends them once its clock is
         in a new day: a SKU with no sale that day still closes the day before."""
         for sku_id in list(self.skus):
-            self.feed("sku-ticks", tick(sku_id, START + day * SECONDS_PER_DAY), day)
+            self.feed("sku-ticks", tick(sku_id, START + day * DAY), day)
 
     def record_forecasts(self, day: int) -> None:
         """The engine's forecast of each SKU's demand today, at today's price, before it happens.

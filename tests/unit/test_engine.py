@@ -8,7 +8,6 @@ from realtime_mkt.engine import EngineConfig, SkuEngine, price_factor
 from realtime_mkt.models.daily_demand import DailyDemand, day_of
 from realtime_mkt.policies.cycle_service import POOL_RATE, POOL_SIGNAL_MAX, RATE
 from realtime_mkt.policies.restock import safety_factor
-from realtime_mkt.sku_state import SkuState
 from realtime_mkt.streaming.app import sku_summary
 from tests.helpers import (
     DAY,
@@ -287,47 +286,37 @@ def test_out_of_stock_days_are_not_learned():
     assert states["sku-1"].demand.level == pytest.approx(3)
 
 
-def applied(engine: SkuEngine, inputs: list) -> tuple[SkuState, list[bool]]:
-    """The SKU's state after `inputs` (one SKU), and whether each of its events was a late sale."""
-    state, late = None, []
-    for topic, value in inputs:
-        for event in sku_inputs(topic, value):
-            outcome = engine.apply(state, event)
-            state = outcome.state
-            late.append(outcome.late_sale)
-    assert state is not None
-    return state, late
-
-
 def test_a_sparse_event_days_ahead_closes_no_day_of_its_sku():
     # a backlog read unevenly: a stock count stamped day 3 is applied before day 1's orders
     count = inventory("count", T0 + 3 * DAY + 50, "sku-1", "adjustment", 0)
-    state, late = applied(
-        SkuEngine(),
+    run = EngineRun()
+    run.feed(
         [
             *market(),
             ("orders", order("d0", T0 + 100, [("sku-1", 2)])),
             ("inventory", count),
             ("orders", order("d1", T0 + DAY + 100, [("sku-1", 3)])),
-        ],
+        ]
     )
-    assert not any(late)
+    state = run.states()["sku-1"]
+    assert not any(run.late)
     assert state.demand.day == day_of(T0) + 1 and state.demand.units == 3
     assert state.demand.n == 1  # day 0 learned once day 1's sale came, with its 2 units
 
 
 def test_a_line_of_a_day_a_later_sale_closed_is_late_and_counts_in_the_open_day():
-    state, late = applied(
-        SkuEngine(),
+    run = EngineRun()
+    run.feed(
         [
             *market(),
             ("orders", order("d3", T0 + 3 * DAY + 100, [("sku-1", 4)])),
             ("orders", order("d1", T0 + DAY + 100, [("sku-1", 3)])),
             ("orders", order("d1-off", T0 + DAY + 200, [("sku-1", 1)], status="cancelled")),
             ("orders", order("d1-back", T0 + DAY + 300, [("sku-1", 1)], status="returned")),
-        ],
+        ]
     )
-    assert late == [False, False, False, True, True, False]
+    state = run.states()["sku-1"]
+    assert run.late == [False, False, False, True, True, False]
     assert state.demand.day == day_of(T0) + 3 and state.demand.units == 4 + 3 - 1
 
 

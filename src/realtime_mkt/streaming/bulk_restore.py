@@ -355,7 +355,7 @@ class BulkRestoringStore(rocksdb.Store):
         for tp in actives:
             persisted, end = self.persisted_offset(tp), ends[tp]
             if far_behind(end, persisted, self.bulk_min_records):
-                partitions[TopicPartition(tp.topic, tp.partition)] = (
+                partitions[tp] = (
                     self.partition_path(tp.partition),
                     persisted,
                     end - first_missing(persisted),
