@@ -39,6 +39,7 @@ from realtime_mkt.sku_state import SkuState
 from realtime_mkt.user_engine import UserEngine, UserState
 
 EQUAL_SERVICE_TARGETS = (0.95, 0.9, 0.975, 0.99)  # what the static (s, S) baseline is asked for
+CARRYING_RATE = 0.25  # a year, of unit cost: capital, space, shrink (the usual 20–30 %)
 
 
 @dataclass
@@ -242,6 +243,18 @@ def stock_at_service(frontier: list[dict[str, float]], service: float) -> float 
     return None
 
 
+def carrying_cost(log: pd.DataFrame) -> float:
+    """What holding the stock cost: end-of-day units on hand at unit cost, `CARRYING_RATE` a year."""
+    held = (log.on_hand_end.clip(lower=0) * log.unit_cost).sum()
+    return round(float(held * CARRYING_RATE / 365), 2)
+
+
+def stock_value_end(log: pd.DataFrame) -> float:
+    """Stock on hand at unit cost at the end of the last day."""
+    last = log[log.day == log.day.max()]
+    return round(float((last.on_hand_end.clip(lower=0) * last.unit_cost).sum()), 2)
+
+
 def average_on_hand(log: pd.DataFrame) -> float:
     """Units on hand at the end of a day, per SKU and day (a stock-out counts as zero)."""
     return round(float(log.on_hand_end.clip(lower=0).mean()), 2)
@@ -273,6 +286,10 @@ def evaluate(run: Run, static: Run, restock_baselines: list[Run]) -> dict[str, A
         "profit_vs_clairvoyant": round(float(profit / clairvoyant), 4),
         "profit_vs_clairvoyant_static": round(float(static_profit / clairvoyant), 4),
         "profit_lift_vs_static": round(float(profit / static_profit - 1), 4),
+        "carrying_cost": carrying_cost(log),
+        "carrying_cost_static": carrying_cost(static_log),
+        "stock_value_end": stock_value_end(log),
+        "stock_value_end_static": stock_value_end(static_log),
         "cycle_service_level": service,
         "cycle_service_level_target": run.market.service_level,
         "cycle_service_level_baseline": frontier[0]["cycle_service_level"],

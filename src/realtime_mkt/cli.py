@@ -239,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=float, default=40.0, help="wall-clock length of the feed")
     demo.add_argument("--days", type=int, default=40, help="simulated days")
     demo.add_argument("--skus", type=int, default=8)
-    demo.add_argument("--scenario", default="steady", choices=sorted(SCENARIOS))
+    demo.add_argument("--scenario", default="overstock", choices=sorted(SCENARIOS))
     demo.set_defaults(run=_demo)
     simulate = sub.add_parser(
         "simulate", help="stream a simulated market into Kafka (--kafka) or stdout"

@@ -163,7 +163,7 @@ def promo_adjustment(
         "action": action,
         "discount_pct": round(plan.discount * 100, 2),
         "promo_price": plan.promo_price,
-        "reference_price_30d_min": state.reference_price_30d_min,
+        "reference_price_30d_min": plan.reference_price,
         "audience": target,
         "bid_multiplier": bid,
         "predicted_ctr": None if predicted_ctr is None else round(predicted_ctr, 6),

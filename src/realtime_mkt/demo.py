@@ -27,9 +27,7 @@ def ensure_broker(settings: Settings) -> None:
     broker.start()
 
 
-def run_demo(
-    settings: Settings, seconds: float, days: int, n_skus: int, scenario: str = "steady"
-) -> None:
+def run_demo(settings: Settings, seconds: float, days: int, n_skus: int, scenario: str) -> None:
     """Run the whole pipeline on a simulated market for about `seconds` and print a summary."""
     settings = replace(settings, topic_prefix=settings.topic_prefix or f"demo-{int(time.time())}.")
     settings = replace(

@@ -205,8 +205,9 @@ class SkuEngine:
             self._reprice(state, value["event_id"], today, outcome)
         if new_day and self.config.promotions:
             self._promote(state, value["event_id"], today, outcome)
-        if state.price is not None:
-            state.record_price(today, state.price)
+        selling = state.selling_price
+        if selling is not None:
+            state.record_price(today, selling)
         if outcome.outputs:
             self.decisions.remember(
                 state.sku_id, value["event_id"], [(o.topic, o.value) for o in outcome.outputs]
@@ -374,7 +375,9 @@ class SkuEngine:
             unit_cost=bounds.unit_cost,
             elasticity=response[0],
             stderr=response[1],
-            demand_per_day=state.demand.forecast(price_factor=forecast_factor(state))[0],
+            demand_per_day=state.demand.forecast(price_factor=forecast_factor(state, state.price))[
+                0
+            ],
             on_hand=max(state.net_stock, 0) + state.on_order,
             cover_days_needed=state.catalog["lead_time_days"],
             day=today,
@@ -401,13 +404,21 @@ class SkuEngine:
 
     def _promote(self, state: SkuState, trigger: str, today: int, outcome: Outcome) -> None:
         bounds = self._bounds(state)
-        reference = state.reference_price_30d_min
-        if bounds is None or reference is None or not self._ready(state):
+        running = state.promo
+        if bounds is None or state.price is None or not self._ready(state):
             return
+        # the price a discount is advertised against: the 30-day low (today's list included) at
+        # the start, kept while the promotion runs
+        reference = (
+            min(state.reference_price_30d_min or state.price, state.price)
+            if running is None
+            else running["reference"]
+        )
         config = self.config.promo
-        mean = state.demand.forecast(price_factor=forecast_factor(state))[0]
+        mean = state.demand.forecast(price_factor=forecast_factor(state, state.price))[0]
         on_hand = max(state.net_stock, 0)
         plan = promo.plan_promo(
+            state.price,
             reference,
             on_hand,
             mean,
@@ -415,18 +426,16 @@ class SkuEngine:
             hard_floor(bounds, self.config.guardrails),
             config,
         )
-        running = state.promo
         if running is None:
             if plan.discount <= 0:
                 return
             action, until = "start", today + config.duration_days
         elif today >= running["until"] or on_hand < mean * config.overstock_days / 2:
             action, until = "stop", today
-            plan = promo.PromoPlan(
-                0.0,
-                reference,
-                ["promotion_expired" if today >= running["until"] else "stock_normal"],
-            )
+            reason = "promotion_expired" if today >= running["until"] else "stock_normal"
+            plan = promo.PromoPlan(0.0, state.price, reference, [reason])
+        elif plan.discount <= 0 and plan.reasons:  # no longer a discount worth advertising
+            action, until = "stop", today
         elif plan.discount > 0 and abs(plan.discount - running["discount"]) >= config.update_step:
             action, until = "update", running["until"]
         else:
@@ -438,7 +447,7 @@ class SkuEngine:
             ctr_ratio = 1.0
             if audience.predicted_ctr is not None and audience.base_ctr:
                 ctr_ratio = audience.predicted_ctr / audience.base_ctr
-            margins = (plan.promo_price - bounds.unit_cost, reference - bounds.unit_cost)
+            margins = (plan.promo_price - bounds.unit_cost, state.price - bounds.unit_cost)
             bid = promo.bid_multiplier(ctr_ratio, *margins, config)
         assert state.catalog is not None
         outcome.outputs.append(
@@ -446,15 +455,23 @@ class SkuEngine:
                 state, action, plan, audience, bid, until, state.catalog["category"], trigger
             )
         )
-        state.promo = None if action == "stop" else {"discount": plan.discount, "until": until}
+        state.promo = None
+        if action != "stop":
+            state.promo = {
+                "discount": plan.discount,
+                "until": until,
+                "price": plan.promo_price,
+                "reference": reference,
+            }
 
 
-def forecast_factor(state: SkuState) -> float:
-    """Demand multiplier for forecasts made now: the current price against the list price, and
-    yesterday's click surprise (the leading signal)."""
+def forecast_factor(state: SkuState, price: float | None = None) -> float:
+    """Demand multiplier for forecasts made now: `price` (by default the selling price,
+    promotions included) against the list price, and yesterday's click surprise (the leading
+    signal)."""
     day = state.demand.day
     clicks = state.clicks.multiplier(day) if day is not None else 1.0
-    return price_factor(state, state.price) * clicks
+    return price_factor(state, state.selling_price if price is None else price) * clicks
 
 
 def price_factor(state: SkuState, price: float | None) -> float:

@@ -80,7 +80,7 @@ class SkuState:
     elasticity: LogLogElasticity = field(default_factory=LogLogElasticity)
     price_changes: list[float] = field(default_factory=list)  # event times of our adjustments
     daily_min_price: list[list[float]] = field(default_factory=list)  # [day, lowest price], 30 days
-    promo: dict[str, Any] | None = None  # the running promotion: discount, until (day)
+    promo: dict[str, Any] | None = None  # the running promotion: discount, until, price, reference
     cycles: CycleService = field(default_factory=CycleService)  # restock's realised service
 
     @property
@@ -89,8 +89,15 @@ class SkuState:
         return self.stock_known and self.net_stock <= 0
 
     @property
+    def selling_price(self) -> float | None:
+        """What a shopper pays now: the list price, or the running promotion's price if lower."""
+        if self.promo is None or self.price is None:
+            return self.price
+        return min(self.price, self.promo["price"])
+
+    @property
     def reference_price_30d_min(self) -> float | None:
-        """The lowest price of the last 30 days (EU Omnibus reference for promotions)."""
+        """The lowest selling price of the last 30 days (EU Omnibus reference for promotions)."""
         return min(p for _, p in self.daily_min_price) if self.daily_min_price else self.price
 
     @property

@@ -21,7 +21,7 @@ def test_timer_ticks_reach_skus_without_events(fresh_settings, tmp_path):
     create_topics(settings)
     worker = RunningWorker(settings, tmp_path)
     try:
-        worker.open_market(opening("slow", 250))
+        worker.open_market(opening("slow", 300))
         produce_in_order(settings, demand_history("slow", [4, 5, 4, 6]))
         worker.wait_idle(["orders", "order-lines"])
         # another SKU's sale twelve days later moves the worker's event-time clock

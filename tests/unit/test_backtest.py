@@ -22,11 +22,11 @@ from realtime_mkt.models.daily_demand import day_of
 from realtime_mkt.policies.pricing import PricingConfig
 from realtime_mkt.report import write_report
 from realtime_mkt.sim.market import SCENARIOS, START, WEEKDAY, Market
-from tests.helpers import order
+from tests.helpers import assert_valid, order
 
 REQUIRED = {
     "profit_vs_clairvoyant", "profit_lift_vs_static", "cycle_service_level", "fill_rate", "avg_on_hand",
-    "guardrail_violations", "ctr_logloss", "ctr_logloss_baseline", "ctr_calibration", "forecast_mase",
+    "carrying_cost", "stock_value_end", "guardrail_violations", "ctr_logloss", "ctr_logloss_baseline", "ctr_calibration", "forecast_mase",
     "forecast_pi90_coverage", "reco_mae", "reco_rmse",
 }  # fmt: skip
 
@@ -191,3 +191,20 @@ def test_each_known_sku_gets_the_days_tick_as_the_workers_timer_sends_it():
     # the day before closes for both, though neither sold on day 1
     assert {driver.skus[s].demand.day for s in (quiet, busy)} == {day_of(START) + 1}
     assert driver.skus[busy].demand.n == 1
+
+
+def test_overstocked_skus_get_promotions_and_cost_less_to_hold_than_the_static_twin():
+    run = run_backtest("overstock", days=30, n_skus=6, seed=5, progress=False)
+    static = run_backtest("overstock", days=30, n_skus=6, seed=5, dynamic=False, progress=False)
+    opened = {r["sku_id"]: r["on_hand_end"] + r["sold"] for r in run.market.log if r["day"] == 0}
+    overstocked = {s.sku_id for s in run.market.skus if s.number % 3 == 1}
+    for s in run.market.skus:
+        days_of_stock = opened[s.sku_id] / s.base_demand
+        assert days_of_stock > 149 if s.sku_id in overstocked else days_of_stock < 11
+    promos = run.decisions["promo-adjustments"]
+    assert {p["sku_id"] for p in promos if p["action"] == "start"} == overstocked
+    for p in promos:
+        assert_valid("promo-adjustments.v1", p)
+    figures = evaluate(run, static, [static])
+    assert figures["carrying_cost"] < figures["carrying_cost_static"]
+    assert figures["stock_value_end"] < figures["stock_value_end_static"]

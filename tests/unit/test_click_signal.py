@@ -50,4 +50,4 @@ def test_click_signals_reach_the_sku_state_and_lift_its_forecast():
     state = run.states()["s"]
     assert state.clicks.surprise(day_of(T0) + 11) == 30 / 5 - 1
     state.clicks.sxy = state.clicks.sxx = 0.5  # suppose it has learned: demand follows clicks 1:1
-    assert forecast_factor(state) == 2.0 * price_factor(state, state.price)  # clipped at 2
+    assert forecast_factor(state) == 2.0 * price_factor(state, state.selling_price)  # clipped at 2

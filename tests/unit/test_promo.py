@@ -1,7 +1,7 @@
 import pytest
 
 from realtime_mkt.decisions import Audience
-from realtime_mkt.engine import SkuEngine
+from realtime_mkt.engine import SkuEngine, forecast_factor, price_factor
 from realtime_mkt.policies.promo import PromoConfig, bid_multiplier, plan_promo
 from tests.helpers import T0, EngineRun, assert_valid, catalog, demand_history, inventory
 
@@ -9,37 +9,53 @@ CONFIG = PromoConfig()
 
 
 def test_no_promotion_without_overstock():
-    assert (
-        plan_promo(
-            20, on_hand=100, demand_per_day=10, elasticity=-2, hard_floor=11, config=CONFIG
-        ).discount
-        == 0
+    plan = plan_promo(
+        20, 20, on_hand=100, demand_per_day=10, elasticity=-2, hard_floor=11, config=CONFIG
     )
+    assert plan.discount == 0 and plan.reasons == []
 
 
 def test_discount_clears_overstock_at_the_estimated_elasticity():
     plan = plan_promo(
-        20, on_hand=800, demand_per_day=10, elasticity=-2, hard_floor=11, config=CONFIG
+        20, 20, on_hand=800, demand_per_day=10, elasticity=-2, hard_floor=11, config=CONFIG
     )
     # 800 units, 10/day, sell in 60 days: price factor (800/600)^(1/-2)
     assert plan.discount == pytest.approx(1 - (800 / 600) ** -0.5, abs=1e-4)
     assert plan.promo_price == pytest.approx(20 * (1 - plan.discount), abs=0.01)
 
 
+def test_the_cut_is_taken_from_the_list_price_and_advertised_against_the_30_day_low():
+    # list 24 after a rise from 20: the clearing price is 24 × 0.866 = 20.78, above the 30-day
+    # low, so there is no discount to advertise (the list price's own markdown is the lever)
+    risen = plan_promo(
+        24, 20, on_hand=800, demand_per_day=10, elasticity=-2, hard_floor=11, config=CONFIG
+    )
+    assert risen.discount == 0 and risen.reasons == ["no_discount_on_30d_low"]
+    # list 16 after a markdown from 20 (a running promotion keeps its reference): the clearing
+    # price is 16 × 0.866, advertised as 30.7 % off the 20 it was before the promotion
+    marked_down = plan_promo(
+        16, 20, on_hand=800, demand_per_day=10, elasticity=-2, hard_floor=11, config=CONFIG
+    )
+    assert marked_down.promo_price == pytest.approx(16 * (800 / 600) ** -0.5, abs=0.01)
+    assert marked_down.discount == pytest.approx(1 - marked_down.promo_price / 20, abs=1e-3)
+    assert marked_down.reference_price == 20
+
+
 def test_discount_is_clipped_to_the_policy_range_and_the_floor():
     deep = plan_promo(
-        20, on_hand=100_000, demand_per_day=1, elasticity=-1.5, hard_floor=5, config=CONFIG
+        20, 20, on_hand=100_000, demand_per_day=1, elasticity=-1.5, hard_floor=5, config=CONFIG
     )
     assert deep.discount == CONFIG.max_discount
     floored = plan_promo(
-        20, on_hand=100_000, demand_per_day=1, elasticity=-1.5, hard_floor=17, config=CONFIG
+        20, 20, on_hand=100_000, demand_per_day=1, elasticity=-1.5, hard_floor=17, config=CONFIG
     )
     assert floored.discount == pytest.approx(0.15) and floored.promo_price >= 17
     assert "clamped_by_hard_floor" in floored.reasons
     none = plan_promo(
-        20, on_hand=100_000, demand_per_day=1, elasticity=-1.5, hard_floor=19.5, config=CONFIG
+        20, 20, on_hand=100_000, demand_per_day=1, elasticity=-1.5, hard_floor=19.5, config=CONFIG
     )
     assert none.discount == 0
+    assert none.reasons == ["discount_below_minimum_within_guardrails"]
 
 
 def test_bid_multiplier_is_value_based_and_clipped():
@@ -91,3 +107,40 @@ def test_reference_price_is_the_lowest_of_the_last_30_days():
     days = [d for d, _ in state.daily_min_price]
     assert max(days) - min(days) < 30
     assert state.reference_price_30d_min == min(p for _, p in state.daily_min_price)
+
+
+def test_a_promotion_cuts_the_list_price_and_keeps_the_reference_it_started_with():
+    run = EngineRun()
+    run.feed(
+        [("catalog", catalog("s")), ("inventory", inventory("open", T0, "s", "snapshot", 2000))]
+    )
+    list_price, reference, running = 20.0, None, 0
+    for output in run.feed(demand_history("s", [10] * 14)):
+        p = output.value
+        if output.topic == "price-adjustments":  # decided before the promotion, in one event
+            list_price = p["new_price"]
+        elif output.topic == "promo-adjustments" and p["action"] != "stop":
+            running += 1
+            assert p["promo_price"] <= round(list_price * (1 - CONFIG.min_discount), 2) + 0.01
+            advertised = 100 * (1 - p["promo_price"] / p["reference_price_30d_min"])
+            assert p["discount_pct"] == pytest.approx(advertised, abs=0.02)
+            if p["action"] == "start":
+                reference = p["reference_price_30d_min"]
+                assert reference <= list_price
+            assert p["reference_price_30d_min"] == reference
+    assert running >= 2  # a start and at least one update
+
+
+def test_the_30_day_low_and_the_forecast_count_the_promotional_price():
+    run, promos = overstocked_run()
+    state = run.states()["s"]
+    promo_prices = {p["promo_price"] for p in promos if p["action"] != "stop"}
+    assert promo_prices & {price for _, price in state.daily_min_price}
+    assert state.price is not None
+    state.promo = {"discount": 0.2, "until": 0, "price": state.price - 2, "reference": state.price}
+    assert state.selling_price == state.price - 2
+    ratio = forecast_factor(state) / forecast_factor(state, state.price)
+    assert ratio == pytest.approx(
+        price_factor(state, state.price - 2) / price_factor(state, state.price)
+    )
+    assert ratio > 1  # demand is forecast at the price shoppers pay

@@ -7,13 +7,13 @@ def test_ticks_let_a_slow_overstocked_sku_learn_and_get_a_promotion():
     run.feed(
         [
             ("catalog", catalog("slow")),
-            ("inventory", inventory("open", T0, "slow", "snapshot", 250)),
+            ("inventory", inventory("open", T0, "slow", "snapshot", 300)),
         ]
     )
     busy = run.feed(demand_history("slow", [4, 5, 4, 6]))
     assert not [
         o for o in busy if o.topic == "promo-adjustments"
-    ]  # ~50 days of cover: no promotion
+    ]  # about 60 days of cover: no promotion
     quiet = run.feed([("sku-ticks", tick("slow", T0 + d * DAY + 60)) for d in range(5, 12)])
     state = run.states()["slow"]
     assert state.demand.n == 11  # the sale-less days were learned through the ticks

@@ -1,10 +1,12 @@
 """Promotions for overstocked SKUs: when to start, update and stop, how deep, for whom, how hard.
 
-Start when stock covers more than `overstock_days` of demand; the discount is the one that would
-sell the stock within that time at the estimated elasticity, clipped to [5 %, 30 %] and to the
-hard floors (the promotional price is advertised, so MAP applies). Per the EU Omnibus rule the
-discount is taken from the lowest price of the last 30 days. Stop when cover falls under half the
-threshold or the promotion expires; update when the right discount moved by 5 points or more.
+Start when stock covers more than `overstock_days` of demand at the list price; the promotional
+price is the list price cut by what would sell the stock within that time at the estimated
+elasticity, the cut clipped to [5 %, 30 %] and the price to the hard floors (it is advertised, so
+MAP applies). Per the EU Omnibus rule the advertised discount is measured against the lowest price
+(promotional ones included) of the 30 days before the promotion began; a price not 5 % below it
+is no promotion. Stop when cover falls under half the threshold, the promotion expires or it is
+no longer a discount; update when the right discount moved by 5 points or more.
 The bid multiplier is value-based — predicted CTR × promotional margin, relative to the average
 CTR and the list margin — clipped to [0.1, 10] (−90 % … +900 %, as ad platforms allow).
 """
@@ -32,14 +34,17 @@ class PromoConfig:
 
 @dataclass(frozen=True, slots=True)
 class PromoPlan:
-    """The promotion a SKU should run now (discount 0 means none)."""
+    """The promotion a SKU should run now (discount 0 means none), and the price its discount is
+    advertised against."""
 
     discount: float
     promo_price: float
+    reference_price: float
     reasons: list[str]
 
 
 def plan_promo(
+    list_price: float,
     reference_price: float,
     on_hand: float,
     demand_per_day: float,
@@ -47,28 +52,38 @@ def plan_promo(
     hard_floor: float,
     config: PromoConfig,
 ) -> PromoPlan:
-    """The discount that clears overstock, within the policy's and the guardrails' limits."""
+    """The promotion that clears overstock, within the policy's and the guardrails' limits.
+
+    `demand_per_day` is the forecast at `list_price`; the clearing cut is taken from that price.
+    The advertised discount is the promotional price against `reference_price` (the lowest price
+    of the 30 days before the promotion); a cut that is not `min_discount` below it is no
+    promotion (the list price's own markdown is the lever then)."""
     cover = on_hand / max(demand_per_day, 0.1)
     if cover <= config.overstock_days:
-        return PromoPlan(0.0, reference_price, [])
+        return PromoPlan(0.0, list_price, reference_price, [])
     if elasticity < -0.5:
         clearing = (on_hand / (max(demand_per_day, 0.1) * config.overstock_days)) ** (
             1.0 / elasticity
         )
-        discount = 1.0 - clearing
+        cut = 1.0 - clearing
     else:
-        discount = config.max_discount
+        cut = config.max_discount
     reasons = ["overstock"]
-    discount = min(max(discount, config.min_discount), config.max_discount)
-    floor_discount = 1.0 - hard_floor / reference_price
-    if discount > floor_discount:
-        discount = floor_discount
+    price = list_price * (1.0 - min(max(cut, config.min_discount), config.max_discount))
+    if price < hard_floor:
+        price = cents_up(hard_floor)
         reasons.append("clamped_by_hard_floor")
+    discount = 1.0 - price / reference_price
     if discount < config.min_discount:
-        return PromoPlan(0.0, reference_price, ["discount_below_minimum_within_guardrails"])
+        reason = (
+            "discount_below_minimum_within_guardrails"
+            if "clamped_by_hard_floor" in reasons
+            else "no_discount_on_30d_low"
+        )
+        return PromoPlan(0.0, list_price, reference_price, [reason])
     discount = round(discount, 4)
     price = max(round(reference_price * (1.0 - discount), 2), cents_up(hard_floor))
-    return PromoPlan(discount, price, reasons)
+    return PromoPlan(discount, price, reference_price, reasons)
 
 
 def bid_multiplier(

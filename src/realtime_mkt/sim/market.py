@@ -6,7 +6,8 @@ and Poisson noise. Stock is real: demand beyond stock on hand is lost (and the d
 censored), and restock requests arrive as receipts after the true lead time. Users have latent
 tastes; impressions become clicks with a known probability (taste · item + placement/position
 effects), so CTR and preference models can be judged against the truth. Competitors reprice.
-Everything is drawn from one seed.
+SKUs open with ten days of stock, or in the overstock scenario a third of them with 150 (a buying
+mistake for markdowns and promotions to clear). Everything is drawn from one seed.
 
 Common random numbers: the SKUs are drawn from the seed's own stream, and each SKU's day (its
 demand, shoppers and clicks; its competitor's move) from a stream of its own, seeded by
@@ -51,6 +52,7 @@ class Scenario:
     shock_day: int | None = None  # demand of a third of the SKUs doubles from this day
     competitor_war: bool = False  # competitors undercut us after each of our price moves
     new_products_day: int | None = None  # a third of the SKUs appear only from this day
+    overstock_days: float | None = None  # a third of the SKUs open with this many days of stock
 
 
 SCENARIOS = {
@@ -59,6 +61,7 @@ SCENARIOS = {
     "demand-shock": Scenario("demand-shock", seasonal=True, shock_day=45),
     "competitor-war": Scenario("competitor-war", competitor_war=True),
     "new-products": Scenario("new-products", seasonal=True, new_products_day=30),
+    "overstock": Scenario("overstock", overstock_days=150),
 }
 
 
@@ -131,7 +134,7 @@ class Market:
         self.price = {s.sku_id: s.list_price for s in self.skus}
         self.promo_price = {s.sku_id: None for s in self.skus}
         self.competitor = {s.sku_id: s.list_price for s in self.skus}
-        self.on_hand = {s.sku_id: int(s.base_demand * 10) for s in self.skus}
+        self.on_hand = {s.sku_id: int(s.base_demand * self._opening_days(s)) for s in self.skus}
         self.arrivals = {}
         self.log = []
         self._serial = 0
@@ -164,6 +167,12 @@ class Market:
             latent=self.rng.normal(0, 0.7, 4),
             appears=appears,
         )
+
+    def _opening_days(self, s: SimSku) -> float:
+        """Days of demand the SKU opens with: ten, or the scenario's overstock for a third."""
+        if self.scenario.overstock_days is not None and s.number % 3 == 1:
+            return self.scenario.overstock_days
+        return 10.0
 
     def _stream(self, purpose: int, s: SimSku, day: int) -> np.random.Generator:
         """The random stream of one SKU's day for one purpose (common random numbers)."""
