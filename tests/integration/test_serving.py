@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from realtime_mkt.catalogue import topic
+from realtime_mkt.events import format_time
 from realtime_mkt.ops.lag import group_lag
 from realtime_mkt.ops.topic_admin import create_topics
 from realtime_mkt.policies.cycle_service import POOL_RATE, RATE
@@ -106,7 +107,10 @@ def test_views_metrics_and_an_overstock_promotion(web_worker):
         "stocked_out_cycles": 0,
     }
     status, forecast = get(settings.web_port, "/forecast/sku-over")
-    assert status == 200 and forecast["mean_per_day"] == pytest.approx(10)
+    assert status == 200 and forecast["mean_per_day_at_list_price"] == pytest.approx(10)
+    assert forecast["price"] == sku["promotion"]["price"] < sku["price"]  # at the promotion's
+    assert forecast["mean_per_day"] > 0
+    assert forecast["day"] == format_time(T0 + 6 * 86_400)[:10]  # the day after the receipt's
     assert get(settings.web_port, "/forecast/nope")[0] == 404
     status, recommended = get(settings.web_port, "/recommendations/other?k=2")
     assert status == 200 and recommended["items"][0] in {"sku-over", "sku-else"}

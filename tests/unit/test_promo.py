@@ -2,7 +2,9 @@ import pytest
 
 from realtime_mkt.decisions import Audience
 from realtime_mkt.engine import SkuEngine, forecast_factor, price_factor
+from realtime_mkt.events import format_time
 from realtime_mkt.policies.promo import PromoConfig, bid_multiplier, plan_promo
+from realtime_mkt.streaming.app import forecast_summary
 from tests.helpers import T0, EngineRun, assert_valid, catalog, demand_history, inventory
 
 CONFIG = PromoConfig()
@@ -144,3 +146,24 @@ def test_the_30_day_low_and_the_forecast_count_the_promotional_price():
         price_factor(state, state.price - 2) / price_factor(state, state.price)
     )
     assert ratio > 1  # demand is forecast at the price shoppers pay
+
+
+def test_the_forecast_view_is_for_tomorrow_at_the_price_shoppers_pay():
+    run, _ = overstocked_run()
+    state = run.states()["s"]
+    assert state.price is not None and state.demand.day is not None
+    state.promo = None
+    plain = forecast_summary(state)
+    assert plain["price"] == state.price
+    assert plain["day"] == format_time((state.demand.day + 1) * 86_400)[:10]
+    state.promo = {
+        "discount": 0.2,
+        "until": 0,
+        "price": state.price * 0.8,
+        "reference": state.price,
+    }
+    promoted = forecast_summary(state)
+    assert promoted["price"] == state.price * 0.8
+    response = state.elasticity.own_price_response()[0]
+    assert promoted["mean_per_day"] / plain["mean_per_day"] == pytest.approx(0.8**response)
+    assert promoted["mean_per_day_at_list_price"] == plain["mean_per_day_at_list_price"]

@@ -19,6 +19,7 @@ from realtime_mkt.decisions import DECISION_TOPICS
 from realtime_mkt.engine import (
     SIGNAL_ACTIONS,
     SkuEngine,
+    forecast_factor,
     order_lines,
     sku_signal,
     tick,
@@ -29,11 +30,12 @@ from realtime_mkt.events import (
     checked,
     dead_letter,
     decode,
+    format_time,
     not_ahead,
 )
 from realtime_mkt.models.base import OnlineModel
 from realtime_mkt.models.ctr import CtrModel
-from realtime_mkt.models.daily_demand import day_of
+from realtime_mkt.models.daily_demand import SECONDS_PER_DAY, day_of
 from realtime_mkt.models.preference import PreferenceModel
 from realtime_mkt.ops.lag import group_lag
 from realtime_mkt.policies.cycle_service import CyclePool
@@ -489,15 +491,24 @@ def create_app(settings: Settings) -> faust.App:
 
 
 def forecast_summary(state: SkuState) -> dict[str, Any]:
-    """What the `/forecast/<id>` view shows: the next day's demand, mean and spread."""
-    mean, std = state.demand.forecast()
-    return {"sku_id": state.sku_id, "mean_per_day": mean, "std_per_day": std}
+    """What the `/forecast/<id>` view shows: the next day's demand, mean and spread, at the price
+    shoppers pay now (a running promotion's, if lower) with the click signal, as restock plans
+    with it; and the weekly average at the list price."""
+    day = None if state.demand.day is None else state.demand.day + 1
+    mean, std = state.demand.forecast(day, 1, forecast_factor(state))
+    return {
+        "sku_id": state.sku_id,
+        "day": None if day is None else format_time(day * SECONDS_PER_DAY)[:10],
+        "price": state.selling_price,
+        "mean_per_day": mean,
+        "std_per_day": std,
+        "mean_per_day_at_list_price": state.demand.forecast()[0],
+    }
 
 
 def sku_summary(engine: SkuEngine, state: SkuState, decisions: DecisionLog) -> dict[str, Any]:
     """What the `/sku/<id>` view shows: price state, stock, estimates and the last decisions
     (from `decisions`)."""
-    mean, std = state.demand.forecast()
     # the same reading as price adjustments: the own-price response and the cross elasticity
     response, stderr, cross = state.elasticity.own_price_response()
     return {
@@ -509,7 +520,7 @@ def sku_summary(engine: SkuEngine, state: SkuState, decisions: DecisionLog) -> d
         "promotion": state.promo,
         "on_hand": max(state.net_stock, 0),
         "on_order": state.on_order,
-        "forecast": {"mean_per_day": mean, "std_per_day": std, "history_days": state.demand.n},
+        "forecast": {**forecast_summary(state), "history_days": state.demand.n},
         "cycle_service": cycle_service_view(engine, state),
         "elasticity": {"estimate": response, "stderr": stderr, "cross": cross},
         "last_decisions": [
