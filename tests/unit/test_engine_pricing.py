@@ -186,3 +186,41 @@ def test_the_normal_replenishment_cycle_is_not_read_as_scarcity():
     decisions = prices_of(outputs)
     assert len(decisions) > 10
     assert not [d for d in decisions if "scarce_stock" in d["reason_codes"]]
+
+
+promo_events = st.lists(  # mostly sales over weeks, prices near the SKU's: promotions start
+    st.tuples(
+        st.sampled_from(["order", "order", "order", "competitor", "cost", "receipt"]),
+        st.floats(min_value=1, max_value=40, allow_nan=False),
+        st.integers(min_value=1, max_value=40),
+    ),
+    min_size=20,
+    max_size=90,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stream=promo_events, stock=st.integers(min_value=300, max_value=20_000))
+def test_no_promotion_violates_a_guardrail_for_any_input(stream, stock):
+    run = EngineRun(SkuEngine())
+    run.feed(opening(stock=stock))
+    cost, list_price = 10.0, 20.0
+    for i, (kind, price, quantity) in enumerate(stream):
+        ts = T0 + i * DAY / 2
+        if kind == "order":
+            event = ("orders", order(f"o{i}", ts, [("s", quantity)]))
+        elif kind == "receipt":
+            event = ("inventory", inventory(f"r{i}", ts, "s", "receipt", quantity))
+        else:
+            event = ("price-changes", price_change(f"p{i}", ts, "s", kind, price))
+            cost = price if kind == "cost" else cost
+        for output in run.feed([event]):
+            d = output.value
+            if output.topic == "price-adjustments":
+                list_price = d["new_price"]
+            elif output.topic == "promo-adjustments" and d["action"] != "stop":
+                assert_valid("promo-adjustments.v1", d)
+                floor = hard_floor(PriceBounds(11.0, 30.0, cost, None), GUARD)
+                assert d["promo_price"] >= floor - 1e-9
+                assert d["promo_price"] <= list_price * 0.95 + 0.01  # a real cut
+                assert d["discount_pct"] >= 5.0 - 0.01  # and a real discount on the 30-day low

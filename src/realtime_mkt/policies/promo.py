@@ -73,14 +73,13 @@ def plan_promo(
     if price < hard_floor:
         price = cents_up(hard_floor)
         reasons.append("clamped_by_hard_floor")
+    if price > list_price * (1.0 - config.min_discount):
+        return PromoPlan(
+            0.0, list_price, reference_price, ["discount_below_minimum_within_guardrails"]
+        )
     discount = 1.0 - price / reference_price
     if discount < config.min_discount:
-        reason = (
-            "discount_below_minimum_within_guardrails"
-            if "clamped_by_hard_floor" in reasons
-            else "no_discount_on_30d_low"
-        )
-        return PromoPlan(0.0, list_price, reference_price, [reason])
+        return PromoPlan(0.0, list_price, reference_price, ["no_discount_on_30d_low"])
     discount = round(discount, 4)
     price = max(round(reference_price * (1.0 - discount), 2), cents_up(hard_floor))
     return PromoPlan(discount, price, reference_price, reasons)
