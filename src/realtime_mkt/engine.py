@@ -375,9 +375,7 @@ class SkuEngine:
             unit_cost=bounds.unit_cost,
             elasticity=response[0],
             stderr=response[1],
-            demand_per_day=state.demand.forecast(price_factor=forecast_factor(state, state.price))[
-                0
-            ],
+            demand_per_day=demand_at_list_price(state),
             on_hand=max(state.net_stock, 0) + state.on_order,
             cover_days_needed=state.catalog["lead_time_days"],
             day=today,
@@ -415,7 +413,7 @@ class SkuEngine:
             else running["reference"]
         )
         config = self.config.promo
-        mean = state.demand.forecast(price_factor=forecast_factor(state, state.price))[0]
+        mean = demand_at_list_price(state)
         on_hand = max(state.net_stock, 0)
         plan = promo.plan_promo(
             state.price,
@@ -472,6 +470,12 @@ def forecast_factor(state: SkuState, price: float | None = None) -> float:
     day = state.demand.day
     clicks = state.clicks.multiplier(day) if day is not None else 1.0
     return price_factor(state, state.selling_price if price is None else price) * clicks
+
+
+def demand_at_list_price(state: SkuState) -> float:
+    """The mean daily demand forecast at the list price, promotions aside: what pricing and
+    promotions weigh stock against."""
+    return state.demand.forecast(price_factor=forecast_factor(state, state.price))[0]
 
 
 def price_factor(state: SkuState, price: float | None) -> float:
