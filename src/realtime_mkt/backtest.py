@@ -98,15 +98,13 @@ class _Driver:
     def __init__(
         self,
         run: Run,
-        dynamic: bool,
+        config: EngineConfig,
         tuned_restock: bool,
         known_response: bool,
-        pricing_config: PricingConfig,
     ) -> None:
         self.run = run
         self.users = UserEngine(CtrModel(), PreferenceModel())
         self.baseline = UserEngine(CtrModel.plain(), PreferenceModel())
-        config = EngineConfig(dynamic_pricing=dynamic, promotions=dynamic, pricing=pricing_config)
         audience = self.users.audience
         if tuned_restock:
             self.engine: SkuEngine = TunedRestockEngine(config, audience=audience)
@@ -174,19 +172,26 @@ def run_backtest(
     service_level: float = 0.95,
     known_response: bool = False,
     pricing_config: PricingConfig | None = None,
+    promotions: bool = True,
 ) -> Run:
     """Simulate `days` days of `scenario` with the engine deciding; `dynamic=False` keeps list
     prices (the pricing baseline), `tuned_restock=True` swaps in the static (s, S) baseline,
     `service_level` is the cycle service level the catalog asks restocking for,
     `known_response=True` prices with the true price response (the bound on learning it),
-    `pricing_config` replaces the pricing policy's defaults."""
+    `pricing_config` replaces the pricing policy's defaults, `promotions=False` leaves overstock
+    to the list price's markdown."""
     market = Market(SCENARIOS[scenario], seed=seed, n_skus=n_skus, service_level=service_level)
     run = Run(market)
-    driver = _Driver(run, dynamic, tuned_restock, known_response, pricing_config or PricingConfig())
+    config = EngineConfig(
+        dynamic_pricing=dynamic,
+        promotions=dynamic and promotions,
+        pricing=pricing_config or PricingConfig(),
+    )
+    driver = _Driver(run, config, tuned_restock, known_response)
     kind = (
         "static (s,S)" if tuned_restock
         else "known price response" if known_response
-        else "engine" if dynamic
+        else ("engine" if promotions else "engine, no promotions") if dynamic
         else "static prices"
     )  # fmt: skip
     label = f"{scenario} ({kind}, service {service_level})"

@@ -18,8 +18,8 @@ from realtime_mkt.backtest import (
     service_frontier,
     stock_at_service,
 )
+from realtime_mkt.engine import EngineConfig
 from realtime_mkt.models.daily_demand import day_of
-from realtime_mkt.policies.pricing import PricingConfig
 from realtime_mkt.report import write_report
 from realtime_mkt.sim.market import SCENARIOS, START, WEEKDAY, Market
 from tests.helpers import assert_valid, order
@@ -179,7 +179,7 @@ def test_the_pricing_bound_prices_with_the_true_response():
 
 def test_each_known_sku_gets_the_days_tick_as_the_workers_timer_sends_it():
     run = Run(Market(SCENARIOS["steady"], seed=3, n_skus=3))
-    driver = _Driver(run, True, False, False, PricingConfig())
+    driver = _Driver(run, EngineConfig(), False, False)
     for topic, value in run.market.catalog_events(0):
         driver.feed(topic, value, 0)
     quiet, busy = sorted(driver.skus)[:2]
