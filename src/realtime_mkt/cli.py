@@ -5,11 +5,31 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+from realtime_mkt.models.daily_demand import FORECAST_AFTER_DAYS
 from realtime_mkt.settings import Settings
 from realtime_mkt.sim.market import SCENARIOS
+
+# a backtest scores its first forecasts on the day after the model's first forecast
+BACKTEST_MIN_DAYS = FORECAST_AFTER_DAYS + 2
+
+
+def at_least(minimum: float, kind: type[int] | type[float] = int) -> Callable[[str], float]:
+    """An argparse type: a number of `kind`, at least `minimum` (argparse names the option)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {text}")
+        return value
+
+    return parse
 
 
 def _kafka(args: argparse.Namespace, settings: Settings) -> int:
@@ -236,9 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dead.set_defaults(run=_dead_letters)
     demo = sub.add_parser("demo", help="broker, topics, worker and a generated market, end to end")
-    demo.add_argument("--seconds", type=float, default=40.0, help="wall-clock length of the feed")
-    demo.add_argument("--days", type=int, default=40, help="simulated days")
-    demo.add_argument("--skus", type=int, default=8)
+    demo.add_argument(
+        "--seconds", type=at_least(1, float), default=40.0, help="wall-clock length of the feed"
+    )
+    demo.add_argument("--days", type=at_least(1), default=40, help="simulated days")
+    demo.add_argument("--skus", type=at_least(1), default=8)
     demo.add_argument("--scenario", default="overstock", choices=sorted(SCENARIOS))
     demo.set_defaults(run=_demo)
     simulate = sub.add_parser(
@@ -248,17 +270,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--kafka", action="store_true", help="publish to the topics and act on decisions"
     )
     simulate.add_argument("--scenario", default="steady", choices=sorted(SCENARIOS))
-    simulate.add_argument("--days", type=int, default=30)
-    simulate.add_argument("--skus", type=int, default=20)
+    simulate.add_argument("--days", type=at_least(1), default=30)
+    simulate.add_argument("--skus", type=at_least(1), default=20)
     simulate.add_argument("--seed", type=int, default=7)
-    simulate.add_argument("--seconds-per-day", type=float, default=1.0, help="pace with --kafka")
+    simulate.add_argument(
+        "--seconds-per-day", type=at_least(0, float), default=1.0, help="pace with --kafka"
+    )
     simulate.set_defaults(run=_simulate)
     backtest = sub.add_parser(
         "backtest", help="run the engine in-process over a simulated market, write a report"
     )
     backtest.add_argument("--scenario", default="steady", choices=sorted(SCENARIOS))
-    backtest.add_argument("--days", type=int, default=120)
-    backtest.add_argument("--skus", type=int, default=30)
+    backtest.add_argument("--days", type=at_least(BACKTEST_MIN_DAYS), default=120)
+    backtest.add_argument("--skus", type=at_least(1), default=30)
     backtest.add_argument("--seed", type=int, default=7)
     backtest.add_argument("--out", default="out/backtest")
     backtest.set_defaults(run=_backtest)
