@@ -150,7 +150,7 @@ def promo_adjustment(
     """A `promo-adjustments` event."""
     assert state.watermark is not None
     users, predicted_ctr = audience.user_ids, audience.predicted_ctr
-    reasons = list(plan.reasons) or [f"promotion_{action}"]
+    reasons = list(plan.reasons)
     if users:
         target = {"user_ids": users, "size": len(users)}
     else:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,6 +26,7 @@ from realtime_mkt.report import write_report
 from realtime_mkt.sim.market import SCENARIOS, START, WEEKDAY, Market
 from tests.helpers import assert_valid, order
 
+ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = {
     "profit_vs_clairvoyant", "profit_lift_vs_static", "cycle_service_level", "fill_rate", "avg_on_hand",
     "carrying_cost", "stock_value_end", "guardrail_violations", "ctr_logloss", "ctr_logloss_baseline", "ctr_calibration", "forecast_mase",
@@ -155,11 +158,24 @@ def test_runs_are_reproducible_for_a_seed():
     assert first.decisions == second.decisions
 
 
+def documented_reason_codes() -> dict[str, set[str]]:
+    """The codes `docs/reason-codes.md` explains, by decision topic."""
+    codes: dict[str, set[str]] = {}
+    for section in (ROOT / "docs" / "reason-codes.md").read_text().split("\n## `")[1:]:
+        topic = section.split("`", 1)[0]
+        codes[topic] = set(re.findall(r"^\| `([a-z0-9_]+)` \|", section, re.MULTILINE))
+    return codes
+
+
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_every_scenario_runs_without_guardrail_violations(scenario):
     run = run_backtest(scenario, days=50, n_skus=6, seed=5, progress=False)
     static = run_backtest(scenario, days=50, n_skus=6, seed=5, dynamic=False, progress=False)
     assert evaluate(run, static, [static])["guardrail_violations"] == 0
+    documented = documented_reason_codes()
+    for topic, decisions in run.decisions.items():
+        emitted = {code for d in decisions for code in d["reason_codes"]}
+        assert emitted <= documented[topic], (topic, emitted - documented[topic])
     if scenario == "new-products":
         assert {row["sku_id"] for row in run.market.log if row["day"] < 30} < {
             row["sku_id"] for row in run.market.log

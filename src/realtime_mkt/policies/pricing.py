@@ -115,20 +115,19 @@ def target_price(sku_id: str, view: MarketView, config: PricingConfig) -> PriceT
     target = view.list_price * (optimum / view.list_price) ** weight
     if weight < 0.5:
         reasons.append("shrunk_to_list_price")
-    if view.demand_per_day > 0 and e < 0:  # stock is priced only along a falling demand curve
+    covered = view.demand_per_day * view.cover_days_needed  # 0 when either is (or underflows)
+    if covered > 0 and e < 0:  # stock is priced only along a falling demand curve
         demand_at_target = view.demand_per_day * (target / view.price) ** e
         needed = demand_at_target * view.cover_days_needed
         if view.on_hand < needed:
             stock = max(view.on_hand, 0.5)  # an empty shelf: as high as the guardrails allow
-            stretch = _price_for_demand(
-                view.price, stock / (view.demand_per_day * view.cover_days_needed), e
-            )
+            stretch = _price_for_demand(view.price, stock / covered, e)
             if stretch > target:
                 target = stretch
                 reasons.append("scarce_stock")
         elif view.on_hand > demand_at_target * config.overstock_days:
             clear = _price_for_demand(
-                view.price, view.on_hand / (view.demand_per_day * config.overstock_days), e
+                view.price, view.on_hand / view.demand_per_day / config.overstock_days, e
             )
             if clear < target:
                 target = clear
