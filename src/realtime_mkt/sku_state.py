@@ -167,7 +167,20 @@ class SkuState:
             elasticity=LogLogElasticity.from_list(data["el"]),
             price_changes=data["pchg"],
             daily_min_price=data["pmin"],
-            promo=data["promo"],
+            promo=_stored_promo(data),
             # states written before the cycle feedback start it afresh
             cycles=CycleService.from_list(data["cyc"]) if "cyc" in data else CycleService(),
         )
+
+
+def _stored_promo(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The running promotion of a stored state. States written before stop 29 kept only its
+    discount and end: its reference was then the 30-day low, and its price that low cut by the
+    discount."""
+    promo = data["promo"]
+    if promo is None or "reference" in promo:
+        return promo
+    lows = [p for _, p in data["pmin"]]
+    reference = min(lows) if lows else data["px"]
+    price = round(reference * (1.0 - promo["discount"]), 2)
+    return {**promo, "reference": reference, "price": price}

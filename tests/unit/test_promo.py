@@ -4,6 +4,7 @@ from realtime_mkt.decisions import Audience
 from realtime_mkt.engine import SkuEngine, forecast_factor, price_factor
 from realtime_mkt.events import format_time
 from realtime_mkt.policies.promo import PromoConfig, bid_multiplier, plan_promo
+from realtime_mkt.sku_state import SkuState
 from realtime_mkt.streaming.app import forecast_summary
 from tests.helpers import T0, EngineRun, assert_valid, catalog, demand_history, inventory
 
@@ -167,3 +168,16 @@ def test_the_forecast_view_is_for_tomorrow_at_the_price_shoppers_pay():
     response = state.elasticity.own_price_response()[0]
     assert promoted["mean_per_day"] / plain["mean_per_day"] == pytest.approx(0.8**response)
     assert promoted["mean_per_day_at_list_price"] == plain["mean_per_day_at_list_price"]
+
+
+def test_a_promotion_stored_before_its_reference_was_kept_runs_on():
+    run, _ = overstocked_run()
+    stored = run.table["s"]
+    lows = [p for _, p in stored["pmin"]]
+    stored["promo"] = {"discount": 0.2, "until": max(d for d, _ in stored["pmin"]) + 3}
+    state = SkuState.from_dict(stored)
+    assert state.promo is not None and state.promo["reference"] == min(lows)
+    assert state.selling_price == min(state.price, round(min(lows) * 0.8, 2))
+    next_day = demand_history("s", [10], start=T0 + 14 * 86_400, prefix="late-")
+    run.feed(next_day)  # a new day re-evaluates the promotion without failing
+    assert run.states()["s"].demand.n > 0
