@@ -155,7 +155,8 @@ def promo_adjustment(
         target = {"user_ids": users, "size": len(users)}
     else:
         target = {"segment": f"category:{category}", "size": 0}
-        reasons.append("audience_model_cold")
+        if action != "stop":  # a stop has no audience to find
+            reasons.append("audience_model_cold")
     value = {
         "decision_id": decision_id("promo", state.sku_id, trigger, action, plan.discount),
         "occurred_at": format_time(state.watermark),
