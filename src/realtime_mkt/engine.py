@@ -376,7 +376,7 @@ class SkuEngine:
             elasticity=response[0],
             stderr=response[1],
             demand_per_day=demand_at_list_price(state),
-            on_hand=max(state.net_stock, 0) + state.on_order,
+            on_hand=stock_to_sell(state),
             cover_days_needed=state.catalog["lead_time_days"],
             day=today,
         )
@@ -414,11 +414,11 @@ class SkuEngine:
         )
         config = self.config.promo
         mean = demand_at_list_price(state)
-        on_hand = max(state.net_stock, 0)
+        stock = stock_to_sell(state)
         plan = promo.plan_promo(
             state.price,
             reference,
-            on_hand,
+            stock,
             mean,
             state.elasticity.own_price_response()[0],
             hard_floor(bounds, self.config.guardrails),
@@ -428,7 +428,7 @@ class SkuEngine:
             if plan.discount <= 0:
                 return
             action, until = "start", today + config.duration_days
-        elif today >= running["until"] or on_hand < mean * config.overstock_days / 2:
+        elif today >= running["until"] or stock < mean * config.overstock_days / 2:
             action, until = "stop", today
             reason = "promotion_expired" if today >= running["until"] else "stock_normal"
             plan = promo.PromoPlan(0.0, state.price, reference, [reason])
@@ -470,6 +470,11 @@ def forecast_factor(state: SkuState, price: float | None = None) -> float:
     day = state.demand.day
     clicks = state.clicks.multiplier(day) if day is not None else 1.0
     return price_factor(state, state.selling_price if price is None else price) * clicks
+
+
+def stock_to_sell(state: SkuState) -> int:
+    """Units on hand and on order: what pricing and promotions weigh against demand."""
+    return max(state.net_stock, 0) + state.on_order
 
 
 def demand_at_list_price(state: SkuState) -> float:

@@ -1,7 +1,7 @@
 import pytest
 
 from realtime_mkt.decisions import Audience
-from realtime_mkt.engine import SkuEngine, forecast_factor, price_factor
+from realtime_mkt.engine import EngineConfig, SkuEngine, forecast_factor, price_factor
 from realtime_mkt.events import format_time
 from realtime_mkt.policies.promo import PromoConfig, bid_multiplier, plan_promo
 from realtime_mkt.sku_state import SkuState
@@ -13,14 +13,14 @@ CONFIG = PromoConfig()
 
 def test_no_promotion_without_overstock():
     plan = plan_promo(
-        20, 20, on_hand=100, demand_per_day=10, elasticity=-2, hard_floor=11, config=CONFIG
+        20, 20, stock=100, demand_per_day=10, elasticity=-2, hard_floor=11, config=CONFIG
     )
     assert plan.discount == 0 and plan.reasons == []
 
 
 def test_discount_clears_overstock_at_the_estimated_elasticity():
     plan = plan_promo(
-        20, 20, on_hand=800, demand_per_day=10, elasticity=-2, hard_floor=11, config=CONFIG
+        20, 20, stock=800, demand_per_day=10, elasticity=-2, hard_floor=11, config=CONFIG
     )
     # 800 units, 10/day, sell in 60 days: price factor (800/600)^(1/-2)
     assert plan.discount == pytest.approx(1 - (800 / 600) ** -0.5, abs=1e-4)
@@ -31,13 +31,13 @@ def test_the_cut_is_taken_from_the_list_price_and_advertised_against_the_30_day_
     # list 24 after a rise from 20: the clearing price is 24 × 0.866 = 20.78, above the 30-day
     # low, so there is no discount to advertise (the list price's own markdown is the lever)
     risen = plan_promo(
-        24, 20, on_hand=800, demand_per_day=10, elasticity=-2, hard_floor=11, config=CONFIG
+        24, 20, stock=800, demand_per_day=10, elasticity=-2, hard_floor=11, config=CONFIG
     )
     assert risen.discount == 0 and risen.reasons == ["no_discount_on_30d_low"]
     # list 16 after a markdown from 20 (a running promotion keeps its reference): the clearing
     # price is 16 × 0.866, advertised as 30.7 % off the 20 it was before the promotion
     marked_down = plan_promo(
-        16, 20, on_hand=800, demand_per_day=10, elasticity=-2, hard_floor=11, config=CONFIG
+        16, 20, stock=800, demand_per_day=10, elasticity=-2, hard_floor=11, config=CONFIG
     )
     assert marked_down.promo_price == pytest.approx(16 * (800 / 600) ** -0.5, abs=0.01)
     assert marked_down.discount == pytest.approx(1 - marked_down.promo_price / 20, abs=1e-3)
@@ -46,16 +46,16 @@ def test_the_cut_is_taken_from_the_list_price_and_advertised_against_the_30_day_
 
 def test_discount_is_clipped_to_the_policy_range_and_the_floor():
     deep = plan_promo(
-        20, 20, on_hand=100_000, demand_per_day=1, elasticity=-1.5, hard_floor=5, config=CONFIG
+        20, 20, stock=100_000, demand_per_day=1, elasticity=-1.5, hard_floor=5, config=CONFIG
     )
     assert deep.discount == CONFIG.max_discount
     floored = plan_promo(
-        20, 20, on_hand=100_000, demand_per_day=1, elasticity=-1.5, hard_floor=17, config=CONFIG
+        20, 20, stock=100_000, demand_per_day=1, elasticity=-1.5, hard_floor=17, config=CONFIG
     )
     assert floored.discount == pytest.approx(0.15) and floored.promo_price >= 17
     assert "clamped_by_hard_floor" in floored.reasons
     none = plan_promo(
-        20, 20, on_hand=100_000, demand_per_day=1, elasticity=-1.5, hard_floor=19.5, config=CONFIG
+        20, 20, stock=100_000, demand_per_day=1, elasticity=-1.5, hard_floor=19.5, config=CONFIG
     )
     assert none.discount == 0
     assert none.reasons == ["discount_below_minimum_within_guardrails"]
@@ -181,3 +181,15 @@ def test_a_promotion_stored_before_its_reference_was_kept_runs_on():
     next_day = demand_history("s", [10], start=T0 + 14 * 86_400, prefix="late-")
     run.feed(next_day)  # a new day re-evaluates the promotion without failing
     assert run.states()["s"].demand.n > 0
+
+
+def test_stock_on_order_counts_toward_overstock_as_it_does_for_pricing():
+    run = EngineRun(SkuEngine(EngineConfig(dynamic_pricing=False)))
+    run.feed(
+        [("catalog", catalog("s")), ("inventory", inventory("open", T0, "s", "snapshot", 400))]
+    )
+    quiet = run.feed(demand_history("s", [10] * 14))  # 400 on hand: under 60 days of cover
+    assert not [o for o in quiet if o.topic == "promo-adjustments"]
+    run.table["s"]["out"] = {"a-large-order": 1500}  # on its way: 190 days of cover in all
+    later = run.feed(demand_history("s", [10], start=T0 + 14 * 86_400, prefix="next-"))
+    assert [o.value["action"] for o in later if o.topic == "promo-adjustments"] == ["start"]

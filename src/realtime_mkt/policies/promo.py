@@ -46,7 +46,7 @@ class PromoPlan:
 def plan_promo(
     list_price: float,
     reference_price: float,
-    on_hand: float,
+    stock: float,
     demand_per_day: float,
     elasticity: float,
     hard_floor: float,
@@ -54,15 +54,16 @@ def plan_promo(
 ) -> PromoPlan:
     """The promotion that clears overstock, within the policy's and the guardrails' limits.
 
-    `demand_per_day` is the forecast at `list_price`; the clearing cut is taken from that price.
+    `stock` is on hand and on order; `demand_per_day` is the forecast at `list_price`, and the
+    clearing cut is taken from that price.
     The advertised discount is the promotional price against `reference_price` (the lowest price
     of the 30 days before the promotion); a cut that is not `min_discount` below it is no
     promotion (the list price's own markdown is the lever then)."""
-    cover = on_hand / max(demand_per_day, 0.1)
+    cover = stock / max(demand_per_day, 0.1)
     if cover <= config.overstock_days:
         return PromoPlan(0.0, list_price, reference_price, [])
     if elasticity < -0.5:
-        clearing = (on_hand / (max(demand_per_day, 0.1) * config.overstock_days)) ** (
+        clearing = (stock / (max(demand_per_day, 0.1) * config.overstock_days)) ** (
             1.0 / elasticity
         )
         cut = 1.0 - clearing
