@@ -115,8 +115,8 @@ def price_adjustment(
         "sku_id": state.sku_id,
         "current_price": current,
         "new_price": guarded.price,
-        "target_price": round(target.price, 4),
-        "optimum_price": None if target.optimum is None else round(target.optimum, 4),
+        "target_price": positive_price(target.price),
+        "optimum_price": None if target.optimum is None else positive_price(target.optimum),
         "optimum_weight": round(target.weight, 4),
         "reason_codes": reasons,
         "binding_rule": guarded.binding_rule,
@@ -135,6 +135,12 @@ def price_adjustment(
         "trigger_event_id": trigger,
     }
     return Output(PRICE, state.sku_id, value)
+
+
+def positive_price(price: float) -> float:
+    """A positive price to 4 decimals, or to 4 significant digits where 4 decimals would make it
+    0 (a target cut to e^-10 of a cent-priced SKU's price)."""
+    return round(price, 4) or float(f"{price:.4g}")
 
 
 def promo_adjustment(
