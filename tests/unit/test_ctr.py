@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pytest
 from river import linear_model
 
 from realtime_mkt.models import ctr
@@ -101,3 +104,15 @@ def test_an_impression_kept_for_its_click_gives_the_features_of_the_whole_event(
         kept = impression(value, 1.7673e9)
         assert ctr_features(kept) == ctr_features({**value, "ts": 1.7673e9})
         assert "event_id" not in kept and "session_id" not in kept
+
+
+def test_calibration_and_normalised_entropy_wait_for_both_outcomes():
+    score = BinaryScore()
+    for _ in range(50):
+        score.update(0.02, 0.0)  # a new worker's first impressions: none clicked yet
+    early = score.metrics()
+    assert "calibration" not in early and "normalised_entropy" not in early
+    json.dumps(early, allow_nan=False)  # `/health` stays valid JSON
+    score.update(0.02, 1.0)
+    assert score.metrics()["calibration"] == pytest.approx(51 * 0.02)
+    assert 0 < score.metrics()["normalised_entropy"] < 2

@@ -1,3 +1,9 @@
+import json
+import math
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from realtime_mkt.events import decode, format_time
 from realtime_mkt.models import ctr
 from realtime_mkt.models.ctr import CtrModel
@@ -63,3 +69,45 @@ def test_audience_uses_preference_and_ctr():
     audience = users.audience("s1", 5)
     assert audience.user_ids == ["u1"]
     assert audience.predicted_ctr is not None and audience.base_ctr == 1.0
+
+
+clicks_stream = st.lists(
+    st.tuples(
+        st.sampled_from(["impression", "click", "add_to_cart", "view", "purchase"]),
+        st.sampled_from(["ad", "recommendation", "search", "browse"]),
+        st.integers(min_value=0, max_value=10**9),  # position
+        st.floats(min_value=1e-6, max_value=1e9),  # price shown
+        st.integers(min_value=0, max_value=5),  # user
+        st.integers(min_value=0, max_value=5),  # SKU
+        st.floats(min_value=0, max_value=40_000),  # seconds after the previous event
+    ),
+    min_size=10,
+    max_size=150,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stream=clicks_stream)
+def test_any_valid_click_stream_is_learned_and_audiences_stay_probabilities(stream):
+    users, states, ts = engine(), {}, T0
+    for i, (action, placement, position, price, user, sku) in enumerate(
+        (a, p, pos, pr, f"u{u}", f"s{s}") for a, p, pos, pr, u, s, _ in stream
+    ):
+        ts += stream[i][6]
+        if action == "purchase":
+            users.learn_purchase(user, sku)
+            continue
+        value = {"event_id": f"e{i}", "occurred_at": format_time(ts), "user_id": user,
+                 "sku_id": sku, "action": action, "placement": placement,
+                 "position": position, "price_shown": price, "device": "d"}  # fmt: skip
+        states[user] = users.apply(
+            states.get(user), decode("clicks", user.encode(), encoded(value))
+        ).state
+        states[user] = UserState.from_dict(json.loads(json.dumps(states[user].to_dict())))
+    for sku in (f"s{n}" for n in range(6)):
+        audience = users.audience(sku, 3)
+        assert len(audience.user_ids) <= 3
+        if audience.predicted_ctr is not None:
+            assert 0 <= audience.predicted_ctr <= 1 and 0 < audience.base_ctr <= 1
+    health = users.ctr.health() | users.preference.health()
+    assert all(math.isfinite(v) for v in health.values() if isinstance(v, float))

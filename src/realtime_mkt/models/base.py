@@ -55,20 +55,24 @@ class BinaryScore:
         return [(p / n, y / n, int(n)) for n, p, y in self.bins if n]
 
     def metrics(self) -> dict[str, float]:
-        """log loss, normalised entropy (log loss / entropy of the base rate), predicted/observed."""
+        """log loss, normalised entropy (log loss / entropy of the base rate), predicted/observed;
+        the last two only once both outcomes were seen (undefined before: no infinities in
+        `/health`'s JSON or the gauges)."""
         if self.n == 0:
             return {"n": 0}
-        base = min(max(self.positives / self.n, 1e-7), 1 - 1e-7)
-        entropy = -(base * math.log(base) + (1 - base) * math.log(1 - base))
         log_loss = self.log_loss_sum / self.n
-        return {
+        scores = {
             "n": round(self.n),
             "log_loss": log_loss,
-            "normalised_entropy": log_loss / entropy,
-            "calibration": self.predicted / self.positives if self.positives else math.inf,
             "base_rate": self.positives / self.n,
             "positives": self.positives,
         }
+        if 0 < self.positives < self.n:
+            base = self.positives / self.n
+            entropy = -(base * math.log(base) + (1 - base) * math.log(1 - base))
+            scores["normalised_entropy"] = log_loss / entropy
+            scores["calibration"] = self.predicted / self.positives
+        return scores
 
 
 @dataclass(slots=True)
