@@ -1,4 +1,8 @@
+import json
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from realtime_mkt.events import RejectedEvent, dead_letter, decode, not_ahead
 from tests.helpers import DAY, T0, assert_valid, catalog, encoded, inventory, order
@@ -132,3 +136,52 @@ def test_an_event_stamped_more_than_a_day_ahead_of_the_workers_clock_is_rejected
     assert "3.0 days ahead" in rejected.value.reason
     untimed = decode("catalog", b"s", encoded(catalog("s")))
     assert not_ahead(untimed, now) is untimed
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
+    | st.sampled_from(["2026-01-05T00:00:00Z", "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    max_leaves=8,
+)  # fmt: skip
+INPUTS = ["orders", "order-lines", "clicks", "inventory", "price-changes", "catalog", "sku-signals", "sku-ticks"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.sampled_from(INPUTS),
+    fields=st.dictionaries(
+        st.sampled_from(
+            [
+                "event_id",
+                "occurred_at",
+                "sku_id",
+                "order_id",
+                "user_id",
+                "status",
+                "lines",
+                "action",
+                "placement",
+                "kind",
+                "quantity",
+                "price",
+                "origin",
+                "list_price",
+                "min_price",
+                "max_price",
+                "unit_cost",
+                "competitor_id",
+            ]
+        ),
+        json_values,
+    ),
+    key=st.binary(max_size=8) | st.none(),
+)
+def test_any_record_is_accepted_or_rejected_with_a_reason(name, fields, key):
+    raw = json.dumps(fields).encode()  # NaN and infinities as JSON writers emit them
+    try:
+        event = decode(name, key, raw)
+    except RejectedEvent as rejected:
+        assert rejected.reason  # a dead letter with its reason, never another exception
+    else:
+        assert event.value == fields
