@@ -483,13 +483,22 @@ def demand_at_list_price(state: SkuState) -> float:
     return state.demand.forecast(price_factor=forecast_factor(state, state.price))[0]
 
 
+# The most demand at some price is taken to differ from demand at the list price, either way.
+# The response is estimated from prices near the list price; far from it (a list price typed as
+# 0.0001) it had restock ask for 10^16 units. A 30 % promotion at r = −3.1 is a factor of 3.
+MAX_PRICE_FACTOR = 10.0
+
+
 def price_factor(state: SkuState, price: float | None) -> float:
     """Demand at `price` relative to demand at the list price (competitors' prices held), by the
-    current own-price response estimate."""
+    current own-price response estimate, within 1/`MAX_PRICE_FACTOR` … `MAX_PRICE_FACTOR`."""
     if state.catalog is None or not price:
         return 1.0
     elasticity = state.elasticity.own_price_response()[0]
-    return (price / state.catalog["list_price"]) ** elasticity
+    ratio = price / state.catalog["list_price"]
+    log_factor = elasticity * math.log(ratio)
+    bound = math.log(MAX_PRICE_FACTOR)
+    return math.exp(min(max(log_factor, -bound), bound))
 
 
 def _clear_on_order(outstanding: dict[str, int], quantity: int, decision: str | None) -> None:

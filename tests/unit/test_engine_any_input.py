@@ -3,13 +3,23 @@ validates: a valid event that raised would be dead-lettered, and its data lost t
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from realtime_mkt.decisions import positive_price
-from realtime_mkt.engine import SkuEngine, sku_signal, tick
+from realtime_mkt.engine import MAX_PRICE_FACTOR, SkuEngine, price_factor, sku_signal, tick
 from realtime_mkt.events import RejectedEvent, format_time
-from tests.helpers import DAY, T0, EngineRun, assert_valid, catalog, inventory, order
+from tests.helpers import (
+    DAY,
+    T0,
+    EngineRun,
+    assert_valid,
+    catalog,
+    demand_history,
+    inventory,
+    order,
+)
 
 money = st.floats(min_value=0.01, max_value=1e5, allow_nan=False)
 
@@ -83,6 +93,11 @@ def test_any_valid_stream_is_taken_and_every_decision_validates(record, steps):
             continue
         for output in outputs:
             assert_valid(f"{output.topic}.v1", output.value)
+            if output.topic == "restock-requests":  # reorder at s, order up to S, in multiples
+                r = output.value
+                assert r["inventory_position"] <= r["reorder_point"] + 1e-6
+                assert r["quantity"] > 0 and r["quantity"] % r["order_multiple"] == 0
+                assert r["inventory_position"] + r["quantity"] >= r["order_up_to"] - 1e-3
 
 
 def test_a_price_too_small_for_four_decimals_keeps_four_significant_digits():
@@ -92,3 +107,14 @@ def test_a_price_too_small_for_four_decimals_keeps_four_significant_digits():
     assert positive_price(0.000042) == 4.2e-05
     assert positive_price(1.234567e-7) == 1.235e-7
     assert positive_price(12.345678) == 12.3457
+
+
+def test_a_mistyped_list_price_moves_forecast_demand_tenfold_at_most():
+    # found by the test above: a list price of 0.0001 on a 1.00 SKU had restock ask for 10^16
+    run = EngineRun(SkuEngine())
+    run.feed([("catalog", catalog("s")), *demand_history("s", [10] * 10)])
+    state = run.states()["s"]
+    assert state.elasticity.own_price_response()[0] < -1
+    assert price_factor(state, 0.0001) == pytest.approx(MAX_PRICE_FACTOR)
+    assert price_factor(state, 1e9) == pytest.approx(1 / MAX_PRICE_FACTOR)
+    assert 1 < price_factor(state, 18.0) < MAX_PRICE_FACTOR  # 10 % off: the estimate's own
