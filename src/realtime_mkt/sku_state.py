@@ -150,7 +150,7 @@ class SkuState:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SkuState:
         """Inverse of `to_dict`."""
-        return cls(
+        state = cls(
             sku_id=data["sku"],
             catalog=data["cat"],
             net_stock=data["net"],
@@ -167,20 +167,19 @@ class SkuState:
             elasticity=LogLogElasticity.from_list(data["el"]),
             price_changes=data["pchg"],
             daily_min_price=data["pmin"],
-            promo=_stored_promo(data),
+            promo=data["promo"],
             # states written before the cycle feedback start it afresh
             cycles=CycleService.from_list(data["cyc"]) if "cyc" in data else CycleService(),
         )
+        if state.promo is not None and "reference" not in state.promo:
+            state.promo = _promo_before_stop_29(state)
+        return state
 
 
-def _stored_promo(data: dict[str, Any]) -> dict[str, Any] | None:
-    """The running promotion of a stored state. States written before stop 29 kept only its
-    discount and end: its reference was then the 30-day low, and its price that low cut by the
-    discount."""
-    promo = data["promo"]
-    if promo is None or "reference" in promo:
-        return promo
-    lows = [p for _, p in data["pmin"]]
-    reference = min(lows) if lows else data["px"]
-    price = round(reference * (1.0 - promo["discount"]), 2)
-    return {**promo, "reference": reference, "price": price}
+def _promo_before_stop_29(state: SkuState) -> dict[str, Any]:
+    """A running promotion stored before stop 29, which kept only its discount and end, with the
+    reference and price the rule then used: the 30-day low, and that low cut by the discount."""
+    reference = state.reference_price_30d_min
+    assert state.promo is not None and reference is not None  # a promotion starts from a price
+    price = round(reference * (1.0 - state.promo["discount"]), 2)
+    return {**state.promo, "reference": reference, "price": price}

@@ -58,6 +58,15 @@ def test_price_decisions_carry_their_explanation_and_validate():
         assert d["elasticity"]["stderr"] > 0
 
 
+def stream_input(i: int, ts: float, kind: str, price: float, quantity: int) -> tuple[str, dict]:
+    """The `i`-th input of a drawn stream: an order, a receipt or a price change of SKU `s`."""
+    if kind == "order":
+        return ("orders", order(f"o{i}", ts, [("s", quantity)]))
+    if kind == "receipt":
+        return ("inventory", inventory(f"r{i}", ts, "s", "receipt", quantity))
+    return ("price-changes", price_change(f"p{i}", ts, "s", kind, price))
+
+
 events = st.lists(
     st.tuples(
         st.sampled_from(["order", "competitor", "cost", "receipt"]),
@@ -73,14 +82,7 @@ events = st.lists(
 @given(stream=events)
 def test_no_price_decision_violates_a_guardrail_for_any_input(stream):
     inputs = opening(stock=50)
-    for i, (kind, price, quantity) in enumerate(stream):
-        ts = T0 + i * DAY / 3
-        if kind == "order":
-            inputs.append(("orders", order(f"o{i}", ts, [("s", quantity)])))
-        elif kind == "receipt":
-            inputs.append(("inventory", inventory(f"r{i}", ts, "s", "receipt", quantity)))
-        else:
-            inputs.append(("price-changes", price_change(f"p{i}", ts, "s", kind, price)))
+    inputs += [stream_input(i, T0 + i * DAY / 3, *step) for i, step in enumerate(stream)]
     _, outputs = replay(SkuEngine(), inputs)
     decisions = prices_of(outputs)
     for d in decisions:
@@ -206,15 +208,8 @@ def test_no_promotion_violates_a_guardrail_for_any_input(stream, stock):
     run.feed(opening(stock=stock))
     cost, list_price = 10.0, 20.0
     for i, (kind, price, quantity) in enumerate(stream):
-        ts = T0 + i * DAY / 2
-        if kind == "order":
-            event = ("orders", order(f"o{i}", ts, [("s", quantity)]))
-        elif kind == "receipt":
-            event = ("inventory", inventory(f"r{i}", ts, "s", "receipt", quantity))
-        else:
-            event = ("price-changes", price_change(f"p{i}", ts, "s", kind, price))
-            cost = price if kind == "cost" else cost
-        for output in run.feed([event]):
+        cost = price if kind == "cost" else cost
+        for output in run.feed([stream_input(i, T0 + i * DAY / 2, kind, price, quantity)]):
             d = output.value
             if output.topic == "price-adjustments":
                 list_price = d["new_price"]
