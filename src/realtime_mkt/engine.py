@@ -93,6 +93,18 @@ SIGNAL_ACTIONS = ("click", "add_to_cart")
 # price change or receipt days ahead of the orders came first and closed the days between
 # with part of their sales (README *Event time*).
 DAY_CLOSING = ("order-lines", "sku-ticks")
+# The most days a SKU's sales may run ahead of its open day while `SkuEngine.closing_bound` holds
+# that day open; a sale further ahead closes days up to this many before its own.
+MAX_DAYS_AHEAD = 7
+
+
+def closing_day(day: int, bound: int | None) -> int:
+    """The day a sale or tick of `day` opens, closing the days before it: its own, unless `bound`
+    (the earliest day whose orders may still come) holds an earlier one open, by at most
+    MAX_DAYS_AHEAD days."""
+    if bound is None:
+        return day
+    return max(min(day, bound), day - MAX_DAYS_AHEAD)
 
 
 def sku_signal(click: dict[str, Any]) -> dict[str, Any]:
@@ -161,6 +173,10 @@ class SkuEngine:
         self.decisions = decisions or DecisionLog()  # what each SKU decided lately
         self.cycle_pool = cycle_pool or CyclePool()  # restock's correction per lead time
         self.clock: float | None = None  # newest sale or tick seen across SKUs: drives the ticks
+        # The earliest day whose orders may still come, for the SKUs being applied: their days
+        # before it are complete, and a sale or tick closes days only up to it (`closing_day`,
+        # `streaming/orders_progress.py`). None: every order read comes as it happens.
+        self.closing_bound: int | None = None
         self.category_priors = CategoryPriors()
 
     def apply(self, state: SkuState | None, event: InputEvent) -> Outcome:
@@ -184,11 +200,14 @@ class SkuEngine:
         new_day = False
         if event.topic in DAY_CLOSING:
             self.clock = event.ts if self.clock is None else max(self.clock, event.ts)
-            new_day = self._learn_closed_days(state, day_of(event.ts))
+            day = day_of(event.ts)  # a SKU's first day is its own first event's
+            if state.demand.day is not None:
+                day = closing_day(day, self.closing_bound)
+            new_day = self._learn_closed_days(state, day)
         outcome = Outcome(state)
         reprice = new_day
         if event.topic == "order-lines":
-            self._apply_order_line(state, value)
+            self._apply_order_line(state, value, day_of(event.ts))
             late = day_of(event.ts) < state.demand.day  # type: ignore[operator]
             outcome.late_sale = late and value["status"] != "returned"
         elif event.topic == "inventory":
@@ -250,14 +269,14 @@ class SkuEngine:
             state.unit_cost = value["unit_cost"]
 
     @staticmethod
-    def _apply_order_line(state: SkuState, value: dict[str, Any]) -> None:
+    def _apply_order_line(state: SkuState, value: dict[str, Any], day: int) -> None:
         quantity, price = value["quantity"], value["unit_price"]
         if value["status"] == "placed":
             state.net_stock -= quantity
-            state.demand.add_sale(quantity, price)
+            state.demand.add_sale(quantity, price, day)
         elif value["status"] == "cancelled":
             state.net_stock += quantity
-            state.demand.add_sale(-quantity, price)
+            state.demand.add_sale(-quantity, price, day)
         else:  # returned: back on the shelf; the sale happened, so demand stays
             state.net_stock += quantity
 

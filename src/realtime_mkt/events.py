@@ -75,6 +75,26 @@ def not_ahead(event: InputEvent, now: float) -> InputEvent:
 def decode(name: str, key: bytes | None, raw: bytes, read: Position | None = None) -> InputEvent:
     """Validate one record of input topic `name` (read at `read`); raise `RejectedEvent` with
     the reason."""
+    return checked(name, key, _json_object(raw), read)
+
+
+def decode_as(schema: str, raw: bytes) -> dict[str, Any]:
+    """Decode a record's value and validate it against `schema` alone (a record that is not
+    one of its topic's events, such as `order-lines`' keyless progress records); raise
+    `RejectedEvent` with the reason."""
+    value = _json_object(raw)
+    _validate(schema, value)
+    return value
+
+
+def _validate(schema: str, value: dict[str, Any]) -> None:
+    try:
+        validate(schema, value)
+    except SchemaViolation as exc:
+        raise RejectedEvent(exc.field, exc.message) from None
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
     try:
         value = orjson.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -85,7 +105,7 @@ def decode(name: str, key: bytes | None, raw: bytes, read: Position | None = Non
         ) from None
     if not isinstance(value, dict):
         raise RejectedEvent(None, f"value must be a JSON object, got {type(value).__name__}")
-    return checked(name, key, value, read)
+    return value
 
 
 def checked(
@@ -95,10 +115,7 @@ def checked(
     `read`; made of the `origin` its value names, if any); raise `RejectedEvent` with the
     reason."""
     spec = topic(name)
-    try:
-        validate(spec.schema, value)
-    except SchemaViolation as exc:
-        raise RejectedEvent(exc.field, exc.message) from None
+    _validate(spec.schema, value)
     _check_semantics(name, value)
     key_field = spec.key
     if key is None or key.decode("utf-8", "replace") != value[key_field]:

@@ -33,6 +33,7 @@ from tests.helpers import (
 from tests.integration.conftest import RunningWorker
 from tests.integration.kafka_io import (
     consume,
+    consume_until,
     members_partitions,
     produce,
     produce_in_order,
@@ -196,8 +197,25 @@ def test_two_workers_share_orders_and_answer_the_views_of_each_others_skus(
         for sku in skus:
             answers = [get(w.settings.web_port, f"/sku/{sku}") for w in workers]
             assert answers[0][1]["on_hand"] == answers[1][1]["on_hand"] == 100 + int(sku[4:]) - 4
-        lines = consume(first, "order-lines", forwarded, timeout=10)
+        records = consume_until(
+            first,
+            "order-lines",
+            lambda read: sum(r.key is not None for r in read) >= forwarded,
+            timeout=10,
+            settle=3.0,
+        )
+        lines = [r for r in records if r.key is not None]
         assert len(lines) == forwarded
+        # each worker wrote how far it read each of its orders partitions into every lines
+        # partition (`streaming/orders_progress.py`); the last word on each: read to its end
+        progress = {}
+        for record in records:
+            if record.key is None:
+                value = json.loads(record.value)
+                assert_valid("orders-progress.v1", value)
+                progress[record.partition, value["orders_partition"]] = value
+        assert set(progress) == {(q, p) for q in range(4) for p in range(4)}
+        assert all(value["caught_up"] for value in progress.values())
         first_read = {p: min(o for _, q, o in placed if q == p) for _, p, _ in placed}
         for record in lines:
             value = json.loads(record.value)

@@ -1,3 +1,4 @@
+import json
 from collections.abc import Iterator
 
 import numpy as np
@@ -101,14 +102,30 @@ def test_late_events_do_not_reopen_closed_days():
     assert model.day == 102
 
 
+def test_sales_of_a_later_day_wait_for_it_and_are_learned_on_their_own_day():
+    model = DailyDemand()
+    feed(model, [5, 5])  # day 102 open
+    model.add_sale(4, 10.0, day=104)
+    model.add_sale(1, 10.0, day=102)
+    model.add_sale(6, 10.0, day=103)
+    model.add_sale(-1, 10.0, day=104)  # a cancellation of a later day's sale
+    assert (model.day, model.units) == (102, 1)
+    model.advance(104, stocked_out=False)
+    assert model.n == 4 and model.level == pytest.approx((5 + 5 + 1 + 6) / 4)
+    assert (model.day, model.units, model.revenue, model.ahead) == (104, 3, 30.0, {})
+
+
 def test_round_trips_through_its_compact_form():
     model = DailyDemand()
     feed(model, [3, 4, 5])
     model.add_sale(2, 10.0)
     assert model.error_abs > 0
-    assert DailyDemand.from_list(model.to_list()) == model
+    model.add_sale(3, 10.0, day=model.day + 2)
+    assert DailyDemand.from_list(json.loads(json.dumps(model.to_list()))) == model
     older = DailyDemand.from_list(model.to_list()[:9])  # a state stored before the signal
     assert (older.level, older.error_mean, older.error_abs) == (model.level, 0.0, 0.0)
+    before_ahead = DailyDemand.from_list(model.to_list()[:11])
+    assert (before_ahead.error_abs, before_ahead.ahead) == (model.error_abs, {})
 
 
 def poisson_days(rng, means: list[float]) -> list[float]:

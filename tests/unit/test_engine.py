@@ -4,11 +4,19 @@ import numpy as np
 import pytest
 
 from realtime_mkt.decision_log import DecisionLog
-from realtime_mkt.engine import EngineConfig, SkuEngine, price_factor
+from realtime_mkt.engine import (
+    MAX_DAYS_AHEAD,
+    EngineConfig,
+    SkuEngine,
+    closing_day,
+    price_factor,
+    tick,
+)
 from realtime_mkt.models.daily_demand import DailyDemand, day_of
 from realtime_mkt.policies.cycle_service import POOL_RATE, POOL_SIGNAL_MAX, RATE
 from realtime_mkt.policies.restock import safety_factor
 from realtime_mkt.streaming.app import sku_summary
+from realtime_mkt.streaming.orders_progress import EARLIEST
 from tests.helpers import (
     DAY,
     T0,
@@ -309,6 +317,7 @@ def test_a_line_of_a_day_a_later_sale_closed_is_late_and_counts_in_the_open_day(
     run.feed(
         [
             *market(),
+            ("orders", order("d0", T0 + 100, [("sku-1", 2)])),
             ("orders", order("d3", T0 + 3 * DAY + 100, [("sku-1", 4)])),
             ("orders", order("d1", T0 + DAY + 100, [("sku-1", 3)])),
             ("orders", order("d1-off", T0 + DAY + 200, [("sku-1", 1)], status="cancelled")),
@@ -316,8 +325,68 @@ def test_a_line_of_a_day_a_later_sale_closed_is_late_and_counts_in_the_open_day(
         ]
     )
     state = run.states()["sku-1"]
-    assert run.late == [False, False, False, True, True, False]
+    assert run.late == [False, False, False, False, True, True, False]
     assert state.demand.day == day_of(T0) + 3 and state.demand.units == 4 + 3 - 1
+
+
+def test_a_skus_first_day_is_that_of_its_earliest_sale_whichever_came_first():
+    run = EngineRun()
+    run.feed(
+        [
+            *market(),
+            ("orders", order("d3", T0 + 3 * DAY + 100, [("sku-1", 4)])),
+            ("orders", order("d1", T0 + DAY + 100, [("sku-1", 3)])),
+            ("orders", order("d4", T0 + 4 * DAY + 100, [("sku-1", 5)])),
+        ]
+    )
+    demand = run.states()["sku-1"].demand
+    assert not any(run.late)
+    assert demand.n == 3 and demand.level == pytest.approx((3 + 0 + 4) / 3)
+    assert (demand.day, demand.units) == (day_of(T0) + 4, 5)
+
+
+def test_days_whose_orders_may_still_come_stay_open_and_their_sales_count_on_their_own_day():
+    # two orders partitions read at different paces: day 3's line comes before day 1's, while
+    # the closing bound says orders of day 1 may still come
+    run = EngineRun()
+    run.feed(market())
+    run.engine.closing_bound = day_of(T0) + 1
+    run.feed(
+        [
+            ("orders", order("d0", T0 + 100, [("sku-1", 2)])),
+            ("orders", order("d3", T0 + 3 * DAY + 100, [("sku-1", 4)])),
+            ("orders", order("d1", T0 + DAY + 100, [("sku-1", 3)])),
+            ("orders", order("d1-off", T0 + DAY + 200, [("sku-1", 1)], status="cancelled")),
+        ]
+    )
+    state = run.states()["sku-1"]
+    assert not any(run.late)
+    assert state.demand.n == 1  # day 0, with its 2 units
+    assert (state.demand.day, state.demand.units) == (day_of(T0) + 1, 3 - 1)
+    assert state.net_stock == 80 - 2 - 4 - 3 + 1  # stock moves as events come
+    run.engine.closing_bound = None  # every orders partition read to its end
+    run.feed([("sku-ticks", tick("sku-1", T0 + 4 * DAY))])
+    state = run.states()["sku-1"]
+    assert state.demand.n == 4 and state.demand.level == pytest.approx((2 + 2 + 0 + 4) / 4)
+    assert (state.demand.day, state.demand.units, state.demand.ahead) == (day_of(T0) + 4, 0, {})
+
+
+def test_a_sale_runs_at_most_max_days_ahead_of_the_days_held_open():
+    run = EngineRun()
+    run.feed(market())
+    run.engine.closing_bound = EARLIEST  # an orders partition not heard of yet
+    run.feed([("orders", order(f"d{d}", T0 + d * DAY + 100, [("sku-1", 1)])) for d in range(10)])
+    demand = run.states()["sku-1"].demand
+    assert demand.day == day_of(T0) + 9 - MAX_DAYS_AHEAD
+    assert sorted(demand.ahead) == [day_of(T0) + d for d in range(10 - MAX_DAYS_AHEAD, 10)]
+    assert demand.n == 9 - MAX_DAYS_AHEAD and not any(run.late)
+
+
+def test_closing_day_is_the_events_own_unless_held_open():
+    assert closing_day(20, None) == 20
+    assert closing_day(20, 25) == 20
+    assert closing_day(20, 17) == 17
+    assert closing_day(20, EARLIEST) == 20 - MAX_DAYS_AHEAD
 
 
 def test_multi_line_orders_update_each_sku():

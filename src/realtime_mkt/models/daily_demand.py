@@ -26,6 +26,10 @@ cautious step up); otherwise skipping it keeps a stock-out from passing for low 
 learning from the bound is what lets a level that jumped catch up while every day sells out.
 The level is the plain mean while younger than the span; weekday factors start learning after
 two weeks and are kept normalised to average 1.
+
+Sales of a day after the open one, which the engine does not close yet (other sales of the open
+day are still on their way: `engine.SkuEngine.closing_bound`), wait in their own day's bucket
+(`ahead`) until that day opens.
 """
 
 from __future__ import annotations
@@ -86,6 +90,7 @@ class DailyDemand:
     scale: float = 1.0
     error_mean: float = 0.0  # smoothed forecast error (units, at the reference price)
     error_abs: float = 0.0  # smoothed absolute forecast error
+    ahead: dict[int, list[float]] = field(default_factory=dict)  # day -> [units, revenue]
 
     def advance(
         self, day: int, stocked_out: bool, price_factor: float = 1.0, signal: float = 1.0
@@ -106,15 +111,36 @@ class DailyDemand:
         if gap <= 0:
             return []
         closed = [self._close_day(price_factor, signal)]
-        for _ in range(min(gap - 1, MAX_GAP_DAYS)):  # days without any event for this SKU
-            self.day += 1
-            self.units, self.revenue, self.censored = 0.0, 0.0, stocked_out
+        # the days between: empty, or with the sales that waited for them (a gap's days past
+        # MAX_GAP_DAYS are not learned)
+        for between in range(self.day + 1, min(day, self.day + 1 + MAX_GAP_DAYS)):
+            self._open(between)
+            self.censored = stocked_out
             closed.append(self._close_day(price_factor, 1.0))
-        self.day, self.units, self.revenue, self.censored = day, 0.0, 0.0, stocked_out
+        self._open(day)
+        self.censored = stocked_out
+        self.ahead = {d: sold for d, sold in self.ahead.items() if d > day}
         return [c for c in closed if c is not None]
 
-    def add_sale(self, units: float, unit_price: float) -> None:
-        """Record units sold (negative for cancellations) at a price in the open day."""
+    def _open(self, day: int) -> None:
+        """Make `day` the open day, with the sales that waited for it."""
+        self.day = day
+        self.units, self.revenue = self.ahead.pop(day, (0.0, 0.0))
+
+    def add_sale(self, units: float, unit_price: float, day: int | None = None) -> None:
+        """Record units sold (negative for cancellations) at a price on `day`: the open day's
+        (also for an earlier `day`: a closed day is not learned again), or a later day's, kept
+        until that day opens. While no day is learned, an earlier `day` becomes the open one:
+        the first day is that of the SKU's earliest sale, whichever came first."""
+        if day is not None and self.day is not None and day < self.day and self.n == 0:
+            if self.units or self.revenue:
+                self.ahead[self.day] = [self.units, self.revenue]
+            self.day, self.units, self.revenue = day, 0.0, 0.0
+        if day is not None and self.day is not None and day > self.day:
+            sold = self.ahead.setdefault(day, [0.0, 0.0])
+            sold[0] = max(0.0, sold[0] + units)
+            sold[1] = max(0.0, sold[1] + units * unit_price)
+            return
         self.units = max(0.0, self.units + units)
         self.revenue = max(0.0, self.revenue + units * unit_price)
 
@@ -231,13 +257,16 @@ class DailyDemand:
             self.scale,
             self.error_mean,
             self.error_abs,
+            [[day, *sold] for day, sold in self.ahead.items()],
         ]
 
     @classmethod
     def from_list(cls, data: list) -> DailyDemand:
         """Inverse of `to_list`."""
-        day, units, revenue, censored, n, level, var, season, scale, *tracking = data
+        day, units, revenue, censored, n, level, var, season, scale, *later = data
         model = cls(day, units, revenue, censored, n, level, var, season, scale=scale)
-        if tracking:  # states written before the tracking signal start it at zero
-            model.error_mean, model.error_abs = tracking
+        if later:  # states written before the tracking signal start it at zero
+            model.error_mean, model.error_abs = later[:2]
+        if len(later) > 2:  # and had no sales of later days waiting
+            model.ahead = {int(day): [units, revenue] for day, units, revenue in later[2]}
         return model

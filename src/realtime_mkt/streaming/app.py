@@ -19,6 +19,7 @@ from realtime_mkt.decisions import DECISION_TOPICS
 from realtime_mkt.engine import (
     SIGNAL_ACTIONS,
     SkuEngine,
+    closing_day,
     forecast_factor,
     order_lines,
     sku_signal,
@@ -30,6 +31,7 @@ from realtime_mkt.events import (
     checked,
     dead_letter,
     decode,
+    decode_as,
     format_time,
     not_ahead,
 )
@@ -49,6 +51,7 @@ from realtime_mkt.streaming.consumer import consumer_url
 from realtime_mkt.streaming.deferred_writes import DeferredWrites
 from realtime_mkt.streaming.flow_control import App
 from realtime_mkt.streaming.inbox import Inbox, Record
+from realtime_mkt.streaming.orders_progress import OrdersProgress
 from realtime_mkt.streaming.outbox import ChangelogTable, Outbox
 from realtime_mkt.user_engine import UserEngine, UserState
 
@@ -57,6 +60,7 @@ CHECKPOINT_SECONDS = 30.0
 CHECKPOINT_SHARE = 0.1  # the most of the time a model checkpoint process may be running
 LAG_SECONDS = 15.0  # how often a worker with the web on measures its group's lag for /metrics
 TICK_CHUNK = 1000  # ticks produced between two turns of the agents
+PROGRESS_SECONDS = 0.25  # how often a worker passes on how far it has read its orders partitions
 SESSION_TIMEOUT = 10.0  # seconds
 # A member learns from a heartbeat's answer that its group is rebalancing, and the rebalance
 # waits for every member: with Faust's 3 s, a worker joining a running group (or restarted
@@ -166,12 +170,21 @@ def create_app(settings: Settings) -> faust.App:
     )
     shared_models: tuple[OnlineModel, ...] = (users.ctr, users.preference)
 
+    lines_spec, orders_spec = catalogue["order-lines"], catalogue["orders"]
+    lines_topic, orders_topic = lines_spec.full_name(settings), orders_spec.full_name(settings)
+    progress = OrdersProgress(orders_spec.partitions)
+
     def accept(event: Record) -> InputEvent | None:
         """Decode a record; reject it to the dead-letter topic (never raise) if it is bad or
-        stamped more than a day ahead of this worker's clock (`events.not_ahead`)."""
+        stamped more than a day ahead of this worker's clock (`events.not_ahead`). An
+        `order-lines` record without a key is a worker's progress through `orders`: taken in,
+        not applied."""
         message = event.message
         name = logical[message.topic]
         try:
+            if name == "order-lines" and event.key is None:
+                progress.hear(message.partition, decode_as("orders-progress.v1", event.value))
+                return None
             read = Position(source_of(name, message.partition), message.offset)
             return not_ahead(decode(name, event.key, event.value, read), time.time())
         except RejectedEvent as rejection:
@@ -273,9 +286,6 @@ def create_app(settings: Settings) -> faust.App:
         await outbox.flush(delivered=True)
         writes.write()
 
-    lines_spec = catalogue["order-lines"]
-    lines_topic = lines_spec.full_name(settings)
-
     def sku_inputs(
         batch: list[tuple[Record, InputEvent]],
     ) -> list[tuple[Record, InputEvent]]:
@@ -283,12 +293,17 @@ def create_app(settings: Settings) -> faust.App:
         worker's (the rest go to `order-lines`, for the worker that has theirs); purchases teach
         the preference model. A line applied here keeps its order's event: its ack, and its dead
         letter if it fails."""
-        local = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == lines_topic}
+        local = assigned(lines_topic)
         inputs = []
         for event, accepted in batch:
             if accepted.topic != "orders":
                 inputs.append((event, accepted))
                 continue
+            message = event.message
+            assert accepted.ts is not None
+            progress.read(
+                message.partition, app.consumer_generation_id, message.offset, accepted.ts
+            )
             lines = order_lines(accepted.value)
             guarded(event, lambda lines=lines: learn_purchases(lines))
             for part, line in enumerate(lines):
@@ -302,6 +317,10 @@ def create_app(settings: Settings) -> faust.App:
                 except RejectedEvent as rejection:
                     reject(event, rejection)
         return inputs
+
+    def assigned(topic: str) -> set[int]:
+        """The partitions of `topic` this worker holds (actively)."""
+        return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
 
     def sku_partition(sku_id: str, event: Record) -> int:
         """The partition of a SKU's state: its input's, or, for a line of an order (whose
@@ -319,8 +338,10 @@ def create_app(settings: Settings) -> faust.App:
         """Apply SKU-keyed events (and orders' lines) to per-SKU state and publish the decisions
         they cause (the records come through `sku_inbox`; the stream stays unread)."""
         async for batch in valid_batches(sku_inbox):
+            bounds = {q: progress.bound(q) for q in range(lines_spec.partitions)}
             for sku_id, items in by_key(sku_inputs(batch), "sku_id").items():
                 partition = sku_partition(sku_id, items[0][0])
+                engine.closing_bound = bounds[partition]
                 run = apply_keyed(
                     sku_writes, sku_id, items, partition, SkuState.from_dict, engine.apply
                 )
@@ -364,6 +385,26 @@ def create_app(settings: Settings) -> faust.App:
                         outbox.add("sku-signals", signal["sku_id"].encode(), signal)
             await stored_once_delivered(user_writes)
 
+    @app.timer(PROGRESS_SECONDS)
+    async def pass_on_orders_progress() -> None:
+        """Write how far this worker has read its orders partitions into every `order-lines`
+        partition, after the lines it sent, when that changed (`streaming/orders_progress.py`)."""
+        consumer = app.consumer
+        progress.update(
+            app.consumer_generation_id,
+            {
+                tp.partition: (consumer.fetch_position(tp), consumer.fetched_end(tp))
+                for tp in app.assignor.assigned_actives()
+                if tp.topic == orders_topic
+            },
+        )
+        records = progress.to_send(time.monotonic())
+        for record in records:
+            for partition in range(lines_spec.partitions):
+                outbox.add("order-lines", None, record, partition)
+        if records:
+            await outbox.flush()
+
     ticked_day = -1
 
     @app.timer(settings.tick_seconds)
@@ -372,9 +413,15 @@ def create_app(settings: Settings) -> faust.App:
         at most `settings.tick_rate` SKUs a second: a million ticks at once would fill the SKU
         agent's input for minutes, and live orders would wait behind them."""
         nonlocal ticked_day
-        if engine.clock is None or day_of(engine.clock) <= ticked_day:
+        if engine.clock is None:
             return
-        ticked_day = day_of(engine.clock)
+        # not past the days whose orders may still come to this worker's SKUs
+        bounds = [b for q in assigned(lines_topic) if (b := progress.bound(q)) is not None]
+        day = closing_day(day_of(engine.clock), min(bounds) if bounds else None)
+        if day <= ticked_day:
+            return
+        ticked_day = day
+        at = engine.clock if day == day_of(engine.clock) else day * SECONDS_PER_DAY
         # the keys first, so no table iterator stays open through the paced sends (a rebalance
         # closes the stores of the partitions it takes away); in chunks, since a million SKUs
         # would otherwise hold the event loop for seconds
@@ -387,7 +434,7 @@ def create_app(settings: Settings) -> faust.App:
         pause = TICK_CHUNK / settings.tick_rate if settings.tick_rate > 0 else 0.0
         for start in range(0, len(skus), TICK_CHUNK):
             for sku_id in skus[start : start + TICK_CHUNK]:
-                outbox.add("sku-ticks", sku_id.encode(), tick(sku_id, engine.clock))
+                outbox.add("sku-ticks", sku_id.encode(), tick(sku_id, at))
             await outbox.flush()
             if start + TICK_CHUNK < len(skus):
                 await asyncio.sleep(pause)

@@ -104,6 +104,12 @@ class Consumer(aiokafka.Consumer):
         mark = self._mark(tp)
         return None if mark is None else mark[0].highwater  # type: ignore[attr-defined]
 
+    def fetch_position(self, tp: TP) -> int | None:
+        """The offset `tp`'s next fetch starts at; None if it is not assigned or has no position
+        yet."""
+        mark = self._mark(tp)
+        return None if mark is None else mark[1]
+
     async def perform_seek(self) -> None:
         """Faust's seek of every partition to its committed offset, during which nothing is
         handed on: the partitions are sought in the consumer thread, and Faust's read offsets

@@ -43,13 +43,14 @@ class Outbox:
     def __init__(self, app: AppT, topic_names: Mapping[str, str]) -> None:
         self.app = app
         self.topic_names = topic_names  # logical name -> Kafka topic
-        self.records: list[tuple[str, bytes | None, bytes]] = []
+        self.records: list[tuple[str, int | None, bytes | None, bytes]] = []
         self.changelog: list[tuple[ChangelogTable, int, bytes, bytes | None]] = []
         self.lock = asyncio.Lock()
 
-    def add(self, topic: str, key: bytes | None, value: Any) -> None:
-        """Queue one record of logical topic `topic`; `value` is JSON-encoded."""
-        self.records.append((self.topic_names[topic], key, orjson.dumps(value)))
+    def add(self, topic: str, key: bytes | None, value: Any, partition: int | None = None) -> None:
+        """Queue one record of logical topic `topic` for `partition` (None: the key's);
+        `value` is JSON-encoded."""
+        self.records.append((self.topic_names[topic], partition, key, orjson.dumps(value)))
 
     def add_changelog(
         self, table: ChangelogTable, partition: int, key: bytes, value: bytes | None
@@ -68,8 +69,8 @@ class Outbox:
             records, self.records = self.records, []
             changelog, self.changelog = self.changelog, []
             batches = PartitionBatches(self.app.producer._ensure_producer())
-            for topic, key, value in records:
-                await batches.add(topic, None, key, value)
+            for topic, partition, key, value in records:
+                await batches.add(topic, partition, key, value)
             last: dict[tuple[ChangelogTable, int], tuple[str, int]] = {}
             for table, partition, key, value in changelog:
                 topic = table.changelog_topic_name

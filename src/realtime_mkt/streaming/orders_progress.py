@@ -1,0 +1,137 @@
+"""How far every `orders` partition has been read, in event time: the watermark the workers share,
+so a SKU's demand days close only once no order of them is still to come.
+
+Each worker reads some of the orders partitions, applies the lines whose SKU partition it holds
+and sends the others through `order-lines`. On a backlog each worker reads at its own pace, and
+the SKUs of one saw the other's lines days of event time after its own: they had closed those
+days already, and a third to a half of the lines counted in a later day (`docs/benchmarks.md`,
+*Late sales*). As Flink's watermarks travel with the data, each worker here writes, after the
+lines it sent, how far it has read each orders partition it holds into every `order-lines`
+partition: a keyless record (schema `orders-progress.v1`) with the day of the newest order read,
+or that the partition is read to its end. A record covers the lines before it in its partition.
+
+The bound of an `order-lines` partition is the earliest day among the orders partitions still
+being read, as this worker reads its own and as the others' records in that partition tell; a
+partition read to its end holds nothing back (live, every partition is: days close on the SKU's
+own sales and ticks as before), and one not heard of yet holds every day
+(`engine.SkuEngine.closing_bound` still closes days MAX_DAYS_AHEAD behind a sale).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from realtime_mkt.models.daily_demand import day_of
+
+# An orders partition fewer than this many records from its end (as last fetched) is read to its
+# end: live, a partition is a batch or so behind its end at any moment.
+CAUGHT_UP_RECORDS = 500
+RESEND_SECONDS = 30.0  # unchanged progress is written again this often, for a worker just started
+EARLIEST = -(2**31)  # the bound while an orders partition has not been heard of
+EPOCH = date(1970, 1, 1)  # day 0 of `day_of`
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far one orders partition has been read in a group generation: the day of its newest
+    order read (None: none yet), or read to its end."""
+
+    generation: int
+    day: int | None
+    caught_up: bool
+
+    def holds(self) -> int | None:
+        """The earliest day whose orders this partition may still deliver (None: none)."""
+        if self.caught_up:
+            return None
+        return EARLIEST if self.day is None else self.day
+
+
+class OrdersProgress:
+    """This worker's view of how far each orders partition has been read."""
+
+    def __init__(self, orders_partitions: int) -> None:
+        self.orders_partitions = orders_partitions
+        self.own: dict[int, Progress] = {}  # the orders partitions this worker reads now
+        # orders partition -> the generation that read it, the newest order time it read and
+        # the offset after the last order it read
+        self.newest: dict[int, tuple[int, float, int]] = {}
+        self.heard: dict[int, dict[int, Progress]] = {}  # lines partition -> orders partition ->
+        self.sent: dict[int, Progress] = {}
+        self.sent_at = float("-inf")
+
+    def read(self, partition: int, generation: int, offset: int, ts: float) -> None:
+        """The order at `offset` of `partition`, of event time `ts`, was read in group
+        generation `generation` (a new generation reads again from the committed offset)."""
+        last = self.newest.get(partition)
+        if last is None or last[0] != generation:
+            self.newest[partition] = (generation, ts, offset + 1)
+        else:
+            self.newest[partition] = (generation, max(ts, last[1]), max(offset + 1, last[2]))
+
+    def update(self, generation: int, ends: Mapping[int, tuple[int | None, int | None]]) -> None:
+        """Set this worker's own progress from the orders partitions it reads in `generation`,
+        each with its consumer's position and its end as last fetched (None: not known yet)."""
+        self.own = {}
+        for partition, (position, end) in ends.items():
+            newest = self.newest.get(partition)
+            if newest is not None and newest[0] == generation:
+                day, position = day_of(newest[1]), newest[2]
+            else:
+                day = None
+            caught_up = (
+                position is not None and end is not None and end - position < CAUGHT_UP_RECORDS
+            )
+            self.own[partition] = Progress(generation, day, caught_up)
+        self.newest = {p: read for p, read in self.newest.items() if p in ends}
+
+    def hear(self, lines_partition: int, value: Mapping[str, Any]) -> None:
+        """Take in a progress record (validated) read from `lines_partition` of `order-lines`;
+        one of an older generation than the partition's last is out of date."""
+        read_to = value["read_to"]
+        progress = Progress(
+            value["generation"],
+            None if read_to is None else (date.fromisoformat(read_to) - EPOCH).days,
+            value["caught_up"],
+        )
+        heard = self.heard.setdefault(lines_partition, {})
+        last = heard.get(value["orders_partition"])
+        if last is None or progress.generation >= last.generation:
+            heard[value["orders_partition"]] = progress
+
+    def bound(self, lines_partition: int) -> int | None:
+        """The earliest day whose orders may still reach the SKUs of `lines_partition` (their
+        days before it are complete); None if every orders partition is read to its end."""
+        heard = self.heard.get(lines_partition, {})
+        holds = []
+        for partition in range(self.orders_partitions):
+            progress = self.own.get(partition) or heard.get(partition)
+            held = EARLIEST if progress is None else progress.holds()
+            if held is not None:
+                holds.append(held)
+        return min(holds) if holds else None
+
+    def to_send(self, now: float) -> list[dict[str, Any]]:
+        """The progress records to write to every `order-lines` partition now: this worker's
+        partitions whose progress changed, or all of them every RESEND_SECONDS."""
+        resend = now - self.sent_at >= RESEND_SECONDS
+        changed = {
+            partition: progress
+            for partition, progress in self.own.items()
+            if resend or self.sent.get(partition) != progress
+        }
+        if resend:
+            self.sent_at = now
+        self.sent.update(changed)
+        return [
+            {
+                "orders_partition": partition,
+                "generation": progress.generation,
+                "read_to": (None if progress.day is None else str(EPOCH + timedelta(progress.day))),
+                "caught_up": progress.caught_up,
+            }
+            for partition, progress in sorted(changed.items())
+        ]

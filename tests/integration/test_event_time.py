@@ -1,0 +1,46 @@
+"""Demand days in event time, when orders partitions are read at different paces, through the
+real broker."""
+
+from __future__ import annotations
+
+import pytest
+
+from realtime_mkt.worker_process import stop_worker
+from tests.helpers import DAY, T0, encoded, opening, order
+from tests.integration.kafka_io import produce
+from tests.integration.web import get, sample
+
+pytestmark = pytest.mark.integration
+
+SKUS = [f"sku-{n}" for n in range(4)]
+DAYS = 6
+
+
+def daily_orders(prefix: str, per_day: int) -> list[tuple[str, bytes, bytes]]:
+    """`per_day` orders a day, each of one unit of every SKU, spread over each day in order."""
+    records = []
+    for day in range(DAYS):
+        for n in range(per_day):
+            value = order(
+                f"{prefix}{day}-{n}", T0 + day * DAY + n * DAY / per_day, [(s, 1) for s in SKUS]
+            )
+            records.append(("orders", value["order_id"].encode(), encoded(value)))
+    return records
+
+
+def test_a_partition_read_ahead_of_another_closes_no_day_early(web_worker):
+    worker, port = web_worker, web_worker.settings.web_port
+    worker.open_market([v for sku in SKUS for v in opening(sku, 100_000)])
+    stop_worker(worker.process)
+    # a backlog in two orders partitions: one of 5 orders a day, read to its end in the first
+    # fetch, and one of 1,500 a day, read over many fetches: its days come long after
+    produce(worker.settings, daily_orders("dense", 1_500), orders_partition=1)
+    produce(worker.settings, daily_orders("sparse", 5), orders_partition=0)
+    worker.restart(wipe_local_state=False)
+    worker.wait_idle(["orders", "order-lines"], timeout=120)
+    assert sample(get(port, "/metrics")[1], "realtime_mkt_late_sales_total") == 0
+    for sku in SKUS:
+        forecast = get(port, f"/sku/{sku}")[1]["forecast"]
+        # days 0-4 closed by day 5's sales, each learned with every unit it sold
+        assert forecast["history_days"] == DAYS - 1
+        assert forecast["mean_per_day_at_list_price"] == pytest.approx(1_505)
