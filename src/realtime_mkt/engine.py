@@ -95,7 +95,7 @@ SIGNAL_ACTIONS = ("click", "add_to_cart")
 DAY_CLOSING = ("order-lines", "sku-ticks")
 # The most days a SKU's sales may run ahead of its open day while `SkuEngine.closing_bound` holds
 # that day open; a sale further ahead closes days up to this many before its own.
-MAX_DAYS_AHEAD = 7
+MAX_DAYS_AHEAD = 28
 
 
 def closing_day(day: int, bound: int | None) -> int:

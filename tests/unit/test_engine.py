@@ -375,11 +375,12 @@ def test_a_sale_runs_at_most_max_days_ahead_of_the_days_held_open():
     run = EngineRun()
     run.feed(market())
     run.engine.closing_bound = EARLIEST  # an orders partition not heard of yet
-    run.feed([("orders", order(f"d{d}", T0 + d * DAY + 100, [("sku-1", 1)])) for d in range(10)])
+    days = MAX_DAYS_AHEAD + 3
+    run.feed([("orders", order(f"d{d}", T0 + d * DAY + 100, [("sku-1", 1)])) for d in range(days)])
     demand = run.states()["sku-1"].demand
-    assert demand.day == day_of(T0) + 9 - MAX_DAYS_AHEAD
-    assert sorted(demand.ahead) == [day_of(T0) + d for d in range(10 - MAX_DAYS_AHEAD, 10)]
-    assert demand.n == 9 - MAX_DAYS_AHEAD and not any(run.late)
+    assert demand.day == day_of(T0) + days - 1 - MAX_DAYS_AHEAD
+    assert sorted(demand.ahead) == [day_of(T0) + d for d in range(days - MAX_DAYS_AHEAD, days)]
+    assert demand.n == days - 1 - MAX_DAYS_AHEAD and not any(run.late)
 
 
 def test_closing_day_is_the_events_own_unless_held_open():

@@ -32,23 +32,24 @@ def test_the_bound_is_the_earliest_day_of_the_partitions_still_being_read():
     progress = progress_of(3, (0, 9, DAY0 + 5), (1, 4, DAY0 + 2), (1, 3, DAY0 + 3), (2, 7, DAY0))
     # partition 2 is read to its end: it holds nothing back
     progress.update(GEN, {0: (10, 50_000), 1: (5, 50_000), 2: (8, 8)})
-    assert progress.bound(0) == DAY0 + 3  # the newest order read of partition 1
+    assert progress.bound(0, GEN) == DAY0 + 3  # the newest order read of partition 1
     progress.update(GEN, {0: (10, 50_000), 1: (5, 5 + CAUGHT_UP_RECORDS - 1), 2: (8, 8)})
-    assert progress.bound(0) == DAY0 + 5
+    assert progress.bound(0, GEN) == DAY0 + 5
     progress.update(GEN, {0: (10, 10), 1: (5, 5), 2: (8, 8)})
-    assert progress.bound(0) is None  # live: days close on the SKUs' own sales
+    assert progress.bound(0, GEN) is None  # live: days close on the SKUs' own sales
 
 
 def test_behind_is_counted_from_the_last_order_read_not_from_the_fetch_position():
     progress = progress_of(1, (0, 99, DAY0))
-    # fetched to 20,000 (the records between are on their way to the agent), end 20,100
-    progress.update(GEN, {0: (20_000, 20_100)})
-    assert progress.bound(0) == DAY0
+    # fetched to 20,000 (the records between are on their way to the agent), its end a little further
+    end = 20_000 + CAUGHT_UP_RECORDS - 1
+    progress.update(GEN, {0: (20_000, end)})
+    assert progress.bound(0, GEN) == DAY0
     fresh = OrdersProgress(1)  # nothing read yet: from the fetch position
-    fresh.update(GEN, {0: (20_000, 20_100)})
-    assert fresh.bound(0) is None
+    fresh.update(GEN, {0: (20_000, end)})
+    assert fresh.bound(0, GEN) is None
     fresh.update(GEN, {0: (None, None)})  # not fetched yet
-    assert fresh.bound(0) == EARLIEST
+    assert fresh.bound(0, GEN) == EARLIEST
 
 
 def test_partitions_of_other_workers_are_known_from_their_records_per_lines_partition():
@@ -56,17 +57,17 @@ def test_partitions_of_other_workers_are_known_from_their_records_per_lines_part
     reader.update(GEN, {0: (10, 10_000)})
     other = OrdersProgress(2)
     other.update(GEN, {})
-    assert other.bound(0) == EARLIEST  # partition 1 of orders not heard of yet
+    assert other.bound(0, GEN) == EARLIEST  # partition 1 of orders not heard of yet
     for record in reader.to_send(now=0.0):
         assert_valid("orders-progress.v1", record)
         other.hear(1, json.loads(json.dumps(record)))
-    assert other.bound(1) == EARLIEST  # this worker's orders partition 1: never read
+    assert other.bound(1, GEN) == EARLIEST  # this worker's orders partition 1: never read
     other.read(1, GEN, 0, at(DAY0 + 6))
     other.update(GEN, {1: (1, 1)})
-    assert other.bound(1) == DAY0 + 4 and other.bound(0) == EARLIEST
+    assert other.bound(1, GEN) == DAY0 + 4 and other.bound(0, GEN) == EARLIEST
     caught_up = {"orders_partition": 0, "generation": GEN, "read_to": None, "caught_up": True}
     other.hear(1, caught_up)
-    assert other.bound(1) is None
+    assert other.bound(1, GEN) is None
     stale = {
         "orders_partition": 0,
         "generation": GEN - 1,
@@ -74,16 +75,19 @@ def test_partitions_of_other_workers_are_known_from_their_records_per_lines_part
         "caught_up": False,
     }
     other.hear(1, stale)  # from the partition's reader before the last rebalance
-    assert other.bound(1) is None
+    assert other.bound(1, GEN) is None
+    # after the next rebalance, until each partition's reader says how far it has read again
+    other.update(GEN + 1, {1: (1, 1)})
+    assert other.bound(1, GEN + 1) == EARLIEST
 
 
 def test_a_new_generation_reads_again_from_the_committed_offset():
     progress = progress_of(1, (0, 500, DAY0 + 9))
     progress.update(GEN + 1, {0: (100, 10_000)})
-    assert progress.bound(0) == EARLIEST  # no order read in this generation yet
+    assert progress.bound(0, GEN + 1) == EARLIEST  # no order read in this generation yet
     progress.read(0, GEN + 1, 100, at(DAY0 + 2))
     progress.update(GEN + 1, {0: (101, 10_000)})
-    assert progress.bound(0) == DAY0 + 2
+    assert progress.bound(0, GEN + 1) == DAY0 + 2
 
 
 def test_progress_is_sent_when_it_changes_and_again_every_resend_period():

@@ -173,6 +173,9 @@ def create_app(settings: Settings) -> faust.App:
     lines_spec, orders_spec = catalogue["order-lines"], catalogue["orders"]
     lines_topic, orders_topic = lines_spec.full_name(settings), orders_spec.full_name(settings)
     progress = OrdersProgress(orders_spec.partitions)
+    # the progress records of the batch being taken in: they cover the lines before them, so
+    # they count only once the whole batch is applied
+    heard: list[tuple[int, dict[str, Any]]] = []
 
     def accept(event: Record) -> InputEvent | None:
         """Decode a record; reject it to the dead-letter topic (never raise) if it is bad or
@@ -183,7 +186,7 @@ def create_app(settings: Settings) -> faust.App:
         name = logical[message.topic]
         try:
             if name == "order-lines" and event.key is None:
-                progress.hear(message.partition, decode_as("orders-progress.v1", event.value))
+                heard.append((message.partition, decode_as("orders-progress.v1", event.value)))
                 return None
             read = Position(source_of(name, message.partition), message.offset)
             return not_ahead(decode(name, event.key, event.value, read), time.time())
@@ -338,7 +341,8 @@ def create_app(settings: Settings) -> faust.App:
         """Apply SKU-keyed events (and orders' lines) to per-SKU state and publish the decisions
         they cause (the records come through `sku_inbox`; the stream stays unread)."""
         async for batch in valid_batches(sku_inbox):
-            bounds = {q: progress.bound(q) for q in range(lines_spec.partitions)}
+            generation = app.consumer_generation_id
+            bounds = {q: progress.bound(q, generation) for q in range(lines_spec.partitions)}
             for sku_id, items in by_key(sku_inputs(batch), "sku_id").items():
                 partition = sku_partition(sku_id, items[0][0])
                 engine.closing_bound = bounds[partition]
@@ -355,6 +359,9 @@ def create_app(settings: Settings) -> faust.App:
                     for out in outcome.outputs:
                         metrics.DECISIONS.labels(out.topic).inc()
                         outbox.add(out.topic, out.key.encode(), out.value)
+            for lines_partition, value in heard:
+                progress.hear(lines_partition, value)
+            heard.clear()
             await stored_once_delivered(sku_writes)
 
     user_topic = kafka_topic("clicks")
@@ -416,7 +423,10 @@ def create_app(settings: Settings) -> faust.App:
         if engine.clock is None:
             return
         # not past the days whose orders may still come to this worker's SKUs
-        bounds = [b for q in assigned(lines_topic) if (b := progress.bound(q)) is not None]
+        generation = app.consumer_generation_id
+        bounds = [
+            b for q in assigned(lines_topic) if (b := progress.bound(q, generation)) is not None
+        ]
         day = closing_day(day_of(engine.clock), min(bounds) if bounds else None)
         if day <= ticked_day:
             return

@@ -13,9 +13,10 @@ or that the partition is read to its end. A record covers the lines before it in
 The bound of an `order-lines` partition is the earliest day among the orders partitions still
 being read, as this worker reads its own and as the others' records in that partition tell; a
 partition read to its end holds nothing back (live, every partition is: days close on the SKU's
-own sales and ticks as before), and one not heard of yet holds every day
-(`engine.SkuEngine.closing_bound` still closes days MAX_DAYS_AHEAD behind a sale).
-"""
+own sales and ticks as before), and one not heard of in the group's current generation holds
+every day (`engine.closing_day` still closes days MAX_DAYS_AHEAD behind a sale): a new generation
+reads every partition again from its committed offset, and progress from before the restart of a
+worker is not its progress now."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from realtime_mkt.models.daily_demand import day_of
 
 # An orders partition fewer than this many records from its end (as last fetched) is read to its
 # end: live, a partition is a batch or so behind its end at any moment.
-CAUGHT_UP_RECORDS = 500
+CAUGHT_UP_RECORDS = 100
 RESEND_SECONDS = 30.0  # unchanged progress is written again this often, for a worker just started
 EARLIEST = -(2**31)  # the bound while an orders partition has not been heard of
 EPOCH = date(1970, 1, 1)  # day 0 of `day_of`
@@ -102,15 +103,18 @@ class OrdersProgress:
         if last is None or progress.generation >= last.generation:
             heard[value["orders_partition"]] = progress
 
-    def bound(self, lines_partition: int) -> int | None:
+    def bound(self, lines_partition: int, generation: int) -> int | None:
         """The earliest day whose orders may still reach the SKUs of `lines_partition` (their
-        days before it are complete); None if every orders partition is read to its end."""
+        days before it are complete) in group generation `generation`; None if every orders
+        partition is read to its end. Progress of an earlier generation is not taken: a new
+        generation reads every partition again from its committed offset."""
         heard = self.heard.get(lines_partition, {})
         holds = []
         for partition in range(self.orders_partitions):
             progress = self.own.get(partition) or heard.get(partition)
-            held = EARLIEST if progress is None else progress.holds()
-            if held is not None:
+            if progress is None or progress.generation != generation:
+                holds.append(EARLIEST)
+            elif (held := progress.holds()) is not None:
                 holds.append(held)
         return min(holds) if holds else None
 
