@@ -88,10 +88,14 @@ class EngineRun:
         self.held: list[tuple[str, str]] = []  # (sku, reason)
         self.late: list[bool] = []  # per event applied: an order line of a day its SKU had closed
 
-    def feed(self, inputs: list[tuple[str, dict[str, Any]]]) -> list[Output]:
+    def feed(
+        self, inputs: list[tuple[str, dict[str, Any]]], closing_bound: int | None = None
+    ) -> list[Output]:
+        """Apply `inputs`, each read while orders of `closing_bound` and later may still come."""
         outputs: list[Output] = []
         for topic, value in inputs:
             for event in sku_inputs(topic, value):
+                event = event._replace(closing_bound=closing_bound)
                 sku = event.value["sku_id"]
                 stored = self.table.get(sku)
                 state = SkuState.from_dict(json.loads(json.dumps(stored))) if stored else None

@@ -93,7 +93,7 @@ SIGNAL_ACTIONS = ("click", "add_to_cart")
 # price change or receipt days ahead of the orders came first and closed the days between
 # with part of their sales (README *Event time*).
 DAY_CLOSING = ("order-lines", "sku-ticks")
-# The most days a SKU's sales may run ahead of its open day while `SkuEngine.closing_bound` holds
+# The most days a SKU's sales may run ahead of its open day while `InputEvent.closing_bound` holds
 # that day open; a sale further ahead closes days up to this many before its own.
 MAX_DAYS_AHEAD = 28
 
@@ -173,10 +173,6 @@ class SkuEngine:
         self.decisions = decisions or DecisionLog()  # what each SKU decided lately
         self.cycle_pool = cycle_pool or CyclePool()  # restock's correction per lead time
         self.clock: float | None = None  # newest sale or tick seen across SKUs: drives the ticks
-        # The earliest day whose orders may still come, for the SKUs being applied: their days
-        # before it are complete, and a sale or tick closes days only up to it (`closing_day`,
-        # `streaming/orders_progress.py`). None: every order read comes as it happens.
-        self.closing_bound: int | None = None
         self.category_priors = CategoryPriors()
 
     def apply(self, state: SkuState | None, event: InputEvent) -> Outcome:
@@ -202,7 +198,7 @@ class SkuEngine:
             self.clock = event.ts if self.clock is None else max(self.clock, event.ts)
             day = day_of(event.ts)  # a SKU's first day is its own first event's
             if state.demand.day is not None:
-                day = closing_day(day, self.closing_bound)
+                day = closing_day(day, event.closing_bound)
             new_day = self._learn_closed_days(state, day)
         outcome = Outcome(state)
         reprice = new_day

@@ -29,6 +29,9 @@ class InputEvent(NamedTuple):
     ts: float | None  # None for catalog records, which carry no event time
     read: Position | None = None
     origin: Origin | None = None
+    # the earliest day whose orders may still come to its SKU when it was read: a sale or tick
+    # closes days only up to it (`engine.closing_day`); None: every order came as it happened
+    closing_bound: int | None = None
 
 
 class RejectedEvent(Exception):

@@ -350,22 +350,21 @@ def test_days_whose_orders_may_still_come_stay_open_and_their_sales_count_on_the
     # the closing bound says orders of day 1 may still come
     run = EngineRun()
     run.feed(market())
-    run.engine.closing_bound = day_of(T0) + 1
     run.feed(
         [
             ("orders", order("d0", T0 + 100, [("sku-1", 2)])),
             ("orders", order("d3", T0 + 3 * DAY + 100, [("sku-1", 4)])),
             ("orders", order("d1", T0 + DAY + 100, [("sku-1", 3)])),
             ("orders", order("d1-off", T0 + DAY + 200, [("sku-1", 1)], status="cancelled")),
-        ]
+        ],
+        closing_bound=day_of(T0) + 1,
     )
     state = run.states()["sku-1"]
     assert not any(run.late)
     assert state.demand.n == 1  # day 0, with its 2 units
     assert (state.demand.day, state.demand.units) == (day_of(T0) + 1, 3 - 1)
     assert state.net_stock == 80 - 2 - 4 - 3 + 1  # stock moves as events come
-    run.engine.closing_bound = None  # every orders partition read to its end
-    run.feed([("sku-ticks", tick("sku-1", T0 + 4 * DAY))])
+    run.feed([("sku-ticks", tick("sku-1", T0 + 4 * DAY))])  # every orders partition read
     state = run.states()["sku-1"]
     assert state.demand.n == 4 and state.demand.level == pytest.approx((2 + 2 + 0 + 4) / 4)
     assert (state.demand.day, state.demand.units, state.demand.ahead) == (day_of(T0) + 4, 0, {})
@@ -374,9 +373,9 @@ def test_days_whose_orders_may_still_come_stay_open_and_their_sales_count_on_the
 def test_a_sale_runs_at_most_max_days_ahead_of_the_days_held_open():
     run = EngineRun()
     run.feed(market())
-    run.engine.closing_bound = EARLIEST  # an orders partition not heard of yet
     days = MAX_DAYS_AHEAD + 3
-    run.feed([("orders", order(f"d{d}", T0 + d * DAY + 100, [("sku-1", 1)])) for d in range(days)])
+    sales = [("orders", order(f"d{d}", T0 + d * DAY + 100, [("sku-1", 1)])) for d in range(days)]
+    run.feed(sales, closing_bound=EARLIEST)  # an orders partition not heard of yet
     demand = run.states()["sku-1"].demand
     assert demand.day == day_of(T0) + days - 1 - MAX_DAYS_AHEAD
     assert sorted(demand.ahead) == [day_of(T0) + d for d in range(days - MAX_DAYS_AHEAD, days)]

@@ -114,3 +114,14 @@ def test_a_malformed_progress_record_breaks_its_schema(read_to):
     with pytest.raises(RejectedEvent) as rejected:
         decode_as("orders-progress.v1", json.dumps(record).encode())
     assert rejected.value.field == "read_to"
+
+
+def test_an_order_read_moves_the_bound_for_the_next_event_of_the_batch():
+    progress = progress_of(2, (0, 0, DAY0), (1, 0, DAY0))
+    progress.update(GEN, {0: (1, 9_000), 1: (1, 9_000)})
+    assert progress.bound(0, GEN) == DAY0
+    assert not progress.read(0, GEN, 1, at(DAY0, hour=20))  # the same day
+    assert progress.read(0, GEN, 2, at(DAY0 + 1))
+    assert progress.bound(0, GEN) == DAY0  # partition 1 is still on DAY0
+    assert progress.read(1, GEN, 1, at(DAY0 + 2))
+    assert progress.bound(0, GEN) == DAY0 + 1

@@ -28,7 +28,7 @@ The level is the plain mean while younger than the span; weekday factors start l
 two weeks and are kept normalised to average 1.
 
 Sales of a day after the open one, which the engine does not close yet (other sales of the open
-day are still on their way: `engine.SkuEngine.closing_bound`), wait in their own day's bucket
+day are still on their way: `InputEvent.closing_bound`), wait in their own day's bucket
 (`ahead`) until that day opens.
 """
 

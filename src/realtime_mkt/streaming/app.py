@@ -17,6 +17,7 @@ from realtime_mkt.catalogue import SKU_INPUTS, load_catalogue
 from realtime_mkt.decision_log import DecisionLog
 from realtime_mkt.decisions import DECISION_TOPICS
 from realtime_mkt.engine import (
+    DAY_CLOSING,
     SIGNAL_ACTIONS,
     SkuEngine,
     closing_day,
@@ -295,31 +296,57 @@ def create_app(settings: Settings) -> faust.App:
         """The batch's SKU events, orders replaced by their lines whose SKU partition is this
         worker's (the rest go to `order-lines`, for the worker that has theirs); purchases teach
         the preference model. A line applied here keeps its order's event: its ack, and its dead
-        letter if it fails."""
+        letter if it fails. Sales and ticks carry the bound their SKU's days close under, as it
+        stands where they are in the batch (`streaming/orders_progress.py`)."""
         local = assigned(lines_topic)
+        generation = app.consumer_generation_id
+        update_own_progress(generation)
+        bounds: dict[int, int | None] = {}  # lines partition -> its bound, until it moves
+
+        def bounded(accepted: InputEvent, partition: int) -> InputEvent:
+            if partition not in bounds:
+                bounds[partition] = progress.bound(partition, generation)
+            bound = bounds[partition]
+            return accepted if bound is None else accepted._replace(closing_bound=bound)
+
         inputs = []
         for event, accepted in batch:
+            message = event.message
             if accepted.topic != "orders":
+                if accepted.topic in DAY_CLOSING:
+                    accepted = bounded(accepted, message.partition)
                 inputs.append((event, accepted))
                 continue
-            message = event.message
             assert accepted.ts is not None
-            progress.read(
-                message.partition, app.consumer_generation_id, message.offset, accepted.ts
-            )
+            if progress.read(message.partition, generation, message.offset, accepted.ts):
+                bounds.clear()
             lines = order_lines(accepted.value)
             guarded(event, lambda lines=lines: learn_purchases(lines))
             for part, line in enumerate(lines):
                 line["origin"] = line_origin(event, part)
                 key = line["sku_id"].encode()
-                if routing.partition_of(line["sku_id"], lines_spec.partitions) not in local:
+                partition = routing.partition_of(line["sku_id"], lines_spec.partitions)
+                if partition not in local:
                     outbox.add("order-lines", key, line)
                     continue
                 try:
-                    inputs.append((event, checked("order-lines", key, line)))
+                    inputs.append((event, bounded(checked("order-lines", key, line), partition)))
                 except RejectedEvent as rejection:
                     reject(event, rejection)
         return inputs
+
+    def update_own_progress(generation: int) -> None:
+        """This worker's progress through its orders partitions, from where its consumer
+        stands on each."""
+        consumer = app.consumer
+        progress.update(
+            generation,
+            {
+                tp.partition: (consumer.fetch_position(tp), consumer.fetched_end(tp))
+                for tp in app.assignor.assigned_actives()
+                if tp.topic == orders_topic
+            },
+        )
 
     def assigned(topic: str) -> set[int]:
         """The partitions of `topic` this worker holds (actively)."""
@@ -341,11 +368,8 @@ def create_app(settings: Settings) -> faust.App:
         """Apply SKU-keyed events (and orders' lines) to per-SKU state and publish the decisions
         they cause (the records come through `sku_inbox`; the stream stays unread)."""
         async for batch in valid_batches(sku_inbox):
-            generation = app.consumer_generation_id
-            bounds = {q: progress.bound(q, generation) for q in range(lines_spec.partitions)}
             for sku_id, items in by_key(sku_inputs(batch), "sku_id").items():
                 partition = sku_partition(sku_id, items[0][0])
-                engine.closing_bound = bounds[partition]
                 run = apply_keyed(
                     sku_writes, sku_id, items, partition, SkuState.from_dict, engine.apply
                 )
@@ -396,15 +420,7 @@ def create_app(settings: Settings) -> faust.App:
     async def pass_on_orders_progress() -> None:
         """Write how far this worker has read its orders partitions into every `order-lines`
         partition, after the lines it sent, when that changed (`streaming/orders_progress.py`)."""
-        consumer = app.consumer
-        progress.update(
-            app.consumer_generation_id,
-            {
-                tp.partition: (consumer.fetch_position(tp), consumer.fetched_end(tp))
-                for tp in app.assignor.assigned_actives()
-                if tp.topic == orders_topic
-            },
-        )
+        update_own_progress(app.consumer_generation_id)
         records = progress.to_send(time.monotonic())
         for record in records:
             for partition in range(lines_spec.partitions):

@@ -64,18 +64,28 @@ class OrdersProgress:
         self.sent: dict[int, Progress] = {}
         self.sent_at = float("-inf")
 
-    def read(self, partition: int, generation: int, offset: int, ts: float) -> None:
+    def read(self, partition: int, generation: int, offset: int, ts: float) -> bool:
         """The order at `offset` of `partition`, of event time `ts`, was read in group
-        generation `generation` (a new generation reads again from the committed offset)."""
+        generation `generation` (a new generation reads again from the committed offset).
+        Returns whether this worker's progress on the partition moved to a later day: the
+        bounds change, as they must for the next event read (a batch reads its partitions
+        interleaved)."""
         last = self.newest.get(partition)
         if last is None or last[0] != generation:
             self.newest[partition] = (generation, ts, offset + 1)
         else:
             self.newest[partition] = (generation, max(ts, last[1]), max(offset + 1, last[2]))
+        own = self.own.get(partition)
+        day = day_of(self.newest[partition][1])
+        if own is None or own.generation != generation or own.day == day:
+            return False
+        self.own[partition] = Progress(generation, day, own.caught_up)
+        return True
 
     def update(self, generation: int, ends: Mapping[int, tuple[int | None, int | None]]) -> None:
         """Set this worker's own progress from the orders partitions it reads in `generation`,
-        each with its consumer's position and its end as last fetched (None: not known yet)."""
+        each with its consumer's position and its end as last fetched (None: not known yet):
+        before each batch and before progress is sent."""
         self.own = {}
         for partition, (position, end) in ends.items():
             newest = self.newest.get(partition)
