@@ -1,4 +1,4 @@
-"""The SKU engine takes any stream of valid inputs without failing, and every decision it makes
+"""The SKU engine takes any stream of valid inputs, read under any closing bound, without failing,
 validates: a valid event that raised would be dead-lettered, and its data lost to the models."""
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 from realtime_mkt.decisions import positive_price
 from realtime_mkt.engine import MAX_PRICE_FACTOR, SkuEngine, price_factor, sku_signal, tick
 from realtime_mkt.events import RejectedEvent, format_time
+from realtime_mkt.models.daily_demand import day_of
+from realtime_mkt.streaming.orders_progress import EARLIEST
 from tests.helpers import (
     DAY,
     T0,
@@ -52,33 +54,39 @@ step = st.tuples(
     st.floats(min_value=-0.3, max_value=1.5),  # days after the previous event (some go back)
     st.integers(min_value=1, max_value=100_000),  # units
     st.floats(min_value=1e-4, max_value=1e6, allow_nan=False),  # a price
+    # the closing bound it is read under, in days from its own (None: none; -99: not heard of)
+    st.one_of(st.none(), st.just(-99), st.integers(min_value=-40, max_value=2)),
 )  # fmt: skip
 
 
-def inputs_of(record: dict, steps: list[tuple]) -> list[tuple[str, dict]]:
-    """The topic and value of each step, at times that mostly move forward."""
-    inputs: list[tuple[str, dict]] = [("catalog", record)]
+def inputs_of(record: dict, steps: list[tuple]) -> list[tuple[str, dict, int | None]]:
+    """The topic and value of each step, at times that mostly move forward, and the closing
+    bound it is read under."""
+    inputs: list[tuple[str, dict, int | None]] = [("catalog", record, None)]
     ts = T0
-    for i, (kind, days, units, price) in enumerate(steps):
+    for i, (kind, days, units, price, behind) in enumerate(steps):
         ts += days * DAY
+        bound = None if behind is None else EARLIEST if behind == -99 else day_of(ts) + behind
         at = format_time(ts)
         if kind in ("placed", "cancelled", "returned"):
             value = order(f"o{i}", ts, [("s", units)], status=kind)
             value["lines"][0]["unit_price"] = max(round(price, 2), 0.01)
-            inputs.append(("orders", value))
+            inputs.append(("orders", value, bound))
         elif kind in ("snapshot", "receipt", "adjustment"):
             quantity = units if kind != "adjustment" else units - 50_000
-            inputs.append(("inventory", inventory(f"i{i}", ts, "s", kind, quantity)))
+            inputs.append(("inventory", inventory(f"i{i}", ts, "s", kind, quantity), bound))
         elif kind == "tick":
-            inputs.append(("sku-ticks", tick("s", ts)))
+            inputs.append(("sku-ticks", tick("s", ts), bound))
         elif kind == "click":
             click = {"event_id": f"c{i}", "occurred_at": at, "sku_id": "s", "action": "click"}
-            inputs.append(("sku-signals", sku_signal(click)))
+            inputs.append(("sku-signals", sku_signal(click), bound))
         elif kind == "catalog":
-            inputs.append(("catalog", {**record, "unit_cost": price}))
+            inputs.append(("catalog", {**record, "unit_cost": price}, bound))
         else:
             change = {"event_id": f"p{i}", "occurred_at": at, "sku_id": "s", "kind": kind}
-            inputs.append(("price-changes", {**change, "price": price, "competitor_id": "r"}))
+            inputs.append(
+                ("price-changes", {**change, "price": price, "competitor_id": "r"}, bound)
+            )
     return inputs
 
 
@@ -86,9 +94,9 @@ def inputs_of(record: dict, steps: list[tuple]) -> list[tuple[str, dict]]:
 @given(record=catalogs(), steps=st.lists(step, min_size=20, max_size=120))
 def test_any_valid_stream_is_taken_and_every_decision_validates(record, steps):
     run = EngineRun(SkuEngine())
-    for topic, value in inputs_of(record, steps):
+    for topic, value, bound in inputs_of(record, steps):
         try:
-            outputs = run.feed([(topic, value)])
+            outputs = run.feed([(topic, value)], closing_bound=bound)
         except RejectedEvent:  # invalid as drawn (e.g. a competitor price change needs an id)
             continue
         for output in outputs:
