@@ -1,5 +1,6 @@
 """The SKU engine takes any stream of valid inputs, read under any closing bound, without
-failing, and every decision it makes validates: a valid event that raised would be dead-lettered, and its data lost to the models."""
+failing, and every decision it makes validates: a valid event that raised would be
+dead-lettered, and its data lost to the models."""
 
 from __future__ import annotations
 
