@@ -3,12 +3,14 @@ real broker."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from realtime_mkt.worker_process import stop_worker
 from tests.helpers import DAY, T0, encoded, opening, order
 from tests.integration.kafka_io import produce
-from tests.integration.web import get, sample
+from tests.integration.web import get, sample, value
 
 pytestmark = pytest.mark.integration
 
@@ -37,8 +39,19 @@ def test_a_partition_read_ahead_of_another_closes_no_day_early(web_worker):
     produce(worker.settings, daily_orders("dense", 1_500), orders_partition=1)
     produce(worker.settings, daily_orders("sparse", 5), orders_partition=0)
     worker.restart(wipe_local_state=False)
+    worker.wait_ready()
+    held_open = []  # days the SKUs keep open for the dense partition, while it is read
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        metrics = get(port, "/metrics")[1]
+        held_open.append(sample(metrics, "realtime_mkt_days_held_open"))
+        if value(metrics, 'realtime_mkt_events_total{topic="orders"}') == DAYS * (1_500 + 5):
+            break
+        time.sleep(0.1)
     worker.wait_idle(["orders", "order-lines"], timeout=120)
-    assert sample(get(port, "/metrics")[1], "realtime_mkt_late_sales_total") == 0
+    metrics = get(port, "/metrics")[1]
+    assert sample(metrics, "realtime_mkt_late_sales_total") == 0
+    assert max(held_open) >= 1 and sample(metrics, "realtime_mkt_days_held_open") == 0
     for sku in SKUS:
         forecast = get(port, f"/sku/{sku}")[1]["forecast"]
         # days 0-4 closed by day 5's sales, each learned with every unit it sold

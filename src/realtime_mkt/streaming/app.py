@@ -419,14 +419,29 @@ def create_app(settings: Settings) -> faust.App:
     @app.timer(PROGRESS_SECONDS)
     async def pass_on_orders_progress() -> None:
         """Write how far this worker has read its orders partitions into every `order-lines`
-        partition, after the lines it sent, when that changed (`streaming/orders_progress.py`)."""
+        partition, after the lines it sent, when that changed (`streaming/orders_progress.py`);
+        export how many days its SKUs hold open for orders still to come."""
         update_own_progress(app.consumer_generation_id)
+        if engine.clock is not None and (day := closable_day()) is not None:
+            metrics.DAYS_HELD_OPEN.set(day_of(engine.clock) - day)
         records = progress.to_send(time.monotonic())
         for record in records:
             for partition in range(lines_spec.partitions):
                 outbox.add("order-lines", None, record, partition)
         if records:
             await outbox.flush()
+
+    def closable_day() -> int | None:
+        """The day this worker's SKUs may close their days up to now: that of the newest sale
+        or tick it applied, held back to the earliest day whose orders may still come to them
+        (None before the first)."""
+        if engine.clock is None:
+            return None
+        generation = app.consumer_generation_id
+        bounds = [
+            b for q in assigned(lines_topic) if (b := progress.bound(q, generation)) is not None
+        ]
+        return closing_day(day_of(engine.clock), min(bounds) if bounds else None)
 
     ticked_day = -1
 
@@ -436,15 +451,8 @@ def create_app(settings: Settings) -> faust.App:
         at most `settings.tick_rate` SKUs a second: a million ticks at once would fill the SKU
         agent's input for minutes, and live orders would wait behind them."""
         nonlocal ticked_day
-        if engine.clock is None:
-            return
-        # not past the days whose orders may still come to this worker's SKUs
-        generation = app.consumer_generation_id
-        bounds = [
-            b for q in assigned(lines_topic) if (b := progress.bound(q, generation)) is not None
-        ]
-        day = closing_day(day_of(engine.clock), min(bounds) if bounds else None)
-        if day <= ticked_day:
+        day = closable_day()
+        if day is None or day <= ticked_day:
             return
         ticked_day = day
         at = engine.clock if day == day_of(engine.clock) else day * SECONDS_PER_DAY

@@ -58,6 +58,13 @@ LATE_SALES = Counter(
     "counted in the SKU's open day instead, so both days' demand is learned wrong",
     registry=REGISTRY,
 )
+DAYS_HELD_OPEN = Gauge(
+    "realtime_mkt_days_held_open",
+    "Event-time days this worker's SKUs keep open because orders of them may still come: the "
+    "newest sale's day minus the earliest day an orders partition still being read is on "
+    "(streaming/orders_progress.py); 0 live, at most engine.MAX_DAYS_AHEAD",
+    registry=REGISTRY,
+)
 MODEL_HEALTH = Gauge(
     "realtime_mkt_model_health",
     "Progressive-validation metrics of the shared models (log loss, calibration, MAE, ...)",
