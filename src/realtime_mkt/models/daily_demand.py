@@ -268,5 +268,5 @@ class DailyDemand:
         if later:  # states written before the tracking signal start it at zero
             model.error_mean, model.error_abs = later[:2]
         if len(later) > 2:  # and had no sales of later days waiting
-            model.ahead = {int(day): [units, revenue] for day, units, revenue in later[2]}
+            model.ahead = {int(waiting[0]): list(waiting[1:]) for waiting in later[2]}
         return model

@@ -30,8 +30,10 @@ from realtime_mkt.models.daily_demand import day_of
 # An orders partition fewer than this many records from its end (as last fetched) is read to its
 # end: live, a partition is a batch or so behind its end at any moment.
 CAUGHT_UP_RECORDS = 100
-RESEND_SECONDS = 30.0  # unchanged progress is written again this often, for a worker just started
-EARLIEST = -(2**31)  # the bound while an orders partition has not been heard of
+# Unchanged progress is written again this often: a safety net, since a rebalance (a worker
+# started or gone) moves every worker to a new generation, whose progress they then write.
+RESEND_SECONDS = 30.0
+EARLIEST = -(2**31)  # the bound while an orders partition is not heard of in this generation
 EPOCH = date(1970, 1, 1)  # day 0 of `day_of`
 
 
