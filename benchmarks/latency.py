@@ -6,7 +6,9 @@ only, or with `--mix` the market's whole input (clicks and impressions, orders, 
 in the market's proportions). A consumer in this process reads `restock-requests`,
 `price-adjustments` and `promo-adjustments`; a decision's latency is the time it was received
 minus the time its triggering order was sent (matched on `sku_id` and `occurred_at`; the
-earliest such order, so an upper bound).
+earliest such order, so an upper bound). Also how many progress records the worker wrote into
+`order-lines` meanwhile (one worker sends no lines there: every record is its progress through
+`orders`, `streaming/orders_progress.py`).
 
     .ci/venv python benchmarks/latency.py --rates 250 500 1000 2000 --seconds 20 [--mix]
 """
@@ -34,6 +36,7 @@ from harness import (
     running_workers,
     send_events,
 )
+from kafka import KafkaConsumer
 
 from realtime_mkt.catalogue import topic
 from realtime_mkt.demo import ensure_broker
@@ -125,15 +128,15 @@ def main() -> None:
         f"{SKUS} SKUs; after {warm_up} warm-up events ({WARM_UP_ORDERS} orders), "
         f"{what} at each rate for {args.seconds:g} s"
     )
-    print("rate/s  decisions  p50 ms  p99 ms  max ms   (restock p99 ms, n)")
+    print("rate/s  decisions  p50 ms  p99 ms  max ms   (restock p99 ms, n)  progress records/s")
     try:
         with run_topics_deleted(base.bootstrap_servers):
             for rate in args.rates:
                 paced = events[warm_up : warm_up + int(rate * args.seconds)]
-                latencies = bench_rate(
+                latencies, progress = bench_rate(
                     fresh_settings(base, data), events[:warm_up], paced, master, rate
                 )
-                print(summary(rate, latencies))
+                print(f"{summary(rate, latencies)}  {progress / args.seconds:.1f}")
     finally:
         shutil.rmtree(data, ignore_errors=True)
 
@@ -154,12 +157,26 @@ def bench_rate(
     paced: list[Event],
     master: list[tuple[str, dict]],
     rate: float,
-) -> dict[str, list[float]]:
-    """Decision latencies per output topic of one worker fed `paced` at `rate` after `warm_up`."""
+) -> tuple[dict[str, list[float]], int]:
+    """Decision latencies per output topic of one worker fed `paced` at `rate` after `warm_up`,
+    and the records it wrote into `order-lines` meanwhile."""
     with running_workers(settings, master) as alive:
         send_events(settings, warm_up)
         wait_until_consumed(settings, consumed_topics(warm_up), 300, alive)
-        return asyncio.run(paced_phase(settings, paced, rate, alive))
+        before = records_in(settings, "order-lines")
+        latencies = asyncio.run(paced_phase(settings, paced, rate, alive))
+        return latencies, records_in(settings, "order-lines") - before
+
+
+def records_in(settings: Settings, name: str) -> int:
+    """How many records topic `name` holds (the sum of its partitions' end offsets)."""
+    full = topic(name).full_name(settings)
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+    try:
+        partitions = [TopicPartition(full, p) for p in consumer.partitions_for_topic(full)]
+        return sum(consumer.end_offsets(partitions).values())
+    finally:
+        consumer.close()
 
 
 def summary(rate: float, latencies: dict[str, list[float]]) -> str:
