@@ -203,6 +203,8 @@ class SkuEngine:
         outcome = Outcome(state)
         reprice = new_day
         if event.topic == "order-lines":
+            if event.closing_bound is not None:  # orders of earlier days may still come
+                state.demand.move_first_day(day_of(event.ts))
             self._apply_order_line(state, value, day_of(event.ts))
             late = day_of(event.ts) < state.demand.day  # type: ignore[operator]
             outcome.late_sale = late and value["status"] != "returned"

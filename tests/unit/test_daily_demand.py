@@ -115,6 +115,18 @@ def test_sales_of_a_later_day_wait_for_it_and_are_learned_on_their_own_day():
     assert (model.day, model.units, model.revenue, model.ahead) == (104, 3, 30.0, {})
 
 
+def test_the_first_day_moves_to_an_earlier_sale_only_while_no_day_is_learned():
+    model = DailyDemand()
+    model.advance(105, stocked_out=False)
+    model.add_sale(4, 10.0, day=105)
+    model.move_first_day(103)
+    assert (model.day, model.units, model.ahead) == (103, 0, {105: [4, 40.0]})
+    model.advance(106, stocked_out=False)
+    assert model.n == 3 and model.level == pytest.approx(4 / 3)
+    model.move_first_day(100)
+    assert model.day == 106
+
+
 def test_round_trips_through_its_compact_form():
     model = DailyDemand()
     feed(model, [3, 4, 5])

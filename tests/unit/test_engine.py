@@ -329,20 +329,23 @@ def test_a_line_of_a_day_a_later_sale_closed_is_late_and_counts_in_the_open_day(
     assert state.demand.day == day_of(T0) + 3 and state.demand.units == 4 + 3 - 1
 
 
-def test_a_skus_first_day_is_that_of_its_earliest_sale_whichever_came_first():
+def test_while_orders_may_still_come_a_skus_first_day_is_that_of_its_earliest_sale():
     run = EngineRun()
-    run.feed(
-        [
-            *market(),
-            ("orders", order("d3", T0 + 3 * DAY + 100, [("sku-1", 4)])),
-            ("orders", order("d1", T0 + DAY + 100, [("sku-1", 3)])),
-            ("orders", order("d4", T0 + 4 * DAY + 100, [("sku-1", 5)])),
-        ]
-    )
+    run.feed(market())
+    first_sales = [
+        ("orders", order("d3", T0 + 3 * DAY + 100, [("sku-1", 4)])),
+        ("orders", order("d1", T0 + DAY + 100, [("sku-1", 3)])),
+    ]
+    run.feed(first_sales, closing_bound=day_of(T0))
+    run.feed([("orders", order("d4", T0 + 4 * DAY + 100, [("sku-1", 5)]))])
     demand = run.states()["sku-1"].demand
     assert not any(run.late)
     assert demand.n == 3 and demand.level == pytest.approx((3 + 0 + 4) / 3)
     assert (demand.day, demand.units) == (day_of(T0) + 4, 5)
+    # with every order read as it came, an earlier line is late even before any day is learned
+    live = EngineRun()
+    live.feed([*market(), *first_sales])
+    assert live.late[-1] and live.states()["sku-1"].demand.day == day_of(T0) + 3
 
 
 def test_days_whose_orders_may_still_come_stay_open_and_their_sales_count_on_their_own_day():

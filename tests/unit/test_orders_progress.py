@@ -39,16 +39,19 @@ def test_the_bound_is_the_earliest_day_of_the_partitions_still_being_read():
     assert progress.bound(0, GEN) is None  # live: days close on the SKUs' own sales
 
 
-def test_behind_is_counted_from_the_last_order_read_not_from_the_fetch_position():
+def test_behind_is_counted_from_the_last_order_read_or_where_the_generation_began():
     progress = progress_of(1, (0, 99, DAY0))
-    # fetched to 20,000 (the records between are on their way to the agent), its end a little further
-    end = 20_000 + CAUGHT_UP_RECORDS - 1
-    progress.update(GEN, {0: (20_000, end)})
+    # the generation began at 0 and read to 99; records fetched beyond are still to come
+    progress.update(GEN, {0: (0, 20_000)})
     assert progress.bound(0, GEN) == DAY0
-    fresh = OrdersProgress(1)  # nothing read yet: from the fetch position
-    fresh.update(GEN, {0: (20_000, end)})
+    progress.update(GEN, {0: (0, 100 + CAUGHT_UP_RECORDS - 1)})
+    assert progress.bound(0, GEN) is None
+    fresh = OrdersProgress(1)  # nothing read yet in this generation: from where it began
+    fresh.update(GEN, {0: (19_950, 20_000)})
     assert fresh.bound(0, GEN) is None
-    fresh.update(GEN, {0: (None, None)})  # not fetched yet
+    fresh.update(GEN, {0: (0, 20_000)})
+    assert fresh.bound(0, GEN) == EARLIEST
+    fresh.update(GEN, {0: (0, None)})  # not fetched yet
     assert fresh.bound(0, GEN) == EARLIEST
 
 

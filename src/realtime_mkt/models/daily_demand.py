@@ -127,15 +127,19 @@ class DailyDemand:
         self.day = day
         self.units, self.revenue = self.ahead.pop(day, (0.0, 0.0))
 
+    def move_first_day(self, day: int) -> None:
+        """While no day is learned, make an earlier `day` the open one, the open day's sales
+        waiting for theirs: the first day is that of the earliest sale, whichever came first."""
+        if self.day is None or day >= self.day or self.n > 0:
+            return
+        if self.units or self.revenue:
+            self.ahead[self.day] = [self.units, self.revenue]
+        self.day, self.units, self.revenue = day, 0.0, 0.0
+
     def add_sale(self, units: float, unit_price: float, day: int | None = None) -> None:
         """Record units sold (negative for cancellations) at a price on `day`: the open day's
         (also for an earlier `day`: a closed day is not learned again), or a later day's, kept
-        until that day opens. While no day is learned, an earlier `day` becomes the open one:
-        the first day is that of the SKU's earliest sale, whichever came first."""
-        if day is not None and self.day is not None and day < self.day and self.n == 0:
-            if self.units or self.revenue:
-                self.ahead[self.day] = [self.units, self.revenue]
-            self.day, self.units, self.revenue = day, 0.0, 0.0
+        until that day opens."""
         if day is not None and self.day is not None and day > self.day:
             sold = self.ahead.setdefault(day, [0.0, 0.0])
             sold[0] = max(0.0, sold[0] + units)

@@ -342,7 +342,7 @@ def create_app(settings: Settings) -> faust.App:
         progress.update(
             generation,
             {
-                tp.partition: (consumer.fetch_position(tp), consumer.fetched_end(tp))
+                tp.partition: (consumer.committed_offset(tp), consumer.fetched_end(tp))
                 for tp in app.assignor.assigned_actives()
                 if tp.topic == orders_topic
             },

@@ -104,11 +104,11 @@ class Consumer(aiokafka.Consumer):
         mark = self._mark(tp)
         return None if mark is None else mark[0].highwater  # type: ignore[attr-defined]
 
-    def fetch_position(self, tp: TP) -> int | None:
-        """The offset `tp`'s next fetch starts at; None if it is not assigned or has no position
-        yet."""
-        mark = self._mark(tp)
-        return None if mark is None else mark[1]
+    def committed_offset(self, tp: TP) -> int:
+        """Where the group's current generation began reading `tp`, or has committed it to since
+        (Faust's record of its commits, set again at each rebalance's seek); 0 if the group has
+        never committed it (it reads from the start)."""
+        return self._committed_offset.get(tp) or 0
 
     async def perform_seek(self) -> None:
         """Faust's seek of every partition to its committed offset, during which nothing is

@@ -84,20 +84,20 @@ class OrdersProgress:
         self.own[partition] = Progress(generation, day, own.caught_up)
         return True
 
-    def update(self, generation: int, ends: Mapping[int, tuple[int | None, int | None]]) -> None:
+    def update(self, generation: int, ends: Mapping[int, tuple[int, int | None]]) -> None:
         """Set this worker's own progress from the orders partitions it reads in `generation`,
-        each with its consumer's position and its end as last fetched (None: not known yet):
-        before each batch and before progress is sent."""
+        each with the offset the generation began reading it at and its end as last fetched
+        (None: not fetched yet): before each batch and before progress is sent. Behind is
+        counted from the last order read, or from where the generation began: records fetched
+        but not read yet are still to come."""
         self.own = {}
-        for partition, (position, end) in ends.items():
+        for partition, (start, end) in ends.items():
             newest = self.newest.get(partition)
             if newest is not None and newest[0] == generation:
-                day, position = day_of(newest[1]), newest[2]
+                day, start = day_of(newest[1]), newest[2]
             else:
                 day = None
-            caught_up = (
-                position is not None and end is not None and end - position < CAUGHT_UP_RECORDS
-            )
+            caught_up = end is not None and end - start < CAUGHT_UP_RECORDS
             self.own[partition] = Progress(generation, day, caught_up)
         self.newest = {p: read for p, read in self.newest.items() if p in ends}
 
