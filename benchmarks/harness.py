@@ -12,7 +12,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from kafka import KafkaAdminClient, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.structs import TopicPartition
 
 from realtime_mkt.catalogue import load_catalogue, topic
 from realtime_mkt.ops.lag import wait_for_members, wait_until_consumed
@@ -77,6 +78,13 @@ def build_events(
 def consumed_topics(events: list[Event]) -> list[str]:
     """The topics the worker consumes for `events`: theirs, and those it passes them on to."""
     return sorted({name for name, _, _ in events} | {"order-lines", "sku-signals"})
+
+
+def topic_ends(settings: Settings, name: str, consumer: KafkaConsumer) -> dict[TopicPartition, int]:
+    """Each partition of logical topic `name` and its end offset (the records it has held)."""
+    spec = topic(name)
+    partitions = [TopicPartition(spec.full_name(settings), p) for p in range(spec.partitions)]
+    return consumer.end_offsets(partitions)
 
 
 def send_all(bootstrap: str, records: list[tuple[str, bytes, bytes]]) -> float:

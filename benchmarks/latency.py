@@ -35,6 +35,7 @@ from harness import (
     run_topics_deleted,
     running_workers,
     send_events,
+    topic_ends,
 )
 from kafka import KafkaConsumer
 
@@ -169,12 +170,10 @@ def bench_rate(
 
 
 def records_in(settings: Settings, name: str) -> int:
-    """How many records topic `name` holds (the sum of its partitions' end offsets)."""
-    full = topic(name).full_name(settings)
+    """How many records topic `name` has held (the sum of its partitions' end offsets)."""
     consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
     try:
-        partitions = [TopicPartition(full, p) for p in consumer.partitions_for_topic(full)]
-        return sum(consumer.end_offsets(partitions).values())
+        return sum(topic_ends(settings, name, consumer).values())
     finally:
         consumer.close()
 

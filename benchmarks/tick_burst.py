@@ -21,9 +21,8 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
-from harness import fresh_settings, run_topics_deleted, running_workers
+from harness import fresh_settings, run_topics_deleted, running_workers, topic_ends
 from kafka import KafkaConsumer, KafkaProducer
-from kafka.structs import TopicPartition
 
 from realtime_mkt.catalogue import topic
 from realtime_mkt.demo import ensure_broker
@@ -78,9 +77,7 @@ def tracer_on_hand(port: int) -> int:
 
 def ticks_lag(settings: Settings, consumer: KafkaConsumer) -> tuple[int, int]:
     """The worker group's lag on `sku-ticks`, and the ticks sent so far."""
-    spec = topic("sku-ticks")
-    partitions = [TopicPartition(spec.full_name(settings), p) for p in range(spec.partitions)]
-    ends = consumer.end_offsets(partitions)
+    ends = topic_ends(settings, "sku-ticks", consumer)
     committed = committed_offsets(settings.bootstrap_servers, settings.app_id)
     return sum(end - committed.get(tp, 0) for tp, end in ends.items()), sum(ends.values())
 
