@@ -193,20 +193,21 @@ class SkuEngine:
         assert event.ts is not None
         state.watermark = event.ts if state.watermark is None else max(state.watermark, event.ts)
         today = day_of(state.watermark)
+        event_day = day_of(event.ts)
         new_day = False
         if event.topic in DAY_CLOSING:
             self.clock = event.ts if self.clock is None else max(self.clock, event.ts)
-            day = day_of(event.ts)  # a SKU's first day is its own first event's
+            day = event_day  # a SKU's first day is its own first event's
             if state.demand.day is not None:
-                day = closing_day(day, event.closing_bound)
+                day = closing_day(event_day, event.closing_bound)
             new_day = self._learn_closed_days(state, day)
         outcome = Outcome(state)
         reprice = new_day
         if event.topic == "order-lines":
             if event.closing_bound is not None:  # orders of earlier days may still come
-                state.demand.move_first_day(day_of(event.ts))
-            self._apply_order_line(state, value, day_of(event.ts))
-            late = day_of(event.ts) < state.demand.day  # type: ignore[operator]
+                state.demand.move_first_day(event_day)
+            self._apply_order_line(state, value, event_day)
+            late = event_day < state.demand.day  # type: ignore[operator]
             outcome.late_sale = late and value["status"] != "returned"
         elif event.topic == "inventory":
             self._apply_inventory(state, value, today, outcome)
