@@ -114,17 +114,15 @@ class DailyDemand:
         # the days between: empty, or with the sales that waited for them (a gap's days past
         # MAX_GAP_DAYS are not learned)
         for between in range(self.day + 1, min(day, self.day + 1 + MAX_GAP_DAYS)):
-            self._open(between)
-            self.censored = stocked_out
+            self._open(between, stocked_out)
             closed.append(self._close_day(price_factor, 1.0))
-        self._open(day)
-        self.censored = stocked_out
+        self._open(day, stocked_out)
         self.ahead = {d: sold for d, sold in self.ahead.items() if d > day}
         return [c for c in closed if c is not None]
 
-    def _open(self, day: int) -> None:
+    def _open(self, day: int, stocked_out: bool) -> None:
         """Make `day` the open day, with the sales that waited for it."""
-        self.day = day
+        self.day, self.censored = day, stocked_out
         self.units, self.revenue = self.ahead.pop(day, (0.0, 0.0))
 
     def move_first_day(self, day: int) -> None:
