@@ -7,9 +7,11 @@ import json
 
 import pytest
 
-from tests.helpers import assert_valid, clicks
+from realtime_mkt.streaming.routing import partition_of
+from realtime_mkt.worker_process import stop_worker
+from tests.helpers import assert_valid, clicks, opening
 from tests.integration.kafka_io import consume_until, produce_in_order
-from tests.integration.web import wait_for_events
+from tests.integration.web import get, sample, wait_for_events
 
 pytestmark = pytest.mark.integration
 
@@ -36,3 +38,22 @@ def test_a_worker_killed_before_its_click_signals_left_sends_them_after_restart(
         value = json.loads(record.value)
         assert_valid("sku-signals.v1", value)
         assert record.key.decode() == value["sku_id"] == "sku-a" and "origin" in value
+
+
+def test_the_clicks_of_users_read_in_one_batch_all_reach_their_sku(web_worker):
+    worker, port = web_worker, web_worker.settings.web_port
+    worker.open_market(opening("sku-a", 100))
+    stop_worker(worker.process)
+    # two users of one clicks partition, their clicks interleaved: read in one batch, applied
+    # user by user, yet each SKU must get their signals in the partition's order
+    users = [u for u in (f"user-{i}" for i in range(100)) if partition_of(u, 4) == 0][:2]
+    sent = [event for n in range(20) for user in users for event in clicks(user, "sku-a", 1)]
+    for n, (_, value) in enumerate(sent):
+        value["event_id"] = f"{value['event_id']}-{n}"
+    produce_in_order(worker.settings, sent)
+    worker.restart(wipe_local_state=False)
+    worker.wait_ready()
+    worker.wait_idle(["clicks", "sku-signals"])
+    metrics = get(port, "/metrics")[1]
+    assert sample(metrics, 'realtime_mkt_events_total{topic="clicks"}') == len(sent)
+    assert sample(metrics, 'realtime_mkt_duplicates_total{topic="sku-signals"}') == 0

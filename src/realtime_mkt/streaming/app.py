@@ -398,9 +398,12 @@ def create_app(settings: Settings) -> faust.App:
         A user's state remembers the clicks it has seen, so it is stored only once the signals
         of its batch are on the broker (`stored_once_delivered`): stored first, it outlived a
         worker killed before they left, and the restarted worker dropped those clicks as seen,
-        with their signals (the SKU agent's decisions are held back the same way).
+        with their signals (the SKU agent's decisions are held back the same way). The signals
+        leave in their clicks' order: a SKU takes one that comes after a later click of the
+        same partition for a repeat (`positions.py`).
         """
         async for batch in valid_batches(user_inbox):
+            signals: list[tuple[int, int, dict[str, Any]]] = []  # partition, offset, signal
             for user_id, items in by_key(batch, "user_id").items():
                 run = apply_keyed(
                     user_writes,
@@ -413,7 +416,9 @@ def create_app(settings: Settings) -> faust.App:
                 for event, accepted, outcome in run.outcomes:
                     if not outcome.duplicate and accepted.value["action"] in SIGNAL_ACTIONS:
                         signal = sku_signal(accepted.value) | {"origin": origin_of(event, 0)}
-                        outbox.add("sku-signals", signal["sku_id"].encode(), signal)
+                        signals.append((event.message.partition, event.message.offset, signal))
+            for _, _, signal in sorted(signals, key=lambda s: s[:2]):
+                outbox.add("sku-signals", signal["sku_id"].encode(), signal)
             await stored_once_delivered(user_writes)
 
     @app.timer(PROGRESS_SECONDS)
