@@ -8,7 +8,7 @@ in the market's proportions). A consumer in this process reads `restock-requests
 minus the time its triggering order was sent (matched on `sku_id` and `occurred_at`; the
 earliest such order, so an upper bound). Also how many progress records the worker wrote into
 `order-lines` meanwhile (one worker sends no lines there: every record is its progress through
-`orders`, `streaming/orders_progress.py`).
+`orders`, `streaming/read_progress.py`).
 
     .ci/venv python benchmarks/latency.py --rates 250 500 1000 2000 --seconds 20 [--mix]
 """

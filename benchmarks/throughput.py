@@ -66,6 +66,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
 from realtime_mkt.demo import ensure_broker
+from realtime_mkt.engine import SIGNAL_ACTIONS
 from realtime_mkt.ops.lag import wait_until_consumed
 from realtime_mkt.settings import Settings
 
@@ -144,7 +145,8 @@ class EventCounts(threading.Thread):
     """Watches the workers' /metrics (every 20 ms): `first` is when they had counted their first
     input record, `last` when their count last grew (perf_counter); `series` holds each
     worker's count of input events (those of the mix's own topics) whenever it grew; `late`
-    each worker's count of late sales (order lines counted in a later day than their own)."""
+    each worker's counts of late sales and late click signals (counted in a later day than
+    their own)."""
 
     def __init__(self, ports: list[int]) -> None:
         super().__init__(daemon=True)
@@ -152,7 +154,7 @@ class EventCounts(threading.Thread):
         self.first: float | None = None
         self.last: float | None = None
         self.series: list[list[tuple[float, float]]] = [[] for _ in ports]
-        self.late = [0.0 for _ in ports]
+        self.late = [(0.0, 0.0) for _ in ports]
         self.stopped = threading.Event()
         self.start()
 
@@ -163,7 +165,7 @@ class EventCounts(threading.Thread):
             for n, (url, series) in enumerate(zip(self.urls, self.series, strict=True)):
                 records, inputs, late = self._counts(url)
                 count += records
-                self.late[n] = max(self.late[n], late)
+                self.late[n] = (max(self.late[n][0], late[0]), max(self.late[n][1], late[1]))
                 if inputs > (series[-1][1] if series else 0.0):
                     series.append((time.perf_counter(), inputs))
             if count > seen:
@@ -189,15 +191,15 @@ class EventCounts(threading.Thread):
         return sum(at(s, end) - at(s, start) for s in self.series) / (end - start)
 
     @staticmethod
-    def _counts(url: str) -> tuple[float, float, float]:
+    def _counts(url: str) -> tuple[float, float, tuple[float, float]]:
         """A worker's count of records read from every input topic, from the mix's, and of
-        late sales."""
+        late sales and click signals."""
         try:
             with urllib.request.urlopen(url, timeout=1) as response:
                 text = response.read().decode()
         except OSError:  # not listening yet
-            return 0.0, 0.0, 0.0
-        records = inputs = late = 0.0
+            return 0.0, 0.0, (0.0, 0.0)
+        records = inputs = sales = clicks = 0.0
         for line in text.splitlines():
             if line.startswith("realtime_mkt_events_total{"):
                 count = float(line.split()[-1])
@@ -205,17 +207,19 @@ class EventCounts(threading.Thread):
                 if any(f'topic="{name}"' in line for name in MIX):
                     inputs += count
             elif line.startswith("realtime_mkt_late_sales_total "):
-                late = float(line.split()[-1])
-        return records, inputs, late
+                sales = float(line.split()[-1])
+            elif line.startswith("realtime_mkt_late_click_signals_total "):
+                clicks = float(line.split()[-1])
+        return records, inputs, (sales, clicks)
 
 
 def bench_worker_backlog(
     settings: Settings, events: list[Event], master: list[tuple[str, dict]]
-) -> tuple[float, float, float, float]:
+) -> tuple[float, float, float, tuple[float, float]]:
     """One worker that starts on a pre-loaded backlog of `events`: events per second from the
     first event it counts to the last (its own rate, as the baselines are timed), and until its
     group has committed them all and the records it passed on; its CPU time per event (µs,
-    including its start); its late sales."""
+    including its start); its late sales and click signals."""
     settings = dataclasses.replace(settings, web_enabled=True)
     counts = EventCounts([settings.web_port])
     try:
@@ -232,11 +236,12 @@ def bench_worker_backlog(
 
 def bench_group_restarted(
     settings: Settings, events: list[Event], master: list[tuple[str, dict]], processes: int
-) -> tuple[float | None, float]:
+) -> tuple[float | None, tuple[float, float]]:
     """`processes` workers in one group, restarted together on a backlog of `events` (all but
     the first WARM_UP, which the group consumed before it stopped): input events per second
     while every worker counts (`EventCounts.rate_while_all_count`). No producer runs meanwhile,
-    so each worker may have a core (the broker takes the rest). Also the group's late sales."""
+    so each worker may have a core (the broker takes the rest). Also the group's late sales and
+    click signals."""
     settings = dataclasses.replace(settings, web_enabled=True)
     warm, rest = events[:WARM_UP], events[WARM_UP:]
     with running_workers(settings, master, processes, backlog=warm, later=rest) as workers:
@@ -245,7 +250,8 @@ def bench_group_restarted(
             wait_until_consumed(settings, consumed_topics(events), 900, workers)
         finally:
             counts.stopped.set()
-    return counts.rate_while_all_count(), sum(counts.late)
+    sales, clicks = zip(*counts.late, strict=True)
+    return counts.rate_while_all_count(), (sum(sales), sum(clicks))
 
 
 def main() -> None:
@@ -307,17 +313,21 @@ def main() -> None:
         f"{'the mix waiting, two workers restarted:':<44}{restarted(two, scale + 'while both count')}"
     )
     lines = sum(len(json.loads(value)["lines"]) for name, _, value in mix if name == "orders")
-    print(
-        f"late sales (order lines counted in a later day than their own), of {lines:,}:"
-        + "".join(
-            f" {label} {late:,.0f} ({late / lines:.0%});"
-            for label, late in [
-                ("pre-loaded", backlog_late),
-                ("one restarted", one_late),
-                ("two restarted", two_late),
-            ]
-        ).rstrip(";")
+    signals = sum(
+        name == "clicks" and json.loads(value)["action"] in SIGNAL_ACTIONS for name, _, value in mix
     )
+    for n, (what, of) in enumerate([("sales (order lines", lines), ("click signals (", signals)]):
+        print(
+            f"late {what}counted in a later day than their own), of {of:,}:"
+            + "".join(
+                f" {label} {late[n]:,.0f} ({late[n] / of:.0%});"
+                for label, late in [
+                    ("pre-loaded", backlog_late),
+                    ("one restarted", one_late),
+                    ("two restarted", two_late),
+                ]
+            ).rstrip(";")
+        )
 
 
 def restarted(rate: float | None, how: str) -> str:

@@ -86,7 +86,8 @@ class EngineRun:
         self.engine = engine or SkuEngine()
         self.table: dict[str, dict[str, Any]] = {}
         self.held: list[tuple[str, str]] = []  # (sku, reason)
-        self.late: list[bool] = []  # per event applied: an order line of a day its SKU had closed
+        # per event applied: an order line or click signal of a day its SKU had closed
+        self.late: list[bool] = []
 
     def feed(
         self, inputs: list[tuple[str, dict[str, Any]]], closing_bound: int | None = None
@@ -104,7 +105,7 @@ class EngineRun:
                 outputs.extend(outcome.outputs)
                 if outcome.held:
                     self.held.append((sku, outcome.held))
-                self.late.append(outcome.late_sale)
+                self.late.append(outcome.late_sale or outcome.late_click)
         return outputs
 
     def states(self) -> dict[str, SkuState]:

@@ -20,7 +20,7 @@ from realtime_mkt.decisions import (
     restock_request,
 )
 from realtime_mkt.events import InputEvent, format_time
-from realtime_mkt.models.daily_demand import day_of
+from realtime_mkt.models.daily_demand import MAX_GAP_DAYS, day_of
 from realtime_mkt.models.elasticity import CategoryPriors
 from realtime_mkt.policies import cycle_service, pricing, promo, restock
 from realtime_mkt.policies.cycle_service import CyclePool
@@ -54,6 +54,7 @@ class Outcome:
     held: str | None = None
     cycle: str | None = None  # a receipt ended a replenishment cycle: one of CYCLE_OUTCOMES
     late_sale: bool = False  # an order line of a day the SKU had closed: counted in its open day
+    late_click: bool = False  # a click signal of a day the SKU had closed: counted in its open day
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +207,7 @@ class SkuEngine:
         if event.topic == "order-lines":
             if event.closing_bound is not None:  # orders of earlier days may still come
                 state.demand.move_first_day(event_day)
+                state.clicks.move_first_day(event_day)
             self._apply_order_line(state, value, event_day)
             late = event_day < state.demand.day  # type: ignore[operator]
             outcome.late_sale = late and value["status"] != "returned"
@@ -214,7 +216,7 @@ class SkuEngine:
         elif event.topic == "price-changes":
             reprice = self._apply_price_change(state, value, outcome) or reprice
         elif event.topic == "sku-signals":
-            state.clicks.add_click()
+            outcome.late_click = state.clicks.add_click(event_day)
         if state.out_of_stock:
             state.demand.mark_stockout()
             state.cycles.observe_stockout(state.demand.shifting)
@@ -233,28 +235,39 @@ class SkuEngine:
         return outcome
 
     def _learn_closed_days(self, state: SkuState, today: int) -> bool:
-        """Close days up to today; feed each observed day to the price-response model."""
-        state.clicks.advance(today)  # first: a day's demand is related to the day before's clicks
+        """Close days up to today, one at a time, as they would have closed had each day's sales
+        come in order (days held open for orders or clicks still to come close together);
+        feed each observed day to the price-response and click models."""
         demand = state.demand
-        opened_before = demand.day
-        if opened_before is None or today <= opened_before:
+        if demand.day is None or today <= demand.day:
+            state.clicks.advance(today)
             demand.advance(today, stocked_out=state.out_of_stock)  # opens the first day, or a no-op
             return False
+        # a longer gap is one jump, whose days past MAX_GAP_DAYS are not learned
+        gap = today - demand.day
+        for day in range(demand.day + 1, today + 1) if gap <= MAX_GAP_DAYS else [today]:
+            self._close_days_before(state, day)
+        if state.catalog is not None:
+            estimate, stderr, _ = state.elasticity.estimate()
+            self.category_priors.update(state.catalog["category"], estimate, stderr)
+        return True
+
+    @staticmethod
+    def _close_days_before(state: SkuState, day: int) -> None:
+        """Close the days before `day` (the open one, and those of a gap); open `day`."""
+        state.clicks.advance(day)  # first: a day's demand is related to the day before's clicks
+        demand = state.demand
         day_price = demand.revenue / demand.units if demand.units > 0 else state.price
         factor = price_factor(state, day_price)
-        signal = state.clicks.multiplier(opened_before)
+        signal = state.clicks.multiplier(demand.day)  # type: ignore[arg-type]
         for closed in demand.advance(
-            today, stocked_out=state.out_of_stock, price_factor=factor, signal=signal
+            day, stocked_out=state.out_of_stock, price_factor=factor, signal=signal
         ):
             price = closed.revenue / closed.units if closed.units > 0 else state.price
             if price and closed.expected is not None:  # the first week has no baseline yet
                 state.elasticity.learn(price, closed.units, state.competitor_min, closed.expected)
             if closed.surprise is not None:
                 state.clicks.learn(closed.day, closed.surprise)
-        if state.catalog is not None:
-            estimate, stderr, _ = state.elasticity.estimate()
-            self.category_priors.update(state.catalog["category"], estimate, stderr)
-        return True
 
     def _apply_catalog(self, state: SkuState, value: dict[str, Any]) -> None:
         if state.catalog is None:

@@ -182,3 +182,10 @@ def web_worker(fresh_settings: Settings, tmp_path, faults) -> Iterator[RunningWo
     """The same, with its web server (views, `/metrics`) on a free port."""
     settings = replace(fresh_settings, web_enabled=True, web_port=free_port())
     yield from _running_worker(settings, tmp_path)
+
+
+@pytest.fixture()
+def ticking_web_worker(fresh_settings: Settings, tmp_path, faults) -> Iterator[RunningWorker]:
+    """The same, whose timer sends the daily ticks (checked every second)."""
+    settings = replace(fresh_settings, web_enabled=True, web_port=free_port(), tick_seconds=1.0)
+    yield from _running_worker(settings, tmp_path)

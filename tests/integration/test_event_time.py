@@ -1,5 +1,5 @@
-"""Demand days in event time, when orders partitions are read at different paces, through the
-real broker."""
+"""Demand and click days in event time, when orders or clicks partitions are read at different
+paces, through the real broker."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from realtime_mkt.events import format_time
+from realtime_mkt.streaming.routing import partition_of
 from realtime_mkt.worker_process import stop_worker
 from tests.helpers import DAY, T0, encoded, opening, order
 from tests.integration.kafka_io import produce
@@ -57,3 +59,63 @@ def test_a_partition_read_ahead_of_another_closes_no_day_early(web_worker):
         # days 0-4 closed by day 5's sales, each learned with every unit it sold
         assert forecast["history_days"] == DAYS - 1
         assert forecast["mean_per_day_at_list_price"] == pytest.approx(1_505)
+
+
+def users_of(partition: int, n: int) -> list[str]:
+    """`n` user ids whose clicks go to `partition` of `clicks` (keyed by user)."""
+    users = (f"user-{i}" for i in range(10_000))
+    return [u for u in users if partition_of(u, 4) == partition][:n]
+
+
+def daily_clicks(partition: int, per_day: int) -> list[tuple[str, bytes, bytes]]:
+    """`per_day` clicks a day on every SKU, by users of `partition`, spread over each day."""
+    users = users_of(partition, 20)
+    records = []
+    for day in range(DAYS):
+        for n in range(per_day):
+            for sku in SKUS:
+                user = users[n % len(users)]
+                value = {
+                    "event_id": f"p{partition}-{day}-{n}-{sku}",
+                    "occurred_at": format_time(T0 + day * DAY + n * DAY / per_day),
+                    "user_id": user,
+                    "sku_id": sku,
+                    "action": "click",
+                    "placement": "search",
+                    "position": 1,
+                }
+                records.append(("clicks", user.encode(), encoded(value)))
+    return records
+
+
+def test_a_clicks_partition_read_behind_the_orders_closes_no_day_early(ticking_web_worker):
+    worker, port = ticking_web_worker, ticking_web_worker.settings.web_port
+    worker.open_market([v for sku in SKUS for v in opening(sku, 100_000)])
+    stop_worker(worker.process)
+    # a backlog: orders of 5 a day, read to their end in the first fetch, and clicks in two
+    # partitions, one of 5 a day and one of 1,000, read over many fetches: its days come long
+    # after the SKUs' sales, and each signal then goes through `sku-signals`; the daily ticks
+    # close the days the sales left open
+    produce(worker.settings, daily_clicks(1, 1_000))
+    produce(worker.settings, daily_clicks(0, 5) + daily_orders("sparse", 5), orders_partition=0)
+    worker.restart(wipe_local_state=False)
+    worker.wait_ready()
+    held_open = []
+    clicks = DAYS * len(SKUS) * (1_000 + 5)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        metrics = get(port, "/metrics")[1]
+        held_open.append(sample(metrics, "realtime_mkt_days_held_open"))
+        if value(metrics, 'realtime_mkt_events_total{topic="sku-signals"}') >= clicks:
+            break
+        time.sleep(0.1)
+    worker.wait_idle(["clicks", "sku-signals", "orders"], timeout=120)
+    metrics = get(port, "/metrics")[1]
+    assert sample(metrics, "realtime_mkt_late_click_signals_total") == 0
+    assert sample(metrics, "realtime_mkt_late_sales_total") == 0
+    assert max(held_open) >= 1 and sample(metrics, "realtime_mkt_days_held_open") == 0
+    for sku in SKUS:
+        view = get(port, f"/sku/{sku}")[1]
+        # days 0-4 closed, each with every click it had and every unit it sold
+        assert view["clicks"] == {"per_day": pytest.approx(1_005), "history_days": DAYS - 1}
+        assert view["forecast"]["mean_per_day_at_list_price"] == pytest.approx(5)

@@ -207,13 +207,13 @@ def test_two_workers_share_orders_and_answer_the_views_of_each_others_skus(
         lines = [r for r in records if r.key is not None]
         assert len(lines) == forwarded
         # each worker wrote how far it read each of its orders partitions into every lines
-        # partition (`streaming/orders_progress.py`); the last word on each: read to its end
+        # partition (`streaming/read_progress.py`); the last word on each: read to its end
         progress = {}
         for record in records:
             if record.key is None:
                 value = json.loads(record.value)
-                assert_valid("orders-progress.v1", value)
-                progress[record.partition, value["orders_partition"]] = value
+                assert_valid("read-progress.v1", value)
+                progress[record.partition, value["partition"]] = value
         assert set(progress) == {(q, p) for q in range(4) for p in range(4)}
         assert all(value["caught_up"] for value in progress.values())
         first_read = {p: min(o for _, q, o in placed if q == p) for _, p, _ in placed}

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 
 from realtime_mkt.engine import forecast_factor, price_factor, sku_signal, tick
@@ -17,7 +19,7 @@ def test_learns_that_yesterdays_click_surprise_leads_todays_demand():
         signal.learn(day, demand_surprise)
         interest = float(np.exp(rng.normal(0, 0.3)))
         for _ in range(rng.poisson(50 * interest)):
-            signal.add_click()
+            signal.add_click(day)
     signal.advance(200)
     slope = signal.sxy / signal.sxx
     assert 0.7 < slope < 1.3  # demand moves with yesterday's clicks, one for one
@@ -32,6 +34,38 @@ def test_without_a_learned_relation_the_multiplier_is_neutral_and_bounded():
     signal.sxy, signal.sxx = 1.0, 0.01
     assert signal.multiplier(5) == 2.0
     assert ClickSignal.from_list(signal.to_list()) == signal
+
+
+def test_a_click_counts_in_its_own_day_whenever_it_comes():
+    signal = ClickSignal()
+    assert not signal.add_click(9)  # before the first day: it waits
+    signal.advance(10)
+    assert not signal.add_click(12) and not signal.add_click(11)  # wait for their days
+    assert not signal.add_click(10) and not signal.add_click(8)
+    assert (signal.day, signal.today, signal.ahead) == (10, 1.0, {8: 1.0, 9: 1.0, 11: 1.0, 12: 1.0})
+    signal.advance(11)  # the first day closes with the clicks of the days before it
+    assert (signal.n, signal.level, signal.today, signal.ahead) == (1, 3.0, 1.0, {12: 1.0})
+    assert signal.add_click(10)  # its day is closed: late, counted in the open day
+    assert signal.today == 2.0
+    restored = ClickSignal.from_list(json.loads(json.dumps(signal.to_list())))
+    assert restored == signal
+    old = signal.to_list()[:7]  # stored before clicks waited for their day
+    assert ClickSignal.from_list(old).ahead == {}
+    signal.advance(12)
+    assert (signal.today, signal.ahead) == (1.0, {})
+
+
+def test_the_first_day_moves_back_to_an_earlier_sale_with_its_clicks():
+    signal = ClickSignal()
+    signal.add_click(8)
+    signal.advance(10)
+    signal.add_click(10)
+    signal.move_first_day(8)
+    assert (signal.day, signal.today, signal.ahead) == (8, 1.0, {10: 1.0})
+    signal.advance(10)
+    assert (signal.n, signal.level, signal.today) == (2, 0.5, 1.0)
+    signal.move_first_day(5)  # a day is closed: the first day stays
+    assert signal.day == 10
 
 
 def signal(i: int, ts: float) -> tuple[str, dict]:

@@ -16,7 +16,7 @@ from realtime_mkt.models.daily_demand import DailyDemand, day_of
 from realtime_mkt.policies.cycle_service import POOL_RATE, POOL_SIGNAL_MAX, RATE
 from realtime_mkt.policies.restock import safety_factor
 from realtime_mkt.streaming.app import sku_summary
-from realtime_mkt.streaming.orders_progress import EARLIEST
+from realtime_mkt.streaming.read_progress import EARLIEST
 from tests.helpers import (
     DAY,
     T0,

@@ -12,7 +12,7 @@ from realtime_mkt.decisions import positive_price
 from realtime_mkt.engine import MAX_PRICE_FACTOR, SkuEngine, price_factor, sku_signal, tick
 from realtime_mkt.events import RejectedEvent, format_time
 from realtime_mkt.models.daily_demand import day_of
-from realtime_mkt.streaming.orders_progress import EARLIEST
+from realtime_mkt.streaming.read_progress import EARLIEST
 from tests.helpers import (
     DAY,
     T0,

@@ -27,6 +27,7 @@ from realtime_mkt.engine import (
     tick,
 )
 from realtime_mkt.events import (
+    ORIGIN_TOPICS,
     InputEvent,
     RejectedEvent,
     checked,
@@ -52,8 +53,8 @@ from realtime_mkt.streaming.consumer import consumer_url
 from realtime_mkt.streaming.deferred_writes import DeferredWrites
 from realtime_mkt.streaming.flow_control import App
 from realtime_mkt.streaming.inbox import Inbox, Record
-from realtime_mkt.streaming.orders_progress import OrdersProgress
 from realtime_mkt.streaming.outbox import ChangelogTable, Outbox
+from realtime_mkt.streaming.read_progress import ReadProgress
 from realtime_mkt.user_engine import UserEngine, UserState
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ CHECKPOINT_SECONDS = 30.0
 CHECKPOINT_SHARE = 0.1  # the most of the time a model checkpoint process may be running
 LAG_SECONDS = 15.0  # how often a worker with the web on measures its group's lag for /metrics
 TICK_CHUNK = 1000  # ticks produced between two turns of the agents
-PROGRESS_SECONDS = 0.25  # how often a worker passes on how far it has read its orders partitions
+PROGRESS_SECONDS = 0.25  # how often a worker passes on how far it has read its orders and clicks
 SESSION_TIMEOUT = 10.0  # seconds
 # A member learns from a heartbeat's answer that its group is rebalancing, and the rebalance
 # waits for every member: with Faust's 3 s, a worker joining a running group (or restarted
@@ -171,23 +172,30 @@ def create_app(settings: Settings) -> faust.App:
     )
     shared_models: tuple[OnlineModel, ...] = (users.ctr, users.preference)
 
-    lines_spec, orders_spec = catalogue["order-lines"], catalogue["orders"]
-    lines_topic, orders_topic = lines_spec.full_name(settings), orders_spec.full_name(settings)
-    progress = OrdersProgress(orders_spec.partitions)
-    # the progress records of the batch being taken in: they cover the lines before them, so
+    lines_spec = catalogue["order-lines"]
+    lines_topic = lines_spec.full_name(settings)
+    # how far the workers have read `orders` and `clicks`, by the topic relaying them to the SKUs
+    # (`streaming/read_progress.py`): a worker applies the lines of its own SKU partitions as it
+    # reads their orders, while every click signal goes through `sku-signals`
+    progress = {
+        relay: ReadProgress(catalogue[source].partitions, applied_at_once=relay == "order-lines")
+        for relay, source in ORIGIN_TOPICS.items()
+    }
+    # the progress records of the batch being taken in: they cover the records before them, so
     # they count only once the whole batch is applied
-    heard: list[tuple[int, dict[str, Any]]] = []
+    heard: list[tuple[str, int, dict[str, Any]]] = []
 
     def accept(event: Record) -> InputEvent | None:
         """Decode a record; reject it to the dead-letter topic (never raise) if it is bad or
         stamped more than a day ahead of this worker's clock (`events.not_ahead`). An
-        `order-lines` record without a key is a worker's progress through `orders`: taken in,
-        not applied."""
+        `order-lines` or `sku-signals` record without a key is a worker's progress through
+        `orders` or `clicks`: taken in, not applied."""
         message = event.message
         name = logical[message.topic]
         try:
-            if name == "order-lines" and event.key is None:
-                heard.append((message.partition, decode_as("orders-progress.v1", event.value)))
+            if name in progress and event.key is None:
+                value = decode_as("read-progress.v1", event.value)
+                heard.append((name, message.partition, value))
                 return None
             read = Position(source_of(name, message.partition), message.offset)
             return not_ahead(decode(name, event.key, event.value, read), time.time())
@@ -297,15 +305,15 @@ def create_app(settings: Settings) -> faust.App:
         worker's (the rest go to `order-lines`, for the worker that has theirs); purchases teach
         the preference model. A line applied here keeps its order's event: its ack, and its dead
         letter if it fails. Sales and ticks carry the bound their SKU's days close under, as it
-        stands where they are in the batch (`streaming/orders_progress.py`)."""
+        stands where they are in the batch (`streaming/read_progress.py`)."""
         local = assigned(lines_topic)
         generation = app.consumer_generation_id
         update_own_progress(generation)
-        bounds: dict[int, int | None] = {}  # lines partition -> its bound, until it moves
+        bounds: dict[int, int | None] = {}  # SKU partition -> its bound, until it moves
 
         def bounded(accepted: InputEvent, partition: int) -> InputEvent:
             if partition not in bounds:
-                bounds[partition] = progress.bound(partition, generation)
+                bounds[partition] = sku_bound(partition, generation)
             bound = bounds[partition]
             return accepted if bound is None else accepted._replace(closing_bound=bound)
 
@@ -318,7 +326,9 @@ def create_app(settings: Settings) -> faust.App:
                 inputs.append((event, accepted))
                 continue
             assert accepted.ts is not None
-            if progress.read(message.partition, generation, message.offset, accepted.ts):
+            if progress["order-lines"].read(
+                message.partition, generation, message.offset, accepted.ts
+            ):
                 bounds.clear()
             lines = order_lines(accepted.value)
             guarded(event, lambda lines=lines: learn_purchases(lines))
@@ -336,17 +346,25 @@ def create_app(settings: Settings) -> faust.App:
         return inputs
 
     def update_own_progress(generation: int) -> None:
-        """This worker's progress through its orders partitions, from where its consumer
-        stands on each."""
+        """This worker's progress through its orders and clicks partitions, from where its
+        consumer stands on each."""
         consumer = app.consumer
-        progress.update(
-            generation,
-            {
-                tp.partition: (consumer.committed_offset(tp), consumer.fetched_end(tp))
-                for tp in app.assignor.assigned_actives()
-                if tp.topic == orders_topic
-            },
-        )
+        for relay, relayed in progress.items():
+            source = catalogue[ORIGIN_TOPICS[relay]].full_name(settings)
+            relayed.update(
+                generation,
+                {
+                    tp.partition: (consumer.committed_offset(tp), consumer.fetched_end(tp))
+                    for tp in app.assignor.assigned_actives()
+                    if tp.topic == source
+                },
+            )
+
+    def sku_bound(partition: int, generation: int) -> int | None:
+        """The earliest day whose orders or clicks may still reach the SKUs of `partition`
+        (None: no day is held open)."""
+        bounds = [b for p in progress.values() if (b := p.bound(partition, generation)) is not None]
+        return min(bounds) if bounds else None
 
     def assigned(topic: str) -> set[int]:
         """The partitions of `topic` this worker holds (actively)."""
@@ -380,11 +398,13 @@ def create_app(settings: Settings) -> faust.App:
                         metrics.RESTOCK_CYCLES.labels(outcome.cycle).inc()
                     if outcome.late_sale:
                         metrics.LATE_SALES.inc()
+                    if outcome.late_click:
+                        metrics.LATE_CLICKS.inc()
                     for out in outcome.outputs:
                         metrics.DECISIONS.labels(out.topic).inc()
                         outbox.add(out.topic, out.key.encode(), out.value)
-            for lines_partition, value in heard:
-                progress.hear(lines_partition, value)
+            for relay, partition, value in heard:
+                progress[relay].hear(partition, value)
             heard.clear()
             await stored_once_delivered(sku_writes)
 
@@ -403,6 +423,13 @@ def create_app(settings: Settings) -> faust.App:
         same partition for a repeat (`positions.py`).
         """
         async for batch in valid_batches(user_inbox):
+            generation = app.consumer_generation_id
+            for event, accepted in batch:
+                assert accepted.ts is not None
+                message = event.message
+                progress["sku-signals"].read(
+                    message.partition, generation, message.offset, accepted.ts
+                )
             signals: list[tuple[int, int, dict[str, Any]]] = []  # partition, offset, signal
             for user_id, items in by_key(batch, "user_id").items():
                 run = apply_keyed(
@@ -422,30 +449,31 @@ def create_app(settings: Settings) -> faust.App:
             await stored_once_delivered(user_writes)
 
     @app.timer(PROGRESS_SECONDS)
-    async def pass_on_orders_progress() -> None:
-        """Write how far this worker has read its orders partitions into every `order-lines`
-        partition, after the lines it sent, when that changed (`streaming/orders_progress.py`);
-        export how many days its SKUs hold open for orders still to come."""
+    async def pass_on_read_progress() -> None:
+        """Write how far this worker has read its orders and clicks partitions into every
+        partition of `order-lines` and `sku-signals`, after what it relayed, when that changed
+        (`streaming/read_progress.py`); export how many days its SKUs hold open for orders and
+        clicks still to come."""
         update_own_progress(app.consumer_generation_id)
         if engine.clock is not None and (day := closable_day()) is not None:
             metrics.DAYS_HELD_OPEN.set(day_of(engine.clock) - day)
-        records = progress.to_send(time.monotonic())
-        for record in records:
-            for partition in range(lines_spec.partitions):
-                outbox.add("order-lines", None, record, partition)
-        if records:
+        sent = False
+        for relay, relayed in progress.items():
+            for record in relayed.to_send(time.monotonic()):
+                for partition in range(catalogue[relay].partitions):
+                    outbox.add(relay, None, record, partition)
+                sent = True
+        if sent:
             await outbox.flush()
 
     def closable_day() -> int | None:
         """The day this worker's SKUs may close their days up to now: that of the newest sale
-        or tick it applied, held back to the earliest day whose orders may still come to them
-        (None before the first)."""
+        or tick it applied, held back to the earliest day whose orders or clicks may still
+        come to them (None before the first)."""
         if engine.clock is None:
             return None
         generation = app.consumer_generation_id
-        bounds = [
-            b for q in assigned(lines_topic) if (b := progress.bound(q, generation)) is not None
-        ]
+        bounds = [b for q in assigned(lines_topic) if (b := sku_bound(q, generation)) is not None]
         return closing_day(day_of(engine.clock), min(bounds) if bounds else None)
 
     ticked_day = -1
@@ -609,6 +637,7 @@ def sku_summary(engine: SkuEngine, state: SkuState, decisions: DecisionLog) -> d
         "forecast": {**forecast_summary(state), "history_days": state.demand.n},
         "cycle_service": cycle_service_view(engine, state),
         "elasticity": {"estimate": response, "stderr": stderr, "cross": cross},
+        "clicks": {"per_day": state.clicks.level, "history_days": state.clicks.n},
         "last_decisions": [
             {
                 "topic": topic,

@@ -58,11 +58,17 @@ LATE_SALES = Counter(
     "counted in the SKU's open day instead, so both days' demand is learned wrong",
     registry=REGISTRY,
 )
+LATE_CLICKS = Counter(
+    "realtime_mkt_late_click_signals_total",
+    "Click signals applied after their SKU had closed their event-time day: counted in the "
+    "SKU's open day instead, so the click surprise demand forecasts lean on is off",
+    registry=REGISTRY,
+)
 DAYS_HELD_OPEN = Gauge(
     "realtime_mkt_days_held_open",
-    "Event-time days this worker's SKUs keep open because orders of them may still come: the "
-    "newest sale's day minus the earliest day an orders partition still being read is on "
-    "(streaming/orders_progress.py); 0 live, at most engine.MAX_DAYS_AHEAD",
+    "Event-time days this worker's SKUs keep open because orders or clicks of them may still "
+    "come: the newest sale's day minus the earliest day an orders or clicks partition still "
+    "being read is on (streaming/read_progress.py); 0 live, at most engine.MAX_DAYS_AHEAD",
     registry=REGISTRY,
 )
 MODEL_HEALTH = Gauge(

@@ -4,11 +4,11 @@ import pytest
 
 from realtime_mkt.events import RejectedEvent, decode_as
 from realtime_mkt.models.daily_demand import SECONDS_PER_DAY
-from realtime_mkt.streaming.orders_progress import (
+from realtime_mkt.streaming.read_progress import (
     CAUGHT_UP_RECORDS,
     EARLIEST,
     RESEND_SECONDS,
-    OrdersProgress,
+    ReadProgress,
 )
 from tests.helpers import assert_valid
 
@@ -20,9 +20,9 @@ def at(day: int, hour: float = 12) -> float:
     return day * SECONDS_PER_DAY + hour * 3600
 
 
-def progress_of(partitions: int, *reads: tuple[int, int, int]) -> OrdersProgress:
-    """A progress with (partition, offset, day) orders read in generation GEN."""
-    progress = OrdersProgress(partitions)
+def progress_of(partitions: int, *reads: tuple[int, int, int]) -> ReadProgress:
+    """A progress of orders with (partition, offset, day) orders read in generation GEN."""
+    progress = ReadProgress(partitions, applied_at_once=True)
     for partition, offset, day in reads:
         progress.read(partition, GEN, offset, at(day))
     return progress
@@ -46,7 +46,9 @@ def test_behind_is_counted_from_the_last_order_read_or_where_the_generation_bega
     assert progress.bound(0, GEN) == DAY0
     progress.update(GEN, {0: (0, 100 + CAUGHT_UP_RECORDS - 1)})
     assert progress.bound(0, GEN) is None
-    fresh = OrdersProgress(1)  # nothing read yet in this generation: from where it began
+    fresh = ReadProgress(
+        1, applied_at_once=True
+    )  # nothing read yet in this generation: from where it began
     fresh.update(GEN, {0: (19_950, 20_000)})
     assert fresh.bound(0, GEN) is None
     fresh.update(GEN, {0: (0, 20_000)})
@@ -58,21 +60,21 @@ def test_behind_is_counted_from_the_last_order_read_or_where_the_generation_bega
 def test_partitions_of_other_workers_are_known_from_their_records_per_lines_partition():
     reader = progress_of(2, (0, 9, DAY0 + 4))
     reader.update(GEN, {0: (10, 10_000)})
-    other = OrdersProgress(2)
+    other = ReadProgress(2, applied_at_once=True)
     other.update(GEN, {})
     assert other.bound(0, GEN) == EARLIEST  # partition 1 of orders not heard of yet
     for record in reader.to_send(now=0.0):
-        assert_valid("orders-progress.v1", record)
+        assert_valid("read-progress.v1", record)
         other.hear(1, json.loads(json.dumps(record)))
     assert other.bound(1, GEN) == EARLIEST  # this worker's orders partition 1: never read
     other.read(1, GEN, 0, at(DAY0 + 6))
     other.update(GEN, {1: (1, 1)})
     assert other.bound(1, GEN) == DAY0 + 4 and other.bound(0, GEN) == EARLIEST
-    caught_up = {"orders_partition": 0, "generation": GEN, "read_to": None, "caught_up": True}
+    caught_up = {"partition": 0, "generation": GEN, "read_to": None, "caught_up": True}
     other.hear(1, caught_up)
     assert other.bound(1, GEN) is None
     stale = {
-        "orders_partition": 0,
+        "partition": 0,
         "generation": GEN - 1,
         "read_to": "2024-10-01",
         "caught_up": False,
@@ -97,7 +99,7 @@ def test_progress_is_sent_when_it_changes_and_again_every_resend_period():
     progress = progress_of(2, (0, 9, DAY0), (1, 9, DAY0))
     progress.update(GEN, {0: (10, 9_000), 1: (10, 9_000)})
     first = progress.to_send(now=100.0)
-    assert [(r["orders_partition"], r["read_to"], r["caught_up"]) for r in first] == [
+    assert [(r["partition"], r["read_to"], r["caught_up"]) for r in first] == [
         (0, "2024-10-04", False),
         (1, "2024-10-04", False),
     ]
@@ -113,9 +115,9 @@ def test_progress_is_sent_when_it_changes_and_again_every_resend_period():
 
 @pytest.mark.parametrize("read_to", ["2024-13-01", "yesterday"])
 def test_a_malformed_progress_record_breaks_its_schema(read_to):
-    record = {"orders_partition": 0, "generation": 1, "read_to": read_to, "caught_up": False}
+    record = {"partition": 0, "generation": 1, "read_to": read_to, "caught_up": False}
     with pytest.raises(RejectedEvent) as rejected:
-        decode_as("orders-progress.v1", json.dumps(record).encode())
+        decode_as("read-progress.v1", json.dumps(record).encode())
     assert rejected.value.field == "read_to"
 
 
@@ -128,3 +130,23 @@ def test_an_order_read_moves_the_bound_for_the_next_event_of_the_batch():
     assert progress.bound(0, GEN) == DAY0  # partition 1 is still on DAY0
     assert progress.read(1, GEN, 1, at(DAY0 + 2))
     assert progress.bound(0, GEN) == DAY0 + 1
+
+
+def test_what_is_relayed_only_counts_once_its_own_records_come_back():
+    # clicks: every signal goes through `sku-signals`, so having read a partition says nothing
+    # of the signals still on their way; the record written after them does
+    clicks = ReadProgress(1, applied_at_once=False)
+    clicks.update(GEN, {0: (0, 0)})
+    assert clicks.bound(2, GEN) is None  # nothing read in this generation: nothing on its way
+    clicks.read(0, GEN, 0, at(DAY0 + 3))
+    clicks.update(GEN, {0: (0, 9_000)})
+    assert clicks.bound(2, GEN) == EARLIEST
+    (record,) = clicks.to_send(now=0.0)
+    assert record == {
+        "partition": 0,
+        "generation": GEN,
+        "read_to": "2024-10-07",
+        "caught_up": False,
+    }
+    clicks.hear(2, record)
+    assert clicks.bound(2, GEN) == DAY0 + 3 and clicks.bound(1, GEN) == EARLIEST
