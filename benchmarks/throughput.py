@@ -316,7 +316,7 @@ def main() -> None:
     signals = sum(
         name == "clicks" and json.loads(value)["action"] in SIGNAL_ACTIONS for name, _, value in mix
     )
-    for n, (what, of) in enumerate([("sales (order lines", lines), ("click signals (", signals)]):
+    for n, (what, of) in enumerate([("sales (order lines ", lines), ("click signals (", signals)]):
         print(
             f"late {what}counted in a later day than their own), of {of:,}:"
             + "".join(

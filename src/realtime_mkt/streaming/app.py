@@ -305,7 +305,8 @@ def create_app(settings: Settings) -> faust.App:
         worker's (the rest go to `order-lines`, for the worker that has theirs); purchases teach
         the preference model. A line applied here keeps its order's event: its ack, and its dead
         letter if it fails. Sales and ticks carry the bound their SKU's days close under, as it
-        stands where they are in the batch (`streaming/read_progress.py`)."""
+        stands where they are in the batch (`streaming/read_progress.py`); where an orders
+        partition's day moved, the others learn it after the batch's lines."""
         local = assigned(lines_topic)
         generation = app.consumer_generation_id
         update_own_progress(generation)
@@ -318,6 +319,7 @@ def create_app(settings: Settings) -> faust.App:
             return accepted if bound is None else accepted._replace(closing_bound=bound)
 
         inputs = []
+        moved = False
         for event, accepted in batch:
             message = event.message
             if accepted.topic != "orders":
@@ -330,6 +332,7 @@ def create_app(settings: Settings) -> faust.App:
                 message.partition, generation, message.offset, accepted.ts
             ):
                 bounds.clear()
+                moved = True
             lines = order_lines(accepted.value)
             guarded(event, lambda lines=lines: learn_purchases(lines))
             for part, line in enumerate(lines):
@@ -343,6 +346,8 @@ def create_app(settings: Settings) -> faust.App:
                     inputs.append((event, bounded(checked("order-lines", key, line), partition)))
                 except RejectedEvent as rejection:
                     reject(event, rejection)
+        if moved:
+            pass_on("order-lines")
         return inputs
 
     def update_own_progress(generation: int) -> None:
@@ -424,10 +429,11 @@ def create_app(settings: Settings) -> faust.App:
         """
         async for batch in valid_batches(user_inbox):
             generation = app.consumer_generation_id
+            moved = False
             for event, accepted in batch:
                 assert accepted.ts is not None
                 message = event.message
-                progress["sku-signals"].read(
+                moved |= progress["sku-signals"].read(
                     message.partition, generation, message.offset, accepted.ts
                 )
             signals: list[tuple[int, int, dict[str, Any]]] = []  # partition, offset, signal
@@ -446,24 +452,29 @@ def create_app(settings: Settings) -> faust.App:
                         signals.append((event.message.partition, event.message.offset, signal))
             for _, _, signal in sorted(signals, key=lambda s: s[:2]):
                 outbox.add("sku-signals", signal["sku_id"].encode(), signal)
+            if moved:  # a new day: the SKUs may close the last one once they know
+                pass_on("sku-signals")
             await stored_once_delivered(user_writes)
+
+    def pass_on(relay: str) -> bool:
+        """Write how far this worker has read its partitions of the topic `relay` relays into
+        every partition of `relay`, after what it relayed, where that changed
+        (`streaming/read_progress.py`); whether it did."""
+        records = progress[relay].to_send(time.monotonic())
+        for record in records:
+            for partition in range(catalogue[relay].partitions):
+                outbox.add(relay, None, record, partition)
+        return bool(records)
 
     @app.timer(PROGRESS_SECONDS)
     async def pass_on_read_progress() -> None:
-        """Write how far this worker has read its orders and clicks partitions into every
-        partition of `order-lines` and `sku-signals`, after what it relayed, when that changed
-        (`streaming/read_progress.py`); export how many days its SKUs hold open for orders and
-        clicks still to come."""
+        """Pass on how far this worker has read its orders and clicks partitions, where that
+        changed (the agents pass on a new day at once); export how many days its SKUs hold
+        open for orders and clicks still to come."""
         update_own_progress(app.consumer_generation_id)
         if engine.clock is not None and (day := closable_day()) is not None:
             metrics.DAYS_HELD_OPEN.set(day_of(engine.clock) - day)
-        sent = False
-        for relay, relayed in progress.items():
-            for record in relayed.to_send(time.monotonic()):
-                for partition in range(catalogue[relay].partitions):
-                    outbox.add(relay, None, record, partition)
-                sent = True
-        if sent:
+        if any([pass_on(relay) for relay in progress]):
             await outbox.flush()
 
     def closable_day() -> int | None:
