@@ -9,8 +9,9 @@ event time after its own: they had closed those days already, and a third to a h
 counted in a later day (`docs/benchmarks.md`, *Late sales*). As Flink's watermarks travel with the
 data, each worker here writes, after what it relayed, how far it has read each partition it holds
 into every partition of the relay topic: a keyless record (schema `read-progress.v1`) with the
-day of the newest event read, or that the partition is read to its end. A record covers the
-records before it in its partition.
+day of the newest event read, or that the partition is read to its end (a new day at the end of
+the batch that read it, other changes when a timer looks). A record covers the records before
+it in its partition.
 
 The bound of a relay partition is the earliest day among the input partitions still being read,
 as the records in that relay partition tell and, for orders, as this worker reads its own (it
