@@ -206,16 +206,16 @@ def test_two_workers_share_orders_and_answer_the_views_of_each_others_skus(
         )
         lines = [r for r in records if r.key is not None]
         assert len(lines) == forwarded
-        # each worker wrote how far it read each of its orders partitions into every lines
-        # partition (`streaming/read_progress.py`); the last word on each: read to its end
-        progress = {}
-        for record in records:
-            if record.key is None:
-                value = json.loads(record.value)
-                assert_valid("read-progress.v1", value)
-                progress[record.partition, value["partition"]] = value
-        assert set(progress) == {(q, p) for q in range(4) for p in range(4)}
-        assert all(value["caught_up"] for value in progress.values())
+        # each worker wrote how far it read each of its orders and clicks partitions into every
+        # partition of `order-lines` and `sku-signals` (`streaming/read_progress.py`); the last
+        # word on each: read to its end
+        pairs = {(q, p) for q in range(4) for p in range(4)}
+        signals = consume_until(
+            first, "sku-signals", lambda read: set(last_progress(read)) == pairs, 10, settle=3.0
+        )
+        for progress in (last_progress(records), last_progress(signals)):
+            assert set(progress) == pairs
+            assert all(value["caught_up"] for value in progress.values())
         first_read = {p: min(o for _, q, o in placed if q == p) for _, p, _ in placed}
         for record in lines:
             value = json.loads(record.value)
@@ -227,3 +227,15 @@ def test_two_workers_share_orders_and_answer_the_views_of_each_others_skus(
     finally:
         for worker in workers:
             stop_worker(worker.process)
+
+
+def last_progress(records: list) -> dict[tuple[int, int], dict]:
+    """The last progress record (keyless, validated) in each partition of a relay topic, for
+    each input partition it tells of."""
+    progress = {}
+    for record in records:
+        if record.key is None:
+            value = json.loads(record.value)
+            assert_valid("read-progress.v1", value)
+            progress[record.partition, value["partition"]] = value
+    return progress
