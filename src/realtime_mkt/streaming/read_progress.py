@@ -98,8 +98,8 @@ class ReadProgress:
     def update(self, generation: int, ends: Mapping[int, tuple[int, int | None]]) -> None:
         """Set this worker's own progress from the partitions it reads in `generation`, each
         with the offset the generation began reading it at and its end as last fetched (None:
-        not fetched yet): before progress is sent and, where it counts at once, before each
-        batch. Behind is counted from the last event read, or from where the generation began:
+        not fetched yet): before the timer sends progress and before each batch of the SKU
+        agent. Behind is counted from the last event read, or from where the generation began:
         records fetched but not read yet are still to come."""
         self.own = {}
         for partition, (start, end) in ends.items():
