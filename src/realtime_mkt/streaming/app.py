@@ -54,7 +54,7 @@ from realtime_mkt.streaming.deferred_writes import DeferredWrites
 from realtime_mkt.streaming.flow_control import App
 from realtime_mkt.streaming.inbox import Inbox, Record
 from realtime_mkt.streaming.outbox import ChangelogTable, Outbox
-from realtime_mkt.streaming.read_progress import ReadProgress
+from realtime_mkt.streaming.read_progress import ReadProgress, earliest
 from realtime_mkt.user_engine import UserEngine, UserState
 
 log = logging.getLogger(__name__)
@@ -368,8 +368,7 @@ def create_app(settings: Settings) -> faust.App:
     def sku_bound(partition: int, generation: int) -> int | None:
         """The earliest day whose orders or clicks may still reach the SKUs of `partition`
         (None: no day is held open)."""
-        bounds = [b for p in progress.values() if (b := p.bound(partition, generation)) is not None]
-        return min(bounds) if bounds else None
+        return earliest(relayed.bound(partition, generation) for relayed in progress.values())
 
     def assigned(topic: str) -> set[int]:
         """The partitions of `topic` this worker holds (actively)."""
@@ -484,8 +483,8 @@ def create_app(settings: Settings) -> faust.App:
         if engine.clock is None:
             return None
         generation = app.consumer_generation_id
-        bounds = [b for q in assigned(lines_topic) if (b := sku_bound(q, generation)) is not None]
-        return closing_day(day_of(engine.clock), min(bounds) if bounds else None)
+        bound = earliest(sku_bound(q, generation) for q in assigned(lines_topic))
+        return closing_day(day_of(engine.clock), bound)
 
     ticked_day = -1
 

@@ -26,7 +26,7 @@ is not its progress now."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -41,6 +41,12 @@ CAUGHT_UP_RECORDS = 100
 RESEND_SECONDS = 30.0
 EARLIEST = -(2**31)  # the bound while a partition is not heard of in this generation
 EPOCH = date(1970, 1, 1)  # day 0 of `day_of`
+
+
+def earliest(bounds: Iterable[int | None]) -> int | None:
+    """The earliest of `bounds` that hold a day back (None: none does)."""
+    held = [bound for bound in bounds if bound is not None]
+    return min(held) if held else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,16 +138,16 @@ class ReadProgress:
         partition is read to its end. Progress of an earlier generation is not taken: a new
         generation reads every partition again from its committed offset."""
         heard = self.heard.get(relay_partition, {})
-        holds = []
-        for partition in range(self.partitions):
+
+        def holds(partition: int) -> int | None:
             progress = self.own.get(partition)
             if progress is None or not (self.applied_at_once or progress.day is None):
                 progress = heard.get(partition)  # what it relayed may still be on its way
             if progress is None or progress.generation != generation:
-                holds.append(EARLIEST)
-            elif (held := progress.holds()) is not None:
-                holds.append(held)
-        return min(holds) if holds else None
+                return EARLIEST
+            return progress.holds()
+
+        return earliest(holds(partition) for partition in range(self.partitions))
 
     def to_send(self, now: float) -> list[dict[str, Any]]:
         """The progress records to write to every partition of the relay topic now: this
