@@ -16,6 +16,7 @@ from realtime_mkt.events import InputEvent, decode, format_time
 from realtime_mkt.schemas import load_schema
 from realtime_mkt.settings import PROJECT_ROOT
 from realtime_mkt.sku_state import SkuState
+from realtime_mkt.streaming.routing import partition_of
 
 DAY = 86_400.0
 T0 = 1_790_000_000.0 - (1_790_000_000.0 % DAY)  # a midnight UTC in 2026
@@ -159,6 +160,12 @@ def clicks(user: str, sku: str, n: int) -> list[tuple[str, dict]]:
         events.append(("clicks", {**base, "event_id": f"{user}-imp-{i}", "action": "impression"}))
         events.append(("clicks", {**base, "event_id": f"{user}-clk-{i}", "action": "click"}))
     return events
+
+
+def users_of(partition: int, n: int) -> list[str]:
+    """`n` user ids whose clicks go to `partition` of `clicks` (keyed by user, 4 partitions)."""
+    users = (f"user-{i}" for i in range(10_000))
+    return [u for u in users if partition_of(u, 4) == partition][:n]
 
 
 def alert_rules() -> list[dict[str, Any]]:

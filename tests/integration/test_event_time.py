@@ -8,9 +8,8 @@ import time
 import pytest
 
 from realtime_mkt.events import format_time
-from realtime_mkt.streaming.routing import partition_of
 from realtime_mkt.worker_process import stop_worker
-from tests.helpers import DAY, T0, encoded, opening, order
+from tests.helpers import DAY, T0, encoded, opening, order, users_of
 from tests.integration.kafka_io import produce
 from tests.integration.web import get, sample, value
 
@@ -32,6 +31,20 @@ def daily_orders(prefix: str, per_day: int) -> list[tuple[str, bytes, bytes]]:
     return records
 
 
+def days_held_open_until(port: int, topic: str, count: int) -> list[float]:
+    """The worker's `realtime_mkt_days_held_open`, every 0.1 s until it has read `count` records
+    of `topic` (at most 120 s)."""
+    held_open = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        metrics = get(port, "/metrics")[1]
+        held_open.append(sample(metrics, "realtime_mkt_days_held_open"))
+        if (value(metrics, f'realtime_mkt_events_total{{topic="{topic}"}}') or 0.0) >= count:
+            break
+        time.sleep(0.1)
+    return held_open
+
+
 def test_a_partition_read_ahead_of_another_closes_no_day_early(web_worker):
     worker, port = web_worker, web_worker.settings.web_port
     worker.open_market([v for sku in SKUS for v in opening(sku, 100_000)])
@@ -42,14 +55,8 @@ def test_a_partition_read_ahead_of_another_closes_no_day_early(web_worker):
     produce(worker.settings, daily_orders("sparse", 5), orders_partition=0)
     worker.restart(wipe_local_state=False)
     worker.wait_ready()
-    held_open = []  # days the SKUs keep open for the dense partition, while it is read
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        metrics = get(port, "/metrics")[1]
-        held_open.append(sample(metrics, "realtime_mkt_days_held_open"))
-        if value(metrics, 'realtime_mkt_events_total{topic="orders"}') == DAYS * (1_500 + 5):
-            break
-        time.sleep(0.1)
+    # days the SKUs keep open for the dense partition, while it is read
+    held_open = days_held_open_until(port, "orders", DAYS * (1_500 + 5))
     worker.wait_idle(["orders", "order-lines"], timeout=120)
     metrics = get(port, "/metrics")[1]
     assert sample(metrics, "realtime_mkt_late_sales_total") == 0
@@ -59,12 +66,6 @@ def test_a_partition_read_ahead_of_another_closes_no_day_early(web_worker):
         # days 0-4 closed by day 5's sales, each learned with every unit it sold
         assert forecast["history_days"] == DAYS - 1
         assert forecast["mean_per_day_at_list_price"] == pytest.approx(1_505)
-
-
-def users_of(partition: int, n: int) -> list[str]:
-    """`n` user ids whose clicks go to `partition` of `clicks` (keyed by user)."""
-    users = (f"user-{i}" for i in range(10_000))
-    return [u for u in users if partition_of(u, 4) == partition][:n]
 
 
 def daily_clicks(partition: int, per_day: int) -> list[tuple[str, bytes, bytes]]:
@@ -100,15 +101,7 @@ def test_a_clicks_partition_read_behind_the_orders_closes_no_day_early(ticking_w
     produce(worker.settings, daily_clicks(0, 5) + daily_orders("sparse", 5), orders_partition=0)
     worker.restart(wipe_local_state=False)
     worker.wait_ready()
-    held_open = []
-    clicks = DAYS * len(SKUS) * (1_000 + 5)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        metrics = get(port, "/metrics")[1]
-        held_open.append(sample(metrics, "realtime_mkt_days_held_open"))
-        if value(metrics, 'realtime_mkt_events_total{topic="sku-signals"}') >= clicks:
-            break
-        time.sleep(0.1)
+    held_open = days_held_open_until(port, "sku-signals", DAYS * len(SKUS) * (1_000 + 5))
     worker.wait_idle(["clicks", "sku-signals", "orders"], timeout=120)
     metrics = get(port, "/metrics")[1]
     assert sample(metrics, "realtime_mkt_late_click_signals_total") == 0
