@@ -31,6 +31,7 @@ from realtime_mkt.policies.guardrails import (
     guard_price,
     hard_floor,
 )
+from realtime_mkt.policies.list_price_error import ListPriceError, squared_distance
 from realtime_mkt.sku_state import SkuState
 
 MAX_COMPETITORS = 16
@@ -167,12 +168,17 @@ class SkuEngine:
         audience: AudienceSource = no_audience,
         decisions: DecisionLog | None = None,
         cycle_pool: CyclePool | None = None,
+        list_price_error: ListPriceError | None = None,
     ) -> None:
         self.config = config or EngineConfig()
         self.breaker = MarketBreaker(self.config.guardrails)
         self.audience = audience
         self.decisions = decisions or DecisionLog()  # what each SKU decided lately
         self.cycle_pool = cycle_pool or CyclePool()  # restock's correction per lead time
+        # how far list prices are from their optimum, learned across SKUs (pricing's trust)
+        self.list_price_error = list_price_error or ListPriceError(
+            self.config.pricing.list_price_error
+        )
         self.clock: float | None = None  # newest sale or tick seen across SKUs: drives the ticks
         self.category_priors = CategoryPriors()
 
@@ -250,7 +256,19 @@ class SkuEngine:
         if state.catalog is not None:
             estimate, stderr, _ = state.elasticity.estimate()
             self.category_priors.update(state.catalog["category"], estimate, stderr)
+            self._learn_list_price_error(state)
         return True
+
+    def _learn_list_price_error(self, state: SkuState) -> None:
+        """Replace the SKU's part in the pooled estimate of how far list prices are from their
+        optimum by what its latest price response says."""
+        assert state.catalog is not None
+        new = None
+        if state.unit_cost is not None:
+            response, stderr, _ = self.price_response(state)
+            new = squared_distance(state.unit_cost, state.catalog["list_price"], response, stderr)
+        self.list_price_error.update(state.list_price_distance, new)
+        state.list_price_distance = new
 
     @staticmethod
     def _close_days_before(state: SkuState, day: int) -> None:
@@ -403,6 +421,7 @@ class SkuEngine:
         view = pricing.MarketView(
             price=state.price,
             list_price=state.catalog["list_price"],
+            list_price_error=self.list_price_error.value(),
             unit_cost=bounds.unit_cost,
             elasticity=response[0],
             stderr=response[1],

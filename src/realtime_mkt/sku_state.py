@@ -82,6 +82,7 @@ class SkuState:
     daily_min_price: list[list[float]] = field(default_factory=list)  # [day, lowest price], 30 days
     promo: dict[str, Any] | None = None  # the running promotion: discount, until, price, reference
     cycles: CycleService = field(default_factory=CycleService)  # restock's realised service
+    list_price_distance: float | None = None  # its d² in the pooled list-price error
 
     @property
     def out_of_stock(self) -> bool:
@@ -145,6 +146,7 @@ class SkuState:
             "pmin": self.daily_min_price,
             "promo": self.promo,
             "cyc": self.cycles.to_list(),
+            "lpd": self.list_price_distance,
         }
 
     @classmethod
@@ -170,6 +172,8 @@ class SkuState:
             promo=data["promo"],
             # states written before the cycle feedback start it afresh
             cycles=CycleService.from_list(data["cyc"]) if "cyc" in data else CycleService(),
+            # states written before stop 32 have no part in the pool yet
+            list_price_distance=data.get("lpd"),
         )
         if state.promo is not None and "reference" not in state.promo:
             state.promo = _promo_before_stop_29(state)

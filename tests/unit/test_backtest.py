@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -22,8 +23,9 @@ from realtime_mkt.backtest import (
 )
 from realtime_mkt.engine import EngineConfig
 from realtime_mkt.models.daily_demand import day_of
+from realtime_mkt.policies.pricing import PricingConfig
 from realtime_mkt.report import write_report
-from realtime_mkt.sim.market import SCENARIOS, START, WEEKDAY, Market
+from realtime_mkt.sim.market import SCENARIOS, START, WEEKDAY, Market, optimum_price
 from tests.helpers import assert_valid, order
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -224,3 +226,21 @@ def test_overstocked_skus_get_promotions_and_cost_less_to_hold_than_the_static_t
     figures = evaluate(run, static, [static])
     assert figures["carrying_cost"] < figures["carrying_cost_static"]
     assert figures["stock_value_end"] < figures["stock_value_end_static"]
+
+
+@pytest.mark.parametrize(("scenario", "prior"), [("mispriced", 0.1), ("steady", 0.3)])
+def test_pricing_learns_how_far_the_list_prices_are_from_the_optimum(scenario, prior):
+    """Told the wrong spread, pricing learns the market's own from its SKUs' estimates: in 60
+    days 30 SKUs, against a prior worth 10 (`list_price_error.PRIOR_SKUS`), take it a good part
+    of the way (seed 5: 0.10 → 0.125 of 0.154; 0.30 → 0.178 of 0.084)."""
+    run = run_backtest(
+        scenario, 60, 30, 5, progress=False, pricing_config=PricingConfig(list_price_error=prior)
+    )
+    errors = [
+        math.log(s.list_price / optimum_price(s.unit_cost, s.elasticity - s.cross))
+        for s in run.market.skus
+    ]
+    truth = math.sqrt(np.mean(np.square(errors)))
+    assert abs(truth - prior) > 0.05
+    learned = run.decisions["price-adjustments"][-1]["list_price_error"]
+    assert abs(learned - truth) < abs(prior - truth) * 2 / 3, (learned, truth)

@@ -10,7 +10,7 @@ CONFIG = PricingConfig()
 
 
 def view(**overrides):
-    base = {"price": 20.0, "list_price": 20.0, "unit_cost": 10.0, "elasticity": -3.0, "stderr": 0.0, "demand_per_day": 10.0,
+    base = {"price": 20.0, "list_price": 20.0, "list_price_error": 0.1, "unit_cost": 10.0, "elasticity": -3.0, "stderr": 0.0, "demand_per_day": 10.0,
             "on_hand": 100, "cover_days_needed": 3.0, "day": 0}  # fmt: skip
     base.update(overrides)
     return MarketView(**base)

@@ -28,6 +28,8 @@ import hashlib
 import math
 from dataclasses import dataclass
 
+from realtime_mkt.policies.list_price_error import optimum_spread
+
 # loglog v2: the own-price response e − x; v3: the demand forecast as a regressor;
 # pricing v2: list price and optimum weighed by their precisions; v3: stock moves the price
 # only along a falling demand curve, by at most e^±MAX_LOG_MOVE
@@ -43,7 +45,7 @@ class PricingConfig:
     exploration: float = 0.05
     explore_below_weight: float = 0.5  # explore while the optimum's weight is below this
     # sd of ln(list price / optimal price): how far a merchant's list price typically is from
-    # the optimum (0.1: within about ±20 %)
+    # the optimum (0.1: within about ±20 %), the prior of what the SKUs learn (`list_price_error`)
     list_price_error: float = 0.1
     min_change: float = 0.005  # smaller moves are not worth a decision
 
@@ -57,6 +59,7 @@ class PriceTarget:
     exploration: bool
     optimum: float | None = None  # the profit-maximising price at the estimate, before shrinking
     weight: float = 0.0  # the share of the log-distance from list price to `optimum` taken
+    list_price_error: float | None = None  # the σ_L `weight` was computed with
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,7 @@ class MarketView:
 
     price: float
     list_price: float  # the merchant's own price: the anchor while the elasticity is uncertain
+    list_price_error: float  # σ_L: how far list prices typically are from the optimum
     unit_cost: float
     elasticity: float  # own-price response (competitors' prices held)
     stderr: float
@@ -87,7 +91,7 @@ def optimum_weight(elasticity: float, stderr: float, list_price_error: float) ->
     """
     if elasticity >= -1.0:
         return 1.0 if elasticity - 2.0 * stderr >= -1.0 else 0.0
-    spread = stderr / (elasticity * (1.0 + elasticity))  # SE · |d ln p*/de|
+    spread = optimum_spread(elasticity, stderr)
     return list_price_error**2 / (list_price_error**2 + spread**2)
 
 
@@ -111,7 +115,7 @@ def target_price(sku_id: str, view: MarketView, config: PricingConfig) -> PriceT
         optimum = view.price * 1.5  # inelastic: raise until the guardrails stop it
         reasons.append("inelastic_demand")
     # shrink toward the list price by the optimum's uncertainty (trust region)
-    weight = optimum_weight(e, view.stderr, config.list_price_error)
+    weight = optimum_weight(e, view.stderr, view.list_price_error)
     target = view.list_price * (optimum / view.list_price) ** weight
     if weight < 0.5:
         reasons.append("shrunk_to_list_price")
@@ -138,4 +142,4 @@ def target_price(sku_id: str, view: MarketView, config: PricingConfig) -> PriceT
         reasons.append("exploration")
     if not math.isfinite(target) or target <= 0:
         return PriceTarget(view.price, ["no_reliable_target"], False)
-    return PriceTarget(target, reasons, explore, optimum, weight)
+    return PriceTarget(target, reasons, explore, optimum, weight, view.list_price_error)

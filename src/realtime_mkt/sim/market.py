@@ -53,6 +53,7 @@ class Scenario:
     competitor_war: bool = False  # competitors undercut us after each of our price moves
     new_products_day: int | None = None  # a third of the SKUs appear only from this day
     overstock_days: float | None = None  # a third of the SKUs open with this many days of stock
+    list_vs_optimum: tuple[float, float] = (0.85, 1.2)  # the merchant's list price is this far off
 
 
 SCENARIOS = {
@@ -62,6 +63,7 @@ SCENARIOS = {
     "competitor-war": Scenario("competitor-war", competitor_war=True),
     "new-products": Scenario("new-products", seasonal=True, new_products_day=30),
     "overstock": Scenario("overstock", overstock_days=150),
+    "mispriced": Scenario("mispriced", list_vs_optimum=(0.75, 1.4)),
 }
 
 
@@ -143,7 +145,7 @@ class Market:
         cost = round(float(self.rng.uniform(5, 60)), 2)
         category = CATEGORIES[i % len(CATEGORIES)]
         elasticity = min(CATEGORY_ELASTICITY[category] + float(self.rng.normal(0, 0.25)), -1.4)
-        list_vs_optimum = float(self.rng.uniform(0.85, 1.2))  # the merchant's list price is off
+        list_vs_optimum = float(self.rng.uniform(*self.scenario.list_vs_optimum))
         appears = 0
         if self.scenario.new_products_day is not None and i % 3 == 2:
             appears = self.scenario.new_products_day
@@ -151,7 +153,8 @@ class Market:
         order_multiple = int(self.rng.choice([1, 1, 5, 10]))
         base_demand = float(self.rng.uniform(8, 40))
         cross = float(self.rng.uniform(0.2, 0.8))
-        list_price = round(optimum_price(cost, elasticity - cross) * list_vs_optimum, 2)
+        optimum = optimum_price(cost, elasticity - cross)
+        list_price = round(max(optimum * list_vs_optimum, cost * 1.06), 2)  # never at a loss
         return SimSku(
             sku_id=f"sku-{i:04d}",
             category=category,

@@ -43,6 +43,8 @@ from realtime_mkt.models.daily_demand import SECONDS_PER_DAY, day_of
 from realtime_mkt.models.preference import PreferenceModel
 from realtime_mkt.ops.lag import group_lag
 from realtime_mkt.policies.cycle_service import CyclePool
+from realtime_mkt.policies.list_price_error import ListPriceError
+from realtime_mkt.policies.pricing import PricingConfig
 from realtime_mkt.policies.restock import planned_safety_factor
 from realtime_mkt.positions import Position, source_of
 from realtime_mkt.settings import Settings
@@ -162,13 +164,14 @@ def create_app(settings: Settings) -> faust.App:
         checkpoint.load(models_dir / "ctr.pkl", CtrModel()),
         checkpoint.load(models_dir / "preference.pkl", PreferenceModel()),
     )
-    # the decision log and restock's pooled corrections share the SKU table, so their entries
-    # are written to the partition of the SKU being applied (`DeferredWrites.at`) and its
-    # changelog, with the batch's states
+    # the decision log, restock's pooled corrections and the list prices' pooled error share
+    # the SKU table, so their entries are written to the partition of the SKU being applied
+    # (`DeferredWrites.at`) and its changelog, with the batch's states
     engine = SkuEngine(
         audience=users.audience,
         decisions=DecisionLog(sku_writes),
         cycle_pool=CyclePool(sku_writes),
+        list_price_error=ListPriceError(PricingConfig().list_price_error, sku_writes),
     )
     shared_models: tuple[OnlineModel, ...] = (users.ctr, users.preference)
 
@@ -504,7 +507,7 @@ def create_app(settings: Settings) -> faust.App:
         # would otherwise hold the event loop for seconds
         skus: list[str] = []
         for n, key in enumerate(sku_table, start=1):
-            if isinstance(key, str):  # not a decision log or a pooled restock correction
+            if isinstance(key, str):  # not a decision log or a pooled entry
                 skus.append(key)
             if n % TICK_CHUNK == 0:
                 await asyncio.sleep(0)
