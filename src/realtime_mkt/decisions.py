@@ -118,9 +118,7 @@ def price_adjustment(
         "target_price": positive_price(target.price),
         "optimum_price": None if target.optimum is None else positive_price(target.optimum),
         "optimum_weight": round(target.weight, 4),
-        "list_price_error": (
-            None if target.list_price_error is None else round(target.list_price_error, 4)
-        ),
+        "list_price_error": round(target.list_price_error, 4),
         "reason_codes": reasons,
         "binding_rule": guarded.binding_rule,
         "clamp_trail": guarded.clamp_trail,

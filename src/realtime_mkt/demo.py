@@ -84,6 +84,7 @@ def _summary(settings: Settings, feed: LiveMarket) -> None:
         print(
             f"  {p['occurred_at']}  {p['sku_id']}  {p['current_price']:>7.2f} -> {p['new_price']:>7.2f}"
             f"  e {e['estimate']:+.2f}±{e['stderr']:.2f}  w {p['optimum_weight']:.2f}"
+            f" (list ±{p['list_price_error']:.2f})"
             f"  bound {p['binding_rule'] or '-'}"
             f"  {','.join(p['reason_codes'])}"
         )

@@ -56,6 +56,7 @@ def test_price_decisions_carry_their_explanation_and_validate():
         assert_valid("price-adjustments.v1", d)
         assert d["reason_codes"] and d["model_version"]
         assert d["elasticity"]["stderr"] > 0
+        assert d["list_price_error"] == 0.1  # one SKU, and a vague one: the prior's
 
 
 def stream_input(i: int, ts: float, kind: str, price: float, quantity: int) -> tuple[str, dict]:

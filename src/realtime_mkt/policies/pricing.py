@@ -57,9 +57,9 @@ class PriceTarget:
     price: float
     reasons: list[str]
     exploration: bool
+    list_price_error: float  # the σ_L the list price was weighed with
     optimum: float | None = None  # the profit-maximising price at the estimate, before shrinking
     weight: float = 0.0  # the share of the log-distance from list price to `optimum` taken
-    list_price_error: float | None = None  # the σ_L `weight` was computed with
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,5 +141,5 @@ def target_price(sku_id: str, view: MarketView, config: PricingConfig) -> PriceT
         target *= 1.0 + config.exploration * _exploration_sign(sku_id, view.day)
         reasons.append("exploration")
     if not math.isfinite(target) or target <= 0:
-        return PriceTarget(view.price, ["no_reliable_target"], False)
-    return PriceTarget(target, reasons, explore, optimum, weight, view.list_price_error)
+        return PriceTarget(view.price, ["no_reliable_target"], False, view.list_price_error)
+    return PriceTarget(target, reasons, explore, view.list_price_error, optimum, weight)
