@@ -9,7 +9,8 @@ cycle service level when asked for 95 %, and the stock it would hold at the engi
 level (four more runs per seed). `--pricing-bounds` adds profit / clairvoyant with static list
 prices (the floor pricing must beat) and with pricing told each SKU's true price response (what
 learning it could be worth at most; two more runs per seed). `--list-price-error` sets how far
-pricing assumes list prices are from the optimum (`PricingConfig.list_price_error`).
+pricing assumes list prices are from the optimum before its SKUs tell (the prior,
+`PricingConfig.list_price_error`).
 
     .ci/venv python benchmarks/backtest_seeds.py --seeds 7 11 13 [--equal-service] [--pricing-bounds]
         [--list-price-error 0.1]

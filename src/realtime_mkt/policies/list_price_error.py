@@ -8,12 +8,12 @@ square over SKUs of the log-distance d = ln(p̂*/list price),
 
     σ̂_L² = mean over SKUs of d².
 
-An estimate's own error widens d, and its shrinkage toward its prior narrows it. A measurement
-with independent errors would have E[d²] = σ_L² + s², a posterior mean centred on the list
-price E[d²] = σ_L² − s²; the engine's estimates sit between the two. On the simulator (seed 7,
-list prices off by σ_L = 0.10 and 0.18) their errors were 0.08–0.09 in log price, negatively
-correlated with the list price's, and d came out at 0.09–0.11 and 0.15–0.19: σ_L itself, where
-subtracting s² (0.11) left 0.13 for 0.18 and adding it overshot.
+An estimate's own error widens d, and its shrinkage narrows it. A measurement with independent
+errors would have E[d²] = σ_L² + s², a posterior mean centred on the list price
+E[d²] = σ_L² − s²; the engine's estimates sit between the two. On the simulator (seed 7, from
+day 30 on) their errors were 0.67–0.84 of their standard errors and leaned against the list
+price's error, and d came out at 0.10–0.12 and 0.16–0.18 for list prices off by 0.10 and 0.19,
+where subtracting s² left 0.00–0.03 and 0.10–0.15 (`benchmarks/list_price_error.py`).
 
 Only SKUs whose estimate is informative (s ≤ MAX_SPREAD, demand elastic) take part: near
 e = −1 the optimum runs off to infinity. The configured σ_L (`PricingConfig.list_price_error`)
