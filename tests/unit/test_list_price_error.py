@@ -63,6 +63,8 @@ def test_only_informative_estimates_take_part():
     assert optimum_spread(-3.0, vague) > MAX_SPREAD
     assert squared_distance(10.0, 15.0, -3.0, vague) is None
     assert squared_distance(10.0, 15.0, -3.0, 0.99 * vague) == pytest.approx(0.0)
+    for elasticity, stderr in [(math.nan, 0.1), (-3.0, math.nan), (-math.inf, 0.1)]:
+        assert squared_distance(10.0, 15.0, elasticity, stderr) is None
 
 
 def test_list_prices_are_never_trusted_outright_nor_ignored():

@@ -48,12 +48,14 @@ def squared_distance(
     unit_cost: float, list_price: float, elasticity: float, stderr: float
 ) -> float | None:
     """What a SKU tells about its list price's error, d² = ln(p̂*/list price)², or None when its
-    estimate is not informative enough to tell anything."""
-    if elasticity >= -1.0 or unit_cost <= 0 or list_price <= 0:
+    estimate is not informative enough to tell anything (or not a number: one NaN in the sums
+    would stop the pricing of every SKU that shares them)."""
+    if not elasticity < -1.0 or unit_cost <= 0 or list_price <= 0:
         return None
-    if optimum_spread(elasticity, stderr) > MAX_SPREAD:
+    if not optimum_spread(elasticity, stderr) <= MAX_SPREAD:
         return None
-    return math.log(unit_cost * elasticity / (1.0 + elasticity) / list_price) ** 2
+    squared = math.log(unit_cost * elasticity / (1.0 + elasticity) / list_price) ** 2
+    return squared if math.isfinite(squared) else None
 
 
 class ListPriceError:
