@@ -11,9 +11,11 @@ from dataclasses import replace
 import pytest
 from kafka import KafkaProducer
 
-from realtime_mkt.catalogue import topic
+from realtime_mkt.catalogue import load_catalogue, topic
 from realtime_mkt.decision_log import RECENT_DECISIONS
 from realtime_mkt.engine import SkuEngine
+from realtime_mkt.events import format_time
+from realtime_mkt.streaming.routing import partition_of
 from tests.helpers import (
     T0,
     assert_valid,
@@ -213,6 +215,55 @@ def test_restarted_worker_recovers_state_from_changelog(worker, restore):
     for name in ("restock-requests", "price-adjustments"):
         wanted = {o.value["decision_id"]: o.value for o in expected if o.topic == name}
         assert_same_decisions(by_id(consume_decisions(settings, name, set(wanted))), wanted)
+
+
+def priced_demand(sku: str, days: range) -> list[tuple[str, dict]]:
+    """One order a day, alternately at 16 and 24 (list price 20), of 10·(price / 20)^−3 units:
+    a price response of −3, which the SKU's regression reads within days."""
+    orders = []
+    for i in days:
+        price = 16.0 if i % 2 == 0 else 24.0
+        value = order(
+            f"pd-{sku}-{i}", T0 + i * 86_400 + 43_200, [(sku, round(10 * (price / 20) ** -3))]
+        )
+        value["lines"][0]["unit_price"] = price
+        orders.append(("orders", value))
+    return orders
+
+
+def test_the_list_price_pool_comes_back_with_its_partition(worker):
+    """Pricing's list-price error is pooled over the SKUs of a partition and stored with them:
+    a worker that lost its disk restores it, and prices as the in-process engine does."""
+    settings = worker.settings
+    partitions = load_catalogue()["inventory"].partitions
+    pool_partition = partition_of("lp-0", partitions)
+    skus = [
+        s for s in (f"lp-{i}" for i in range(50)) if partition_of(s, partitions) == pool_partition
+    ]
+    opened = [x for sku in skus[:2] for x in opening(sku, 400, lead_time_days=3)]
+    first = [x for sku in skus[:2] for x in priced_demand(sku, range(16))]
+    worker.open_market(opened)
+    produce_in_order(settings, first)
+    worker.wait_idle(["orders", "order-lines"])
+    engine = SkuEngine()
+    replay(engine, opened + first)
+    assert engine.list_price_error.sums()[0] == 2  # both SKUs' estimates take part
+    worker.restart(wipe_local_state=True)
+    worker.wait_ready()
+    # a dearer supplier: both SKUs' optimum moves, and pricing follows it
+    cost_at = format_time(T0 + 16 * 86_400 + 3_600)
+    second = [
+        ("price-changes", {"event_id": f"cost-{sku}", "occurred_at": cost_at, "sku_id": sku,
+                           "kind": "cost", "price": 12.0})
+        for sku in skus[:2]
+    ] + [x for sku in skus[:2] for x in priced_demand(sku, range(16, 22))]  # fmt: skip
+    produce_in_order(settings, second)
+    _, expected = replay(SkuEngine(), opened + first + second)
+    wanted = {o.value["decision_id"]: o.value for o in expected if o.topic == "price-adjustments"}
+    later = [v for v in wanted.values() if v["occurred_at"] > format_time(T0 + 16 * 86_400)]
+    assert later and all(v["list_price_error"] != 0.1 for v in later)  # the pool's, not the prior
+    records = consume_decisions(settings, "price-adjustments", set(wanted))
+    assert_same_decisions(by_id(records), wanted)
 
 
 def test_a_killed_worker_repeats_no_decision_under_a_new_id(worker):
