@@ -3,7 +3,8 @@
 With a constant own-price response e < −1 (the elasticity of units to our price, competitors'
 prices held) and unit cost c the profit-maximising price is p* = c·e/(1+e).
 While e is uncertain the target is shrunk toward the merchant's list price. Both are estimates of
-ln p*: the list price with a typical error `list_price_error` (σ_L), the formula with the spread
+ln p*: the list price with a typical error σ_L (`MarketView.list_price_error`, learned from the
+SKUs: `list_price_error`), the formula with the spread
 the estimate's standard error gives it, SE·|d ln p*/de| = SE/|e(1+e)|; the target weighs them by
 their precisions, so the log-price moves a share w = σ_L² / (σ_L² + (SE/|e(1+e)|)²) of the way
 from list price to p*. A standard error means little price uncertainty where demand is very
@@ -32,8 +33,9 @@ from realtime_mkt.policies.list_price_error import optimum_spread
 
 # loglog v2: the own-price response e − x; v3: the demand forecast as a regressor;
 # pricing v2: list price and optimum weighed by their precisions; v3: stock moves the price
-# only along a falling demand curve, by at most e^±MAX_LOG_MOVE
-MODEL_VERSION = "loglog-elasticity/v3+pricing/v3"
+# only along a falling demand curve, by at most e^±MAX_LOG_MOVE; v4: the list price's error
+# learned from the SKUs (`list_price_error`)
+MODEL_VERSION = "loglog-elasticity/v3+pricing/v4"
 MAX_LOG_MOVE = 10.0  # a factor of 22,000: past any guardrail, and finite
 
 
