@@ -169,6 +169,7 @@ class SkuEngine:
         decisions: DecisionLog | None = None,
         cycle_pool: CyclePool | None = None,
         list_price_error: ListPriceError | None = None,
+        category_priors: CategoryPriors | None = None,
     ) -> None:
         self.config = config or EngineConfig()
         self.breaker = MarketBreaker(self.config.guardrails)
@@ -180,7 +181,8 @@ class SkuEngine:
             self.config.pricing.list_price_error
         )
         self.clock: float | None = None  # newest sale or tick seen across SKUs: drives the ticks
-        self.category_priors = CategoryPriors()
+        # each category's pooled price response: the prior of its SKUs to come
+        self.category_priors = category_priors or CategoryPriors()
 
     def apply(self, state: SkuState | None, event: InputEvent) -> Outcome:
         """Apply a validated event keyed by `sku_id` to its state (None for a new SKU)."""

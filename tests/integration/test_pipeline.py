@@ -15,10 +15,12 @@ from realtime_mkt.catalogue import load_catalogue, topic
 from realtime_mkt.decision_log import RECENT_DECISIONS
 from realtime_mkt.engine import SkuEngine
 from realtime_mkt.events import format_time
+from realtime_mkt.models.elasticity import PRIOR_ELASTICITY
 from realtime_mkt.streaming.routing import partition_of
 from tests.helpers import (
     T0,
     assert_valid,
+    catalog,
     demand_history,
     encoded,
     inventory,
@@ -231,37 +233,48 @@ def priced_demand(sku: str, days: range) -> list[tuple[str, dict]]:
     return orders
 
 
-def test_the_list_price_pool_comes_back_with_its_partition(worker):
-    """Pricing's list-price error is pooled over the SKUs of a partition and stored with them:
-    a worker that lost its disk restores it, and prices as the in-process engine does."""
+def test_what_a_partition_pools_over_its_skus_comes_back_with_it(worker):
+    """Pricing's list-price error and the categories' price responses are pooled over the SKUs
+    of a partition and stored with them: a worker that lost its disk restores both, and prices
+    as the in-process engine does (the old and a new SKU of the partition)."""
     settings = worker.settings
     partitions = load_catalogue()["inventory"].partitions
     pool_partition = partition_of("lp-0", partitions)
     skus = [
         s for s in (f"lp-{i}" for i in range(50)) if partition_of(s, partitions) == pool_partition
-    ]
-    opened = [x for sku in skus[:2] for x in opening(sku, 400, lead_time_days=3)]
-    first = [x for sku in skus[:2] for x in priced_demand(sku, range(16))]
+    ][:4]
+    opened = [x for sku in skus[:3] for x in opening(sku, 400, lead_time_days=3)]
+    first = [x for sku in skus[:3] for x in priced_demand(sku, range(20))]
     worker.open_market(opened)
     produce_in_order(settings, first)
     worker.wait_idle(["orders", "order-lines"])
     engine = SkuEngine()
     replay(engine, opened + first)
-    assert engine.list_price_error.sums()[0] == 2  # both SKUs' estimates take part
+    assert engine.list_price_error.sums()[0] == 3  # the SKUs' estimates take part
+    learned_prior = engine.category_priors.prior("toys")
+    assert learned_prior != PRIOR_ELASTICITY
     worker.restart(wipe_local_state=True)
     worker.wait_ready()
-    # a dearer supplier: both SKUs' optimum moves, and pricing follows it
-    cost_at = format_time(T0 + 16 * 86_400 + 3_600)
+    restart_day = T0 + 20 * 86_400
+    newcomer = [
+        ("catalog", catalog(skus[3], lead_time_days=3)),
+        ("inventory", inventory(f"open-{skus[3]}", restart_day, skus[3], "snapshot", 400)),
+    ]
+    worker.open_market(newcomer)
+    # a dearer supplier: the old SKUs' optimum moves, and pricing follows it
+    cost_at = format_time(restart_day + 3_600)
     second = [
         ("price-changes", {"event_id": f"cost-{sku}", "occurred_at": cost_at, "sku_id": sku,
                            "kind": "cost", "price": 12.0})
-        for sku in skus[:2]
-    ] + [x for sku in skus[:2] for x in priced_demand(sku, range(16, 22))]  # fmt: skip
+        for sku in skus[:3]
+    ] + [x for sku in skus for x in priced_demand(sku, range(20, 28))]  # fmt: skip
     produce_in_order(settings, second)
-    _, expected = replay(SkuEngine(), opened + first + second)
+    _, expected = replay(SkuEngine(), opened + first + newcomer + second)
     wanted = {o.value["decision_id"]: o.value for o in expected if o.topic == "price-adjustments"}
-    later = [v for v in wanted.values() if v["occurred_at"] > format_time(T0 + 16 * 86_400)]
+    later = [v for v in wanted.values() if v["occurred_at"] > format_time(restart_day)]
     assert later and all(v["list_price_error"] != 0.1 for v in later)  # the pool's, not the prior
+    newcomers = [v for v in later if v["sku_id"] == skus[3]]
+    assert newcomers[0]["elasticity"]["estimate"] == round(learned_prior, 4)  # its category's
     records = consume_decisions(settings, "price-adjustments", set(wanted))
     assert_same_decisions(by_id(records), wanted)
 

@@ -1,10 +1,16 @@
 import math
 
 import numpy as np
+import pytest
 
 from realtime_mkt.decision_log import DecisionLog
 from realtime_mkt.engine import SkuEngine
-from realtime_mkt.models.elasticity import PRIOR_ELASTICITY, CategoryPriors, LogLogElasticity
+from realtime_mkt.models.elasticity import (
+    PRIOR_ELASTICITY,
+    CategoryPriors,
+    LogLogElasticity,
+    prior_key,
+)
 from realtime_mkt.sku_state import SkuState
 from realtime_mkt.streaming.app import sku_summary
 from tests.helpers import EngineRun, catalog
@@ -134,11 +140,23 @@ def test_category_priors_pool_confident_estimates_only():
     priors.update("toys", -0.5, stderr=2.0)  # too uncertain to count
     assert abs(priors.prior("toys") + 3.1) < 0.05
     assert priors.prior("garden") == PRIOR_ELASTICITY
+    priors.update("garden", math.nan, stderr=0.1)  # not a number: never pooled
+    priors.update("garden", -2.0, stderr=math.nan)
+    assert priors.pooled("garden") == (PRIOR_ELASTICITY, 0)
+
+
+def test_category_priors_live_in_the_store_they_are_given():
+    store: dict = {}
+    CategoryPriors(store, min_updates=2).update("toys", -3.0, stderr=0.2)
+    CategoryPriors(store, min_updates=2).update("toys", -3.4, stderr=0.2)
+    assert store == {prior_key("toys"): [pytest.approx(-3.2), 2]}
+    assert CategoryPriors(store, min_updates=2).prior("toys") == pytest.approx(-3.2)
 
 
 def test_new_skus_start_from_their_category_prior():
     engine = SkuEngine()
-    engine.category_priors.means["toys"] = (-3.3, 100)
+    for _ in range(engine.category_priors.min_updates):
+        engine.category_priors.update("toys", -3.3, stderr=0.1)
     run = EngineRun(engine)
     run.feed([("catalog", catalog("new")), ("catalog", catalog("other", category="garden"))])
     states = run.states()

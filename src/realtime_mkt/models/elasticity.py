@@ -24,6 +24,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from realtime_mkt.key_value import KeyValueStore
+
 PRIOR_ELASTICITY = -2.62
 PRIOR_NOISE_VAR = 0.25
 K = 4  # regressors: intercept, ln price, ln(competitor / price), ln baseline
@@ -163,29 +165,53 @@ def _posterior_by_value(
     return beta, cov
 
 
+def prior_key(category: str) -> tuple[str, str]:
+    """A category's pooled elasticity's key in a store shared with SKU states (keyed by bare
+    `sku_id`)."""
+    return ("category-prior", category)
+
+
 class CategoryPriors:
     """Pooled own-price elasticity per category: a running mean of its SKUs' confident estimates.
 
     It only sets the prior of SKUs that appear later (the prior is fixed into each SKU's state
     when its catalog record first arrives), so a SKU's estimates never depend on when its
     neighbours are processed after that. Memory is one entry per category.
+
+    `store` is a dict in-process; in the worker, the `sku-state` table as the SKU agent's batch
+    sees it, as for restock's `CyclePool`: each partition pools its own SKUs, in their input
+    order, and its means are changelogged with them, so a restarted worker or one that takes the
+    partition over seeds new SKUs as the partition's old owner would have.
     """
 
-    def __init__(self, max_stderr: float = 0.5, min_updates: int = 20, rate: float = 0.05) -> None:
+    def __init__(
+        self,
+        store: KeyValueStore | None = None,
+        max_stderr: float = 0.5,
+        min_updates: int = 20,
+        rate: float = 0.05,
+    ) -> None:
+        self.store: KeyValueStore = {} if store is None else store
         self.max_stderr, self.min_updates, self.rate = max_stderr, min_updates, rate
-        self.means: dict[str, tuple[float, int]] = {}
+
+    def pooled(self, category: str) -> tuple[float, int]:
+        """The category's running mean and how many estimates it has pooled."""
+        stored = self.store.get(prior_key(category))
+        return (PRIOR_ELASTICITY, 0) if stored is None else (stored[0], int(stored[1]))
 
     def update(self, category: str, estimate: float, stderr: float) -> None:
         """Fold in one SKU's current estimate if it is confident enough."""
-        if stderr > self.max_stderr:
+        if not stderr <= self.max_stderr or not math.isfinite(estimate):
             return
-        mean, count = self.means.get(category, (estimate, 0))
-        self.means[category] = (
+        mean, count = self.pooled(category)
+        if count == 0:
+            mean = estimate
+        self.store[prior_key(category)] = [
             mean + max(self.rate, 1 / (count + 1)) * (estimate - mean),
             count + 1,
-        )
+        ]
 
     def prior(self, category: str) -> float:
         """The category's pooled elasticity, or the meta-analysis mean until it has enough data."""
-        mean, count = self.means.get(category, (PRIOR_ELASTICITY, 0))
+        mean, count = self.pooled(category)
         return mean if count >= self.min_updates else PRIOR_ELASTICITY

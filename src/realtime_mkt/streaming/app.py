@@ -40,6 +40,7 @@ from realtime_mkt.events import (
 from realtime_mkt.models.base import OnlineModel
 from realtime_mkt.models.ctr import CtrModel
 from realtime_mkt.models.daily_demand import SECONDS_PER_DAY, day_of
+from realtime_mkt.models.elasticity import CategoryPriors
 from realtime_mkt.models.preference import PreferenceModel
 from realtime_mkt.ops.lag import group_lag
 from realtime_mkt.policies.cycle_service import CyclePool
@@ -164,14 +165,16 @@ def create_app(settings: Settings) -> faust.App:
         checkpoint.load(models_dir / "ctr.pkl", CtrModel()),
         checkpoint.load(models_dir / "preference.pkl", PreferenceModel()),
     )
-    # the decision log, restock's pooled corrections and the list prices' pooled error share
-    # the SKU table, so their entries are written to the partition of the SKU being applied
-    # (`DeferredWrites.at`) and its changelog, with the batch's states
+    # the decision log and what the engine pools over SKUs (restock's corrections, the list
+    # prices' error, the categories' price responses) share the SKU table, so their entries are
+    # written to the partition of the SKU being applied (`DeferredWrites.at`) and its changelog,
+    # with the batch's states
     engine = SkuEngine(
         audience=users.audience,
         decisions=DecisionLog(sku_writes),
         cycle_pool=CyclePool(sku_writes),
         list_price_error=ListPriceError(PricingConfig().list_price_error, sku_writes),
+        category_priors=CategoryPriors(sku_writes),
     )
     shared_models: tuple[OnlineModel, ...] = (users.ctr, users.preference)
 
