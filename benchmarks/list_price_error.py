@@ -20,7 +20,8 @@ import numpy as np
 from realtime_mkt.backtest import run_backtest
 from realtime_mkt.events import parse_time
 from realtime_mkt.models.daily_demand import day_of
-from realtime_mkt.policies.list_price_error import MAX_SPREAD, optimum_spread
+from realtime_mkt.policies.list_price_error import MAX_SPREAD
+from realtime_mkt.policies.optimum import optimum_spread
 from realtime_mkt.sim.market import SCENARIOS, optimum_price
 
 COLUMNS = ["SKUs", "RMS d", "RMS s", "RMS error", "RMS list error", "mean error × list error", "error / SE sd", "σ_L used"]  # fmt: skip

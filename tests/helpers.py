@@ -132,6 +132,20 @@ def demand_history(
     ]
 
 
+def priced_demand(sku: str, days: range) -> list[tuple[str, dict[str, Any]]]:
+    """One order a day at noon, alternately at 16 and 24 (list price 20), of 10·(price / 20)^−3
+    units: a price response of −3, which the SKU's regression reads within days."""
+    orders = []
+    for i in days:
+        price = 16.0 if i % 2 == 0 else 24.0
+        value = order(
+            f"pd-{sku}-{i}", T0 + i * DAY + 43_200, [(sku, round(10 * (price / 20) ** -3))]
+        )
+        value["lines"][0]["unit_price"] = price
+        orders.append(("orders", value))
+    return orders
+
+
 def shared_data(*parts: str) -> Path:
     """The shared public datasets folder, or a file in it (`../shared/data` or `$REALTIME_MKT_SHARED_DATA`)."""
     candidates = (

@@ -26,6 +26,7 @@ from tests.helpers import (
     inventory,
     opening,
     order,
+    priced_demand,
     replay,
 )
 from tests.integration.kafka_io import (
@@ -35,7 +36,7 @@ from tests.integration.kafka_io import (
     produce,
     produce_in_order,
 )
-from tests.integration.web import wait_for_events
+from tests.integration.web import get, wait_for_events
 
 pytestmark = pytest.mark.integration
 
@@ -219,24 +220,12 @@ def test_restarted_worker_recovers_state_from_changelog(worker, restore):
         assert_same_decisions(by_id(consume_decisions(settings, name, set(wanted))), wanted)
 
 
-def priced_demand(sku: str, days: range) -> list[tuple[str, dict]]:
-    """One order a day, alternately at 16 and 24 (list price 20), of 10·(price / 20)^−3 units:
-    a price response of −3, which the SKU's regression reads within days."""
-    orders = []
-    for i in days:
-        price = 16.0 if i % 2 == 0 else 24.0
-        value = order(
-            f"pd-{sku}-{i}", T0 + i * 86_400 + 43_200, [(sku, round(10 * (price / 20) ** -3))]
-        )
-        value["lines"][0]["unit_price"] = price
-        orders.append(("orders", value))
-    return orders
-
-
-def test_what_a_partition_pools_over_its_skus_comes_back_with_it(worker):
+def test_what_a_partition_pools_over_its_skus_comes_back_with_it(web_worker):
     """Pricing's list-price error and the categories' price responses are pooled over the SKUs
     of a partition and stored with them: a worker that lost its disk restores both, and prices
-    as the in-process engine does (the old and a new SKU of the partition)."""
+    as the in-process engine does (the old and a new SKU of the partition); its `/sku` view
+    shows the partition's list-price error."""
+    worker = web_worker
     settings = worker.settings
     partitions = load_catalogue()["inventory"].partitions
     pool_partition = partition_of("lp-0", partitions)
@@ -277,6 +266,12 @@ def test_what_a_partition_pools_over_its_skus_comes_back_with_it(worker):
     assert newcomers[0]["elasticity"]["estimate"] == round(learned_prior, 4)  # its category's
     records = consume_decisions(settings, "price-adjustments", set(wanted))
     assert_same_decisions(by_id(records), wanted)
+    worker.wait_idle(["orders", "order-lines"])
+    engine = SkuEngine()
+    replay(engine, opened + first + newcomer + second)
+    status, shown = get(settings.web_port, f"/sku/{skus[0]}")
+    assert status == 200
+    assert shown["pricing"]["list_price_error"] == pytest.approx(engine.list_price_error.value())
 
 
 def test_a_killed_worker_repeats_no_decision_under_a_new_id(worker):

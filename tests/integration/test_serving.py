@@ -98,6 +98,8 @@ def test_views_metrics_and_an_overstock_promotion(web_worker):
     status, sku = get(settings.web_port, "/sku/sku-over")
     assert status == 200 and sku["on_hand"] == 5000 - 60 + 40 - 2
     assert sku["promotion"]["discount"] > 0
+    # read from the SKU's partition's pool, in which no SKU is sure enough yet: the prior
+    assert sku["pricing"]["list_price"] == 20.0 and sku["pricing"]["list_price_error"] == 0.1
     assert {d["topic"] for d in sku["last_decisions"]} >= {"promo-adjustments"}
     # the clean cycle lowered the SKU's own correction and its lead time's pooled one
     assert sku["cycle_service"] == {

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import math
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from realtime_mkt.engine import MarketBreaker, SkuEngine
 from realtime_mkt.events import format_time, parse_time
 from realtime_mkt.policies.guardrails import GuardrailConfig, PriceBounds, hard_floor
+from realtime_mkt.policies.list_price_error import ListPriceError
+from realtime_mkt.streaming.app import sku_summary
 from tests import helpers
 from tests.helpers import (
     DAY,
@@ -19,6 +23,7 @@ from tests.helpers import (
     demand_history,
     inventory,
     order,
+    priced_demand,
     replay,
 )
 
@@ -220,3 +225,29 @@ def test_no_promotion_violates_a_guardrail_for_any_input(stream, stock):
                 assert d["promo_price"] >= floor - 1e-9
                 assert d["promo_price"] <= list_price * 0.95 + 0.01  # a real cut
                 assert d["discount_pct"] >= 5.0 - 0.01  # and a real discount on the 30-day low
+
+
+def test_the_sku_view_shows_where_pricing_starts_from():
+    engine = SkuEngine()
+    for _ in range(30):  # the partition's other SKUs: list prices 30 % from their optimum
+        engine.list_price_error.update(None, 0.09)
+    states, outputs = replay(engine, opening() + priced_demand("s", range(20)))
+    assert engine.list_price_error.sums()[0] == 31  # "s" takes part too
+    sigma = engine.list_price_error.value()
+    own = states["s"].list_price_distance
+    assert sigma == pytest.approx(math.sqrt((10 * 0.1**2 + 30 * 0.09 + own) / 41))
+    assert prices_of(outputs)[-1]["list_price_error"] == round(sigma, 4)
+    state = states["s"]
+    response, stderr, _ = state.elasticity.own_price_response()
+    shown = sku_summary(engine, state, engine.decisions)["pricing"]
+    assert shown == {
+        "list_price": 20.0,
+        "optimum_price": pytest.approx(10.0 * response / (1 + response)),
+        "optimum_weight": pytest.approx(
+            sigma**2 / (sigma**2 + (stderr / (response * (1 + response))) ** 2)
+        ),
+        "list_price_error": sigma,
+    }
+    # the view of a SKU of another partition weighs with that partition's pool
+    elsewhere = sku_summary(engine, state, engine.decisions, ListPriceError(0.1))["pricing"]
+    assert elsewhere["list_price_error"] == 0.1

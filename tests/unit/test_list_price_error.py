@@ -12,9 +12,9 @@ from realtime_mkt.policies.list_price_error import (
     POOL_KEY,
     PRIOR_SKUS,
     ListPriceError,
-    optimum_spread,
     squared_distance,
 )
+from realtime_mkt.policies.optimum import optimum_spread
 
 
 def optimum(unit_cost: float, elasticity: float) -> float:

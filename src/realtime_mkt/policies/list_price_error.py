@@ -31,17 +31,13 @@ from __future__ import annotations
 import math
 
 from realtime_mkt.key_value import KeyValueStore
+from realtime_mkt.policies.optimum import optimum_price, optimum_spread
 
 MAX_SPREAD = 0.2  # s above this: the SKU's estimate says too little about its optimum
 PRIOR_SKUS = 10.0  # the configured σ_L counts as this many SKUs' worth of evidence
 MIN_ERROR = 0.02  # σ_L is never taken below this: a list price is never trusted outright
 MAX_ERROR = 0.5  # ... nor above this (list prices within about a factor of e of the optimum)
 POOL_KEY = ("list-price-error", "")  # in a store shared with SKU states (keyed by bare sku_id)
-
-
-def optimum_spread(elasticity: float, stderr: float) -> float:
-    """s = SE·|d ln p*/de| = SE/|e(1+e)|: how far one standard error moves ln p* (e < −1)."""
-    return stderr / abs(elasticity * (1.0 + elasticity))
 
 
 def squared_distance(
@@ -54,7 +50,7 @@ def squared_distance(
         return None
     if not optimum_spread(elasticity, stderr) <= MAX_SPREAD:
         return None
-    squared = math.log(unit_cost * elasticity / (1.0 + elasticity) / list_price) ** 2
+    squared = math.log(optimum_price(unit_cost, elasticity) / list_price) ** 2
     return squared if math.isfinite(squared) else None
 
 

@@ -29,7 +29,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 
-from realtime_mkt.policies.list_price_error import optimum_spread
+from realtime_mkt.policies.optimum import optimum_price, optimum_spread
 
 # loglog v2: the own-price response e − x; v3: the demand forecast as a regressor;
 # pricing v2: list price and optimum weighed by their precisions; v3: stock moves the price
@@ -111,7 +111,7 @@ def target_price(sku_id: str, view: MarketView, config: PricingConfig) -> PriceT
     e = view.elasticity
     reasons: list[str] = []
     if e < -1.0:
-        optimum = view.unit_cost * e / (1.0 + e)
+        optimum = optimum_price(view.unit_cost, e)
         reasons.append("profit_optimum")
     else:
         optimum = view.price * 1.5  # inelastic: raise until the guardrails stop it

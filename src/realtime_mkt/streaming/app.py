@@ -45,7 +45,8 @@ from realtime_mkt.models.preference import PreferenceModel
 from realtime_mkt.ops.lag import group_lag
 from realtime_mkt.policies.cycle_service import CyclePool
 from realtime_mkt.policies.list_price_error import ListPriceError
-from realtime_mkt.policies.pricing import PricingConfig
+from realtime_mkt.policies.optimum import optimum_price
+from realtime_mkt.policies.pricing import PricingConfig, optimum_weight
 from realtime_mkt.policies.restock import planned_safety_factor
 from realtime_mkt.positions import Position, source_of
 from realtime_mkt.settings import Settings
@@ -601,10 +602,20 @@ def create_app(settings: Settings) -> faust.App:
             return web.json({"error": f"{sku_id} is unknown"}, status=404)
         return web.json(show(SkuState.from_dict(stored)))
 
+    def list_prices_of(sku_id: str) -> ListPriceError:
+        """The list prices' error pooled over the SKUs of `sku_id`'s partition, as stored."""
+        stored = DeferredWrites(sku_table)  # only read: one partition's entries, as the agent sees
+        stored.at(routing.partition_of(sku_id, catalogue["inventory"].partitions))
+        return ListPriceError(PricingConfig().list_price_error, stored)
+
     @app.page("/sku/{sku_id}")
     @by_sku
     async def sku_view(web: Any, request: Any, sku_id: str) -> Any:
-        return sku_answer(web, sku_id, lambda state: sku_summary(engine, state, stored_decisions))
+        return sku_answer(
+            web,
+            sku_id,
+            lambda state: sku_summary(engine, state, stored_decisions, list_prices_of(sku_id)),
+        )
 
     @app.page("/forecast/{sku_id}")
     @by_sku
@@ -636,14 +647,20 @@ def forecast_summary(state: SkuState) -> dict[str, Any]:
     }
 
 
-def sku_summary(engine: SkuEngine, state: SkuState, decisions: DecisionLog) -> dict[str, Any]:
+def sku_summary(
+    engine: SkuEngine,
+    state: SkuState,
+    decisions: DecisionLog,
+    list_prices: ListPriceError | None = None,
+) -> dict[str, Any]:
     """What the `/sku/<id>` view shows: price state, stock, estimates and the last decisions
-    (from `decisions`)."""
+    (from `decisions`); `list_prices` is the SKU's partition's pool (default: the engine's)."""
     # the same reading as price adjustments: the own-price response and the cross elasticity
     response, stderr, cross = state.elasticity.own_price_response()
     return {
         "sku_id": state.sku_id,
         "price": state.price,
+        "pricing": pricing_view(state, (list_prices or engine.list_price_error).value()),
         "unit_cost": state.unit_cost,
         "competitor_prices": state.competitor_prices,
         "reference_price_30d_min": state.reference_price_30d_min,
@@ -662,6 +679,21 @@ def sku_summary(engine: SkuEngine, state: SkuState, decisions: DecisionLog) -> d
             }
             for topic, value in decisions.last(state.sku_id)
         ],
+    }
+
+
+def pricing_view(state: SkuState, list_price_error: float) -> dict[str, Any]:
+    """Where pricing's target starts from (before stock, exploration and guardrails): the list
+    price, the profit optimum at the estimated price response (None unless demand is elastic),
+    the share of the way from one to the other the estimate is trusted with, and the list
+    prices' error that share was weighed with."""
+    response, stderr, _ = state.elasticity.own_price_response()
+    cost = state.unit_cost
+    return {
+        "list_price": None if state.catalog is None else state.catalog["list_price"],
+        "optimum_price": optimum_price(cost, response) if cost and response < -1.0 else None,
+        "optimum_weight": optimum_weight(response, stderr, list_price_error),
+        "list_price_error": list_price_error,
     }
 
 
