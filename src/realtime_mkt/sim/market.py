@@ -64,6 +64,7 @@ SCENARIOS = {
     "new-products": Scenario("new-products", seasonal=True, new_products_day=30),
     "overstock": Scenario("overstock", overstock_days=150),
     "mispriced": Scenario("mispriced", list_vs_optimum=(0.75, 1.4)),
+    "well-priced": Scenario("well-priced", list_vs_optimum=(0.97, 1.03)),
 }
 
 
