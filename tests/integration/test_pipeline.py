@@ -224,7 +224,7 @@ def test_what_a_partition_pools_over_its_skus_comes_back_with_it(web_worker):
     """Pricing's list-price error and the categories' price responses are pooled over the SKUs
     of a partition and stored with them: a worker that lost its disk restores both, and prices
     as the in-process engine does (the old and a new SKU of the partition); its `/sku` view
-    shows the partition's list-price error."""
+    and `/health` show the partition's list-price error."""
     worker = web_worker
     settings = worker.settings
     partitions = load_catalogue()["inventory"].partitions
@@ -272,6 +272,12 @@ def test_what_a_partition_pools_over_its_skus_comes_back_with_it(web_worker):
     status, shown = get(settings.web_port, f"/sku/{skus[0]}")
     assert status == 200
     assert shown["pricing"]["list_price_error"] == pytest.approx(engine.list_price_error.value())
+    status, health = get(settings.web_port, "/health")
+    assert status == 200 and set(health["list_prices"]) == {str(p) for p in range(partitions)}
+    assert health["list_prices"][str(pool_partition)] == {
+        "error": pytest.approx(engine.list_price_error.value()),
+        "skus": engine.list_price_error.sums()[0],
+    }
 
 
 def test_a_killed_worker_repeats_no_decision_under_a_new_id(worker):

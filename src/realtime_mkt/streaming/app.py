@@ -578,9 +578,21 @@ def create_app(settings: Settings) -> faust.App:
         metrics.export_standby_lag(app.standby_copies.lag())
         return web.bytes(generate_latest(metrics.REGISTRY), content_type=metrics.CONTENT_TYPE)
 
+    def list_prices_at(partition: int) -> ListPriceError:
+        """The list prices' error pooled over the SKUs of a partition, as stored."""
+        stored = DeferredWrites(sku_table)  # only read: one partition's entries, as the agent sees
+        stored.at(partition)
+        return ListPriceError(PricingConfig().list_price_error, stored)
+
     @app.page("/health")
     async def model_health(web: Any, request: Any) -> Any:
-        return web.json({m.name: m.health() for m in shared_models})
+        """Each shared model's progressive metrics, and for each SKU partition this worker holds
+        the list prices' error its pricing weighs with and how many SKUs it has learned from."""
+        list_prices = {}
+        for partition in sorted(assigned(catalogue["inventory"].full_name(settings))):
+            pool = list_prices_at(partition)
+            list_prices[str(partition)] = {"error": pool.value(), "skus": int(pool.sums()[0])}
+        return web.json({**{m.name: m.health() for m in shared_models}, "list_prices": list_prices})
 
     # a view of a key another worker holds is answered by that worker, found by an input topic
     # partitioned like the key's table (SKU-keyed topics and the SKU table are co-partitioned,
@@ -602,19 +614,18 @@ def create_app(settings: Settings) -> faust.App:
             return web.json({"error": f"{sku_id} is unknown"}, status=404)
         return web.json(show(SkuState.from_dict(stored)))
 
-    def list_prices_of(sku_id: str) -> ListPriceError:
-        """The list prices' error pooled over the SKUs of `sku_id`'s partition, as stored."""
-        stored = DeferredWrites(sku_table)  # only read: one partition's entries, as the agent sees
-        stored.at(routing.partition_of(sku_id, catalogue["inventory"].partitions))
-        return ListPriceError(PricingConfig().list_price_error, stored)
-
     @app.page("/sku/{sku_id}")
     @by_sku
     async def sku_view(web: Any, request: Any, sku_id: str) -> Any:
         return sku_answer(
             web,
             sku_id,
-            lambda state: sku_summary(engine, state, stored_decisions, list_prices_of(sku_id)),
+            lambda state: sku_summary(
+                engine,
+                state,
+                stored_decisions,
+                list_prices_at(routing.partition_of(sku_id, catalogue["inventory"].partitions)),
+            ),
         )
 
     @app.page("/forecast/{sku_id}")
