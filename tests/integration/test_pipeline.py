@@ -224,7 +224,7 @@ def test_what_a_partition_pools_over_its_skus_comes_back_with_it(web_worker):
     """Pricing's list-price error and the categories' price responses are pooled over the SKUs
     of a partition and stored with them: a worker that lost its disk restores both, and prices
     as the in-process engine does (the old and a new SKU of the partition); its `/sku` view
-    and `/health` show the partition's list-price error."""
+    `/health` and `/metrics` show the partition's list-price error."""
     worker = web_worker
     settings = worker.settings
     partitions = load_catalogue()["inventory"].partitions
@@ -278,6 +278,12 @@ def test_what_a_partition_pools_over_its_skus_comes_back_with_it(web_worker):
         "error": pytest.approx(engine.list_price_error.value()),
         "skus": engine.list_price_error.sums()[0],
     }
+    scraped = get(settings.web_port, "/metrics")[1]
+    gauges = dict(
+        re.findall(r'^realtime_mkt_list_price_error\{partition="(\d+)"\} (\S+)$', scraped, re.M)
+    )
+    assert set(gauges) == set(health["list_prices"])
+    assert float(gauges[str(pool_partition)]) == pytest.approx(engine.list_price_error.value())
 
 
 def test_a_killed_worker_repeats_no_decision_under_a_new_id(worker):

@@ -576,6 +576,7 @@ def create_app(settings: Settings) -> faust.App:
     async def prometheus_metrics(web: Any, request: Any) -> Any:
         # Prometheus' text format; aiohttp sets the charset itself
         metrics.export_standby_lag(app.standby_copies.lag())
+        metrics.export_list_prices(held_list_prices())
         return web.bytes(generate_latest(metrics.REGISTRY), content_type=metrics.CONTENT_TYPE)
 
     def list_prices_at(partition: int) -> ListPriceError:
@@ -584,14 +585,22 @@ def create_app(settings: Settings) -> faust.App:
         stored.at(partition)
         return ListPriceError(PricingConfig().list_price_error, stored)
 
-    @app.page("/health")
-    async def model_health(web: Any, request: Any) -> Any:
-        """Each shared model's progressive metrics, and for each SKU partition this worker holds
-        the list prices' error its pricing weighs with and how many SKUs it has learned from."""
-        list_prices = {}
+    def held_list_prices() -> dict[int, tuple[float, int]]:
+        """For each SKU partition this worker holds: the list prices' error its pricing weighs
+        with, and how many SKUs it was learned from."""
+        held = {}
         for partition in sorted(assigned(catalogue["inventory"].full_name(settings))):
             pool = list_prices_at(partition)
-            list_prices[str(partition)] = {"error": pool.value(), "skus": int(pool.sums()[0])}
+            held[partition] = (pool.value(), int(pool.sums()[0]))
+        return held
+
+    @app.page("/health")
+    async def model_health(web: Any, request: Any) -> Any:
+        """Each shared model's progressive metrics, and `held_list_prices`."""
+        list_prices = {
+            str(partition): {"error": error, "skus": skus}
+            for partition, (error, skus) in held_list_prices().items()
+        }
         return web.json({**{m.name: m.health() for m in shared_models}, "list_prices": list_prices})
 
     # a view of a key another worker holds is answered by that worker, found by an input topic

@@ -114,6 +114,20 @@ STANDBY_LAG = Gauge(
     ["topic", "partition"],
     registry=REGISTRY,
 )
+LIST_PRICE_ERROR = Gauge(
+    "realtime_mkt_list_price_error",
+    "How far list prices typically are from their profit optimum (RMS of ln(optimum / list "
+    "price)) as the SKUs of a partition this worker holds have shown it, the configured 0.1 "
+    "counting as 10 SKUs (policies/list_price_error.py): the trust pricing gives list prices",
+    ["partition"],
+    registry=REGISTRY,
+)
+LIST_PRICE_SKUS = Gauge(
+    "realtime_mkt_list_price_error_skus",
+    "SKUs of a partition this worker holds whose estimate takes part in its list-price error",
+    ["partition"],
+    registry=REGISTRY,
+)
 
 
 def export_known_labels(consumed: Iterable[str], decided: Iterable[str]) -> None:
@@ -143,6 +157,16 @@ def export_lag(rows: Iterable[PartitionLag]) -> None:
         CONSUMER_LAG.labels(*labels).set(row.lag)
         if row.lag_seconds is not None:  # the oldest unconsumed record could not be read
             CONSUMER_LAG_SECONDS.labels(*labels).set(row.lag_seconds)
+
+
+def export_list_prices(pools: Mapping[int, tuple[float, int]]) -> None:
+    """Replace the list-price gauges' samples by `pools` (partition -> (error, SKUs)): only the
+    partitions the worker holds now."""
+    LIST_PRICE_ERROR.clear()
+    LIST_PRICE_SKUS.clear()
+    for partition, (error, skus) in pools.items():
+        LIST_PRICE_ERROR.labels(str(partition)).set(error)
+        LIST_PRICE_SKUS.labels(str(partition)).set(skus)
 
 
 def export_standby_lag(lags: Mapping[tuple[str, int], int]) -> None:
