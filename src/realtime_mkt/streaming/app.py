@@ -583,7 +583,7 @@ def create_app(settings: Settings) -> faust.App:
         """The list prices' error pooled over the SKUs of a partition, as stored."""
         stored = DeferredWrites(sku_table)  # only read: one partition's entries, as the agent sees
         stored.at(partition)
-        return ListPriceError(PricingConfig().list_price_error, stored)
+        return ListPriceError(engine.list_price_error.prior, stored)  # the prior pricing uses
 
     def held_list_prices() -> dict[int, tuple[float, int]]:
         """For each SKU partition this worker holds: the list prices' error its pricing weighs
