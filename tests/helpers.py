@@ -10,6 +10,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from realtime_mkt.catalogue import load_catalogue
 from realtime_mkt.decisions import Output
 from realtime_mkt.engine import SkuEngine, order_lines
 from realtime_mkt.events import InputEvent, decode, format_time
@@ -176,10 +177,11 @@ def clicks(user: str, sku: str, n: int) -> list[tuple[str, dict]]:
     return events
 
 
-def users_of(partition: int, n: int) -> list[str]:
-    """`n` user ids whose clicks go to `partition` of `clicks` (keyed by user, 4 partitions)."""
-    users = (f"user-{i}" for i in range(10_000))
-    return [u for u in users if partition_of(u, 4) == partition][:n]
+def keys_on(topic: str, partition: int, n: int, prefix: str) -> list[str]:
+    """`n` keys `<prefix><i>` whose records `topic` (keyed by them) puts in `partition`."""
+    partitions = load_catalogue()[topic].partitions
+    keys = (f"{prefix}{i}" for i in range(10_000))
+    return [k for k in keys if partition_of(k, partitions) == partition][:n]
 
 
 def alert_rules() -> list[dict[str, Any]]:

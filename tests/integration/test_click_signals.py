@@ -8,7 +8,7 @@ import json
 import pytest
 
 from realtime_mkt.worker_process import stop_worker
-from tests.helpers import assert_valid, clicks, opening, users_of
+from tests.helpers import assert_valid, clicks, keys_on, opening
 from tests.integration.kafka_io import consume_until, produce_in_order
 from tests.integration.web import get, sample, wait_for_events
 
@@ -48,7 +48,7 @@ def test_the_clicks_of_users_read_in_one_batch_all_reach_their_sku(web_worker):
     stop_worker(worker.process)
     # two users of one clicks partition, their clicks interleaved: read in one batch, applied
     # user by user, yet each SKU must get their signals in the partition's order
-    users = users_of(0, 2)
+    users = keys_on("clicks", 0, 2, "user-")
     sent = [event for n in range(20) for user in users for event in clicks(user, "sku-a", 1)]
     for n, (_, value) in enumerate(sent):
         value["event_id"] = f"{value['event_id']}-{n}"

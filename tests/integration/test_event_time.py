@@ -9,7 +9,7 @@ import pytest
 
 from realtime_mkt.events import format_time
 from realtime_mkt.worker_process import stop_worker
-from tests.helpers import DAY, T0, encoded, opening, order, users_of
+from tests.helpers import DAY, T0, encoded, keys_on, opening, order
 from tests.integration.kafka_io import produce
 from tests.integration.web import get, sample, value
 
@@ -70,7 +70,7 @@ def test_a_partition_read_ahead_of_another_closes_no_day_early(web_worker):
 
 def daily_clicks(partition: int, per_day: int) -> list[tuple[str, bytes, bytes]]:
     """`per_day` clicks a day on every SKU, by users of `partition`, spread over each day."""
-    users = users_of(partition, 20)
+    users = keys_on("clicks", partition, 20, "user-")
     records = []
     for day in range(DAYS):
         for n in range(per_day):

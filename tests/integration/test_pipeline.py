@@ -24,6 +24,7 @@ from tests.helpers import (
     demand_history,
     encoded,
     inventory,
+    keys_on,
     opening,
     order,
     priced_demand,
@@ -223,15 +224,13 @@ def test_restarted_worker_recovers_state_from_changelog(worker, restore):
 def test_what_a_partition_pools_over_its_skus_comes_back_with_it(web_worker):
     """Pricing's list-price error and the categories' price responses are pooled over the SKUs
     of a partition and stored with them: a worker that lost its disk restores both, and prices
-    as the in-process engine does (the old and a new SKU of the partition); its `/sku` view
+    as the in-process engine does (the old and a new SKU of the partition); its `/sku` view,
     `/health` and `/metrics` show the partition's list-price error."""
     worker = web_worker
     settings = worker.settings
     partitions = load_catalogue()["inventory"].partitions
     pool_partition = partition_of("lp-0", partitions)
-    skus = [
-        s for s in (f"lp-{i}" for i in range(50)) if partition_of(s, partitions) == pool_partition
-    ][:4]
+    skus = keys_on("inventory", pool_partition, 4, "lp-")
     opened = [x for sku in skus[:3] for x in opening(sku, 400, lead_time_days=3)]
     first = [x for sku in skus[:3] for x in priced_demand(sku, range(20))]
     worker.open_market(opened)
