@@ -20,6 +20,7 @@ from realtime_mkt.decisions import (
     restock_request,
 )
 from realtime_mkt.events import InputEvent, format_time
+from realtime_mkt.key_value import KeyValueStore
 from realtime_mkt.models.daily_demand import MAX_GAP_DAYS, day_of
 from realtime_mkt.models.elasticity import CategoryPriors
 from realtime_mkt.policies import cycle_service, pricing, promo, restock
@@ -166,23 +167,21 @@ class SkuEngine:
         self,
         config: EngineConfig | None = None,
         audience: AudienceSource = no_audience,
-        decisions: DecisionLog | None = None,
-        cycle_pool: CyclePool | None = None,
-        list_price_error: ListPriceError | None = None,
-        category_priors: CategoryPriors | None = None,
+        store: KeyValueStore | None = None,
     ) -> None:
+        """`store` keeps what the engine remembers across SKUs: a dict in-process; in the worker,
+        the SKU table's partition of the SKU being applied, so it moves with that partition."""
         self.config = config or EngineConfig()
         self.breaker = MarketBreaker(self.config.guardrails)
         self.audience = audience
-        self.decisions = decisions or DecisionLog()  # what each SKU decided lately
-        self.cycle_pool = cycle_pool or CyclePool()  # restock's correction per lead time
+        store = {} if store is None else store
+        self.decisions = DecisionLog(store)  # what each SKU decided lately
+        self.cycle_pool = CyclePool(store)  # restock's correction per lead time
         # how far list prices are from their optimum, learned across SKUs (pricing's trust)
-        self.list_price_error = list_price_error or ListPriceError(
-            self.config.pricing.list_price_error
-        )
+        self.list_price_error = ListPriceError(self.config.pricing.list_price_error, store)
         self.clock: float | None = None  # newest sale or tick seen across SKUs: drives the ticks
         # each category's pooled price response: the prior of its SKUs to come
-        self.category_priors = category_priors or CategoryPriors()
+        self.category_priors = CategoryPriors(store)
 
     def apply(self, state: SkuState | None, event: InputEvent) -> Outcome:
         """Apply a validated event keyed by `sku_id` to its state (None for a new SKU)."""

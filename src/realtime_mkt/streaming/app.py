@@ -40,13 +40,11 @@ from realtime_mkt.events import (
 from realtime_mkt.models.base import OnlineModel
 from realtime_mkt.models.ctr import CtrModel
 from realtime_mkt.models.daily_demand import SECONDS_PER_DAY, day_of
-from realtime_mkt.models.elasticity import CategoryPriors
 from realtime_mkt.models.preference import PreferenceModel
 from realtime_mkt.ops.lag import group_lag
-from realtime_mkt.policies.cycle_service import CyclePool
 from realtime_mkt.policies.list_price_error import ListPriceError
 from realtime_mkt.policies.optimum import optimum_price
-from realtime_mkt.policies.pricing import PricingConfig, optimum_weight
+from realtime_mkt.policies.pricing import optimum_weight
 from realtime_mkt.policies.restock import planned_safety_factor
 from realtime_mkt.positions import Position, source_of
 from realtime_mkt.settings import Settings
@@ -170,13 +168,7 @@ def create_app(settings: Settings) -> faust.App:
     # prices' error, the categories' price responses) share the SKU table, so their entries are
     # written to the partition of the SKU being applied (`DeferredWrites.at`) and its changelog,
     # with the batch's states
-    engine = SkuEngine(
-        audience=users.audience,
-        decisions=DecisionLog(sku_writes),
-        cycle_pool=CyclePool(sku_writes),
-        list_price_error=ListPriceError(PricingConfig().list_price_error, sku_writes),
-        category_priors=CategoryPriors(sku_writes),
-    )
+    engine = SkuEngine(audience=users.audience, store=sku_writes)
     shared_models: tuple[OnlineModel, ...] = (users.ctr, users.preference)
 
     lines_spec = catalogue["order-lines"]
