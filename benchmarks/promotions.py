@@ -1,10 +1,12 @@
-"""What promotions are worth in the overstock market, against the list price's markdown alone.
+"""What promotions are worth in the overstock market, and what aiming them at the preference
+model's audience is worth against aiming them at random users.
 
-Per seed, three runs of `realtime-mkt backtest --scenario overstock` (no restock baselines): the
-engine, the engine with promotions off (overstock left to the markdown), and static list prices.
-Each prints gross profit, carrying cost at `backtest.CARRYING_RATE`, the two's difference and
-the stock at cost on the last day; then the engine's margin over the markdown alone, net of
-carrying cost.
+Per seed, four runs of `realtime-mkt backtest --scenario overstock` (no restock baselines): the
+engine, the engine with its promotions aimed at random users (`targeting="random"`), the engine
+with promotions off (overstock left to the markdown), and static list prices. Each prints gross
+profit (ad spend taken off), carrying cost at `backtest.CARRYING_RATE`, the two's difference, the
+stock at cost on the last day, and what the promotions' ads did; then the engine's margin over
+the markdown alone and over random targeting, net of carrying cost.
 
     .ci/venv python benchmarks/promotions.py --seeds 7 11 13 [--days 120] [--skus 30]
 """
@@ -15,27 +17,36 @@ import argparse
 
 import pandas as pd
 
-from realtime_mkt.backtest import carrying_cost, run_backtest, stock_value_end
+from realtime_mkt.backtest import carrying_cost, promotion_ads, run_backtest, stock_value_end
 
 VARIANTS = {  # name: run_backtest keywords
     "engine": {},
+    "random audience": {"targeting": "random"},
     "no promotions": {"promotions": False},
     "static prices": {"dynamic": False},
 }
 
 
-def figures(seed: int, days: int, skus: int, **variant: bool) -> dict[str, float]:
-    """Gross profit, carrying cost, their difference and the last day's stock of one run."""
+def figures(seed: int, days: int, skus: int, **variant: bool | str) -> dict[str, float]:
+    """Gross profit, carrying cost, their difference, the last day's stock and the ads of a run."""
     run = run_backtest("overstock", days, skus, seed, progress=False, **variant)
     log = pd.DataFrame(run.market.log)
     gross, carrying = float(log.profit.sum()), carrying_cost(log)
     promotions = sum(p["action"] == "start" for p in run.decisions.get("promo-adjustments", []))
+    ads = promotion_ads(log)
     return {
         "gross profit": round(gross),
         "carrying cost": round(carrying),
         "gross - carrying": round(gross - carrying),
         "stock at cost, last day": round(stock_value_end(log)),
         "promotions started": promotions,
+        "ad impressions": ads["impressions"],
+        "ad CTR": ads["ctr"],
+        "ad units": ads["units"],
+        "ad spend": round(ads["spend"]),
+        "ad units per 1,000 impressions": round(
+            1000 * ads["units"] / max(ads["impressions"], 1), 1
+        ),
     }
 
 
@@ -45,7 +56,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--skus", type=int, default=30)
     args = parser.parse_args()
-    rows, margins = [], []
+    rows, margins = [], {"no promotions": [], "random audience": []}
     for seed in args.seeds:
         by_variant = {
             name: figures(seed, args.days, args.skus, **variant)
@@ -53,12 +64,17 @@ def main() -> None:
         }
         rows += [{"seed": seed, "run": name, **f} for name, f in by_variant.items()]
         net = {name: f["gross - carrying"] for name, f in by_variant.items()}
-        margins.append(net["engine"] - net["no promotions"])
-        print(f"seed {seed}: promotions, net of carrying cost: {margins[-1]:+,}", flush=True)
-    print(pd.DataFrame(rows).to_string(index=False))
-    print(
-        f"promotions against the markdown alone, per seed: {margins}; mean {sum(margins) / len(margins):+,.0f}"
-    )
+        for against, kept in margins.items():
+            kept.append(net["engine"] - net[against])
+        print(
+            f"seed {seed}: engine net of carrying cost against "
+            + ", ".join(f"{name} {kept[-1]:+,}" for name, kept in margins.items()),
+            flush=True,
+        )
+    with pd.option_context("display.width", 250, "display.max_columns", 20):
+        print(pd.DataFrame(rows).to_string(index=False))
+    for against, kept in margins.items():
+        print(f"engine against {against}, per seed: {kept}; mean {sum(kept) / len(kept):+,.0f}")
 
 
 if __name__ == "__main__":

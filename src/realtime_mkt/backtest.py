@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from realtime_mkt.catalogue import load_catalogue
+from realtime_mkt.decisions import Audience
 from realtime_mkt.engine import (
     SIGNAL_ACTIONS,
+    AudienceSource,
     EngineConfig,
     SkuEngine,
     forecast_factor,
@@ -40,6 +42,7 @@ from realtime_mkt.user_engine import UserEngine, UserState
 
 EQUAL_SERVICE_TARGETS = (0.95, 0.9, 0.975, 0.99)  # what the static (s, S) baseline is asked for
 CARRYING_RATE = 0.25  # a year, of unit cost: capital, space, shrink (the usual 20–30 %)
+Targeting = Literal["model", "random"]  # whom promotions aim at: the user models' pick, or chance
 
 
 @dataclass
@@ -92,6 +95,20 @@ class KnownResponseEngine(SkuEngine):
         return self.truth[state.sku_id]
 
 
+def random_audience(users: UserEngine, market: Market) -> AudienceSource:
+    """Targeting's baseline: a SKU's promotions reach the same users, drawn at random from the
+    market's, in place of the preference model's top ones (the bid from the CTR model's
+    predictions for them, as for the model's audience)."""
+    numbers = {s.sku_id: s.number for s in market.skus}
+
+    def audience(sku_id: str, size: int) -> Audience:
+        rng = np.random.default_rng([market.seed, numbers[sku_id]])
+        drawn = rng.choice(len(market.users), min(size, len(market.users)), replace=False)
+        return users.scored_audience(sku_id, [market.users[i] for i in sorted(drawn)])
+
+    return audience
+
+
 class _Driver:
     """Feeds events to the engines the way the worker's agents do."""
 
@@ -101,11 +118,14 @@ class _Driver:
         config: EngineConfig,
         tuned_restock: bool,
         known_response: bool,
+        targeting: Targeting = "model",
     ) -> None:
         self.run = run
         self.users = UserEngine(CtrModel(), PreferenceModel())
         self.baseline = UserEngine(CtrModel.plain(), PreferenceModel())
         audience = self.users.audience
+        if targeting == "random":
+            audience = random_audience(self.users, run.market)
         if tuned_restock:
             self.engine: SkuEngine = TunedRestockEngine(config, audience=audience)
         elif known_response:
@@ -173,13 +193,15 @@ def run_backtest(
     known_response: bool = False,
     pricing_config: PricingConfig | None = None,
     promotions: bool = True,
+    targeting: Targeting = "model",
 ) -> Run:
     """Simulate `days` days of `scenario` with the engine deciding; `dynamic=False` keeps list
     prices (the pricing baseline), `tuned_restock=True` swaps in the static (s, S) baseline,
     `service_level` is the cycle service level the catalog asks restocking for,
     `known_response=True` prices with the true price response (the bound on learning it),
     `pricing_config` replaces the pricing policy's defaults, `promotions=False` leaves overstock
-    to the list price's markdown."""
+    to the list price's markdown, `targeting="random"` aims promotions at random users
+    (`random_audience`) instead of the preference model's."""
     market = Market(SCENARIOS[scenario], seed=seed, n_skus=n_skus, service_level=service_level)
     run = Run(market)
     config = EngineConfig(
@@ -187,7 +209,7 @@ def run_backtest(
         promotions=dynamic and promotions,
         pricing=pricing_config or PricingConfig(),
     )
-    driver = _Driver(run, config, tuned_restock, known_response)
+    driver = _Driver(run, config, tuned_restock, known_response, targeting)
     kind = (
         "static (s,S)" if tuned_restock
         else "known price response" if known_response
@@ -317,10 +339,23 @@ def evaluate(run: Run, static: Run, restock_baselines: list[Run]) -> dict[str, A
         "ctr_calibration_baseline": round(ctr_base["calibration"], 4),
         "impressions": ctr["n"],
         **forecast,
+        "promotion_ads": promotion_ads(log),
         "reco_mae": round(reco["mae"], 4),
         "reco_rmse": round(reco["rmse"], 4),
         "reco_mae_baseline": round(reco["mae_popularity"], 4),
         "reco_rmse_baseline": round(reco["rmse_popularity"], 4),
+    }
+
+
+def promotion_ads(log: pd.DataFrame) -> dict[str, float]:
+    """What the promotions' ads did: impressions, clicks, their CTR, units sold and spend."""
+    impressions, clicks = int(log.ad_impressions.sum()), int(log.ad_clicks.sum())
+    return {
+        "impressions": impressions,
+        "clicks": clicks,
+        "ctr": round(clicks / impressions, 4) if impressions else 0.0,
+        "units": int(log.ad_units.sum()),
+        "spend": round(float(log.ad_spend.sum()), 2),
     }
 
 

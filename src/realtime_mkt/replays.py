@@ -38,7 +38,7 @@ def movielens_preference(data: Path) -> dict[str, Any]:
         data / "movielens-100k" / "u.data", sep="\t", names=["user", "item", "rating", "ts"]
     )
     ratings = ratings.sort_values("ts", kind="stable")
-    model = PreferenceModel(grades=(1.0, 5.0))
+    model = PreferenceModel(grades=(1.0, 5.0), learning_rates=(0.025, 0.05), l2_latent=0.0)
     for user, item, rating in zip(
         ratings.user.astype(str), ratings.item.astype(str), ratings.rating, strict=True
     ):

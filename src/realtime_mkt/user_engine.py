@@ -77,7 +77,7 @@ class UserEngine:
         if action == "impression":
             state.pending.append(impression(value, event.ts))
             if len(state.pending) > MAX_PENDING:
-                self.ctr.learn_unclicked(state.pending.pop(0))
+                self._learn_unclicked(state.pending.pop(0))
             return UserOutcome(state)
         if action == "click":
             for index in range(len(state.pending) - 1, -1, -1):
@@ -95,11 +95,24 @@ class UserEngine:
 
     def _expire(self, state: UserState, now: float) -> None:
         while state.pending and state.pending[0]["ts"] < now - self.click_window:
-            self.ctr.learn_unclicked(state.pending.pop(0))
+            self._learn_unclicked(state.pending.pop(0))
+
+    def _learn_unclicked(self, impression: dict[str, Any]) -> None:
+        """An impression nobody clicked: CTR's negative and, for the same sample, preference's
+        grade 0. Without them preference sees only engagement and ranks users by how often they
+        buy rather than by what they choose when shown the SKU."""
+        if self.ctr.learn_unclicked(impression):
+            self.preference.learn_one(
+                {"user": impression["user_id"], "item": impression["sku_id"]}, GRADES["impression"]
+            )
 
     def audience(self, sku_id: str, size: int) -> Audience:
         """Users most likely to want `sku_id`, with their mean predicted CTR on an ad placement."""
-        users = self.preference.audience(sku_id, size)
+        return self.scored_audience(sku_id, self.preference.audience(sku_id, size))
+
+    def scored_audience(self, sku_id: str, users: list[str]) -> Audience:
+        """`users` as the audience of a promotion of `sku_id`, with their mean predicted CTR on an
+        ad placement (None while the CTR model has seen no click)."""
         health = self.ctr.health()
         if not users or not health.get("positives"):
             return Audience(users, None, None)

@@ -39,6 +39,8 @@ def test_an_unclicked_impression_expires_as_a_negative(monkeypatch):
     state = users.apply(state, click("v1", T0 + 650, "view", sku="s3")).state
     assert [p["sku_id"] for p in state.pending] == ["s2"]  # s1 expired after 600 s of event time
     assert users.ctr.score.n == 1 and users.ctr.score.positives == 0
+    # preference learned it as grade 0 (and the view as 1): shown, not chosen
+    assert users.preference.score.n == 2 and users.preference.total == [1.0, 2]
 
 
 def test_a_share_of_the_unclicked_impressions_is_learned_each_standing_for_the_rest():
@@ -50,6 +52,7 @@ def test_a_share_of_the_unclicked_impressions_is_learned_each_standing_for_the_r
     assert state.pending == []  # all 300 expired: each was drawn, a share of them learned
     learned = users.ctr.score.n * ctr.NEGATIVE_RATE
     assert users.ctr.score.positives == 0 and abs(learned - round(learned)) < 1e-9
+    assert users.preference.score.n == round(learned) + 1  # the same sample, and the view
     assert 0.6 * 300 * ctr.NEGATIVE_RATE <= learned <= 1.4 * 300 * ctr.NEGATIVE_RATE
 
 

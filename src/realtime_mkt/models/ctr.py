@@ -93,12 +93,15 @@ class CtrModel:
         """An impression (as `impression` keeps it) that was clicked."""
         self.learn_one(ctr_features(impression), 1.0)
 
-    def learn_unclicked(self, impression: dict[str, Any]) -> None:
+    def learn_unclicked(self, impression: dict[str, Any]) -> bool:
         """An impression that expired without a click: learned, weighted, if it is among the
-        sampled share; the draw is fixed by its user, SKU and time, so a replay learns the same."""
+        sampled share (returns whether it was); the draw is fixed by its user, SKU and time, so a
+        replay learns the same."""
         draw = f"{impression['user_id']}|{impression['sku_id']}|{impression['ts']!r}"
-        if fixed_draw(draw) < NEGATIVE_RATE:
+        sampled = fixed_draw(draw) < NEGATIVE_RATE
+        if sampled:
             self.learn_one(ctr_features(impression), 0.0, 1 / NEGATIVE_RATE)
+        return sampled
 
     def health(self) -> dict[str, float]:
         """Progressive log loss, normalised entropy, calibration."""

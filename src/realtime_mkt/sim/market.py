@@ -6,6 +6,10 @@ and Poisson noise. Stock is real: demand beyond stock on hand is lost (and the d
 censored), and restock requests arrive as receipts after the true lead time. Users have latent
 tastes; impressions become clicks with a known probability (taste · item + placement/position
 effects), so CTR and preference models can be judged against the truth. Competitors reprice.
+A running promotion sells at its price to every shopper, and its ads reach its audience: each
+user named once a day (a segment audience: `SEGMENT_REACH` users at random), in the slot its bid
+multiplier wins; a click buys with probability `AD_CONVERSION` and costs the SKU's list price ×
+`AD_COST_PER_CLICK` × the bid, so whom a promotion targets is worth what their tastes make it.
 SKUs open with ten days of stock, or in the overstock scenario a third of them with 150 (a buying
 mistake for markdowns and promotions to clear). Everything is drawn from one seed.
 
@@ -68,7 +72,35 @@ SCENARIOS = {
 }
 
 
-STREAM_SALES, STREAM_COMPETITOR = 1, 2  # the per-(SKU, day) streams' purposes
+STREAM_SALES, STREAM_COMPETITOR, STREAM_ADS = 1, 2, 3  # the per-(SKU, day) streams' purposes
+AD_CONVERSION = 0.3  # an ad click that becomes an order, if the SKU is in stock
+AD_COST_PER_CLICK = 0.02  # share of the list price an ad click costs at a bid multiplier of 1
+SEGMENT_REACH = 100  # users a segment audience's ads reach a day, drawn at random
+
+
+def ad_position(bid_multiplier: float) -> int:
+    """The ad slot a bid multiplier wins: 2 at 1×, one slot up per doubling, down per halving."""
+    return min(8, max(1, round(2 - math.log2(bid_multiplier))))
+
+
+@dataclass(frozen=True, slots=True)
+class PromoAds:
+    """Whom a running promotion's ads reach (user numbers; None for a segment) and its bid."""
+
+    users: list[int] | None
+    bid_multiplier: float
+
+
+@dataclass(slots=True)
+class AdDay:
+    """A SKU's promotion ads on one day: their events and what they sold and cost."""
+
+    events: list[tuple[float, str, dict[str, Any]]] = field(default_factory=list)
+    impressions: int = 0
+    clicks: int = 0
+    wanted: int = 0  # orders the clicks would have placed
+    sold: int = 0
+    spend: float = 0.0
 
 
 def poisson_quantile(u: float, mean: float) -> int:
@@ -124,6 +156,7 @@ class Market:
     skus: list[SimSku] = field(init=False)
     price: dict[str, float] = field(init=False)
     promo_price: dict[str, float | None] = field(init=False)
+    promo_ads: dict[str, PromoAds | None] = field(init=False)
     competitor: dict[str, float] = field(init=False)
     on_hand: dict[str, int] = field(init=False)
     arrivals: dict[int, list[tuple[str, int, str]]] = field(init=False)
@@ -132,10 +165,12 @@ class Market:
     def __post_init__(self) -> None:
         self.rng = np.random.default_rng(self.seed)
         self.users = [f"u{i:05d}" for i in range(self.n_users)]
+        self.user_number = {user: i for i, user in enumerate(self.users)}
         self.user_latent = self.rng.normal(0, 0.7, (self.n_users, 4))
         self.skus = [self._sku(i) for i in range(self.n_skus)]
         self.price = {s.sku_id: s.list_price for s in self.skus}
         self.promo_price = {s.sku_id: None for s in self.skus}
+        self.promo_ads = {s.sku_id: None for s in self.skus}
         self.competitor = {s.sku_id: s.list_price for s in self.skus}
         self.on_hand = {s.sku_id: int(s.base_demand * self._opening_days(s)) for s in self.skus}
         self.arrivals = {}
@@ -280,21 +315,26 @@ class Market:
         demand = poisson_quantile(float(rng.random()), mean)
         sold = min(demand, max(self.on_hand[s.sku_id], 0))
         self.on_hand[s.sku_id] -= sold
+        ads = self._ads(s, day, price)
         optimum = self.optimal_price(s)
         clairvoyant = (optimum - s.unit_cost) * self.mean_demand(s, day, optimum)
         self.log.append({
-            "day": day, "sku_id": s.sku_id, "price": price, "mean": mean, "demand": demand,
-            "sold": sold, "on_hand_end": self.on_hand[s.sku_id], "unit_cost": s.unit_cost,
+            "day": day, "sku_id": s.sku_id, "price": price, "mean": mean,
+            "demand": demand + ads.wanted, "sold": sold + ads.sold,
+            "on_hand_end": self.on_hand[s.sku_id], "unit_cost": s.unit_cost,
             "competitor": self.competitor[s.sku_id],
             "optimal_price": optimum, "list_price": s.list_price,
-            "profit": sold * (price - s.unit_cost), "clairvoyant_profit": clairvoyant,
-            "received": self.received.get(s.sku_id, 0),
+            "profit": (sold + ads.sold) * (price - s.unit_cost) - ads.spend,
+            "clairvoyant_profit": clairvoyant, "received": self.received.get(s.sku_id, 0),
+            "ad_impressions": ads.impressions, "ad_clicks": ads.clicks, "ad_units": ads.sold,
+            "ad_spend": ads.spend,
         })  # fmt: skip
-        events = []
+        events = ads.events
         times = np.sort(rng.uniform(0.05, 0.95, sold)) if sold else []
+        buyers = self._buyers(s)
         for t in times:
             at = START + (day + float(t)) * DAY
-            user = int(rng.integers(self.n_users))
+            user = min(int(np.searchsorted(buyers, rng.random(), side="right")), self.n_users - 1)
             events.extend(self._impression(rng, s, user, at - 120))
             order_id = self._id("ord")
             events.append((at, "orders", {
@@ -306,6 +346,55 @@ class Market:
             user = int(rng.integers(self.n_users))
             events.extend(self._impression(rng, s, user, START + (day + float(rng.random())) * DAY))
         return events
+
+    def _ads(self, s: SimSku, day: int, price: float) -> AdDay:
+        """The running promotion's ads of the day: one impression per user it reaches; clicks
+        buy from what the day's shoppers left in stock."""
+        ads, running = AdDay(), self.promo_ads[s.sku_id]
+        if running is None:
+            return ads
+        rng = self._stream(STREAM_ADS, s, day)
+        users = running.users
+        if users is None:
+            users = [int(u) for u in rng.choice(self.n_users, SEGMENT_REACH, replace=False)]
+        position = ad_position(running.bid_multiplier)
+        for user in users:
+            at = START + (day + float(rng.uniform(0.05, 0.95))) * DAY
+            base = {"user_id": self.users[user], "sku_id": s.sku_id, "placement": "ad",
+                    "position": position}  # fmt: skip
+            ads.impressions += 1
+            ads.events.append((at, "clicks", {
+                **base, "event_id": self._id("imp"), "occurred_at": format_time(at),
+                "action": "impression",
+            }))  # fmt: skip
+            if rng.random() >= self.click_probability(s, user, "ad", position):
+                continue
+            ads.clicks += 1
+            ads.spend += s.list_price * AD_COST_PER_CLICK * running.bid_multiplier
+            ads.events.append((at + 20, "clicks", {
+                **base, "event_id": self._id("clk"), "occurred_at": format_time(at + 20),
+                "action": "click",
+            }))  # fmt: skip
+            if rng.random() >= AD_CONVERSION:
+                continue
+            ads.wanted += 1
+            if self.on_hand[s.sku_id] <= 0:
+                continue
+            ads.sold += 1
+            self.on_hand[s.sku_id] -= 1
+            ads.events.append((at + 300, "orders", {
+                "event_id": self._id("evt"), "occurred_at": format_time(at + 300),
+                "order_id": self._id("ord"), "user_id": self.users[user], "status": "placed",
+                "lines": [{"sku_id": s.sku_id, "quantity": 1, "unit_price": round(price, 2)}],
+            }))  # fmt: skip
+        ads.spend = round(ads.spend, 2)
+        return ads
+
+    def _buyers(self, s: SimSku) -> np.ndarray:
+        """Cumulative chance that a unit sold goes to each user: in proportion to e^(taste·item),
+        so shoppers buy what they like (the rest of the click model is the page's, not theirs)."""
+        weights = np.exp(self.user_latent @ s.latent)
+        return np.cumsum(weights / weights.sum())
 
     def click_probability(self, s: SimSku, user: int, placement: str, position: int) -> float:
         """True CTR of an impression."""
@@ -337,6 +426,15 @@ class Market:
 
     # ---- feedback ----------------------------------------------------------------------
 
+    def _promo_ads(self, decision: dict[str, Any]) -> PromoAds:
+        """Whom a promotion's ads reach: the users it names that the market has, or a segment."""
+        audience = decision["audience"]
+        users = None
+        if "user_ids" in audience:
+            named = (self.user_number.get(u) for u in audience["user_ids"])
+            users = [u for u in named if u is not None]
+        return PromoAds(users, decision["bid_multiplier"])
+
     def apply(
         self, topic: str, decision: dict[str, Any], day: int
     ) -> list[tuple[str, dict[str, Any]]]:
@@ -349,9 +447,9 @@ class Market:
             )
             return []
         if topic == "promo-adjustments":
-            self.promo_price[sku_id] = (
-                None if decision["action"] == "stop" else decision["promo_price"]
-            )
+            running = decision["action"] != "stop"
+            self.promo_price[sku_id] = decision["promo_price"] if running else None
+            self.promo_ads[sku_id] = self._promo_ads(decision) if running else None
             return []
         self.price[sku_id] = decision["new_price"]
         at = format_time(START + (day + 0.99) * DAY)
