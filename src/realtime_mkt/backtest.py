@@ -109,6 +109,23 @@ def random_audience(users: UserEngine, market: Market) -> AudienceSource:
     return audience
 
 
+def audience_click_rates(run: Run, size: int = 100) -> dict[str, float]:
+    """How well promotions would be aimed at the end of `run`: the true ad CTR (slot 2) of the
+    preference model's audience, of `random_audience`'s and of the `size` users the market knows
+    are keenest, each averaged over the SKUs."""
+    market, users = run.market, run.users
+    assert users is not None
+    chance = random_audience(users, market)
+    rates: dict[str, list[float]] = {"model": [], "random": [], "best": []}
+    for sku in market.skus:
+        truth = np.array([market.click_probability(sku, u, "ad", 2) for u in range(market.n_users)])
+        for name, source in (("model", users.audience), ("random", chance)):
+            picked = [market.user_number[u] for u in source(sku.sku_id, size).user_ids]
+            rates[name].append(float(truth[picked].mean()))
+        rates["best"].append(float(np.sort(truth)[-size:].mean()))
+    return {name: round(float(np.mean(values)), 4) for name, values in rates.items()}
+
+
 class _Driver:
     """Feeds events to the engines the way the worker's agents do."""
 
