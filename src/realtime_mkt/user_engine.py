@@ -75,7 +75,9 @@ class UserEngine:
         self._expire(state, event.ts)
         action = value["action"]
         if action == "impression":
-            state.pending.append(impression(value, event.ts))
+            seen = impression(value, event.ts)
+            seen["taste"] = self.taste(value["user_id"], value["sku_id"])
+            state.pending.append(seen)
             if len(state.pending) > MAX_PENDING:
                 self._learn_unclicked(state.pending.pop(0))
             return UserOutcome(state)
@@ -88,6 +90,11 @@ class UserEngine:
             {"user": value["user_id"], "item": value["sku_id"]}, GRADES[action]
         )
         return UserOutcome(state)
+
+    def taste(self, user_id: str, sku_id: str) -> float:
+        """The preference model's grade for the user and SKU, as CTR reads it: the one feature
+        that is about this user and this SKU together, which CTR's one-hot features cannot be."""
+        return round(self.preference.predict_one({"user": user_id, "item": sku_id}), 3)
 
     def learn_purchase(self, user_id: str, sku_id: str) -> None:
         """A purchase: the strongest implicit signal."""
@@ -112,14 +119,19 @@ class UserEngine:
 
     def scored_audience(self, sku_id: str, users: list[str]) -> Audience:
         """`users` as the audience of a promotion of `sku_id`, with their mean predicted CTR on an
-        ad placement (None while the CTR model has seen no click)."""
-        health = self.ctr.health()
-        if not users or not health.get("positives"):
+        ad placement and, to compare it with, the CTR predicted there for a user the model does
+        not know with the SKU's mean grade as taste (both None while CTR has seen no click).
+
+        The ad's slot and hour are not known in advance, so both predictions share the same
+        neutral ones and the ratio between them is what the bid reads."""
+        if not users or not self.ctr.health().get("positives"):
             return Audience(users, None, None)
+        ad = {"sku_id": sku_id, "placement": "ad", "ts": 0}
         predictions = [
-            self.ctr.predict_one(
-                ctr_features({"user_id": u, "sku_id": sku_id, "placement": "ad", "ts": 0})
-            )
+            self.ctr.predict_one(ctr_features(ad | {"user_id": u, "taste": self.taste(u, sku_id)}))
             for u in users
         ]
-        return Audience(users, sum(predictions) / len(predictions), health["base_rate"])
+        anyone = ad | {"user_id": "", "taste": round(self.preference.popularity(sku_id), 3)}
+        return Audience(
+            users, sum(predictions) / len(predictions), self.ctr.predict_one(ctr_features(anyone))
+        )

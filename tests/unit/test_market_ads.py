@@ -68,6 +68,10 @@ def test_a_segment_audience_reaches_users_at_random_and_a_stopped_promotion_none
     row, events = ad_day(market, "sku-0002", 1)
     assert row["ad_impressions"] == 0 and market.promo_price["sku-0002"] is None
     assert not events
+    small = Market(SCENARIOS["steady"], seed=5, n_skus=3, n_users=40)  # fewer users than reach
+    promoted_only(small, "sku-0002")
+    promote(small, "sku-0002", {"segment": "category:kitchen", "size": 0})
+    assert ad_day(small, "sku-0002", 0)[0]["ad_impressions"] == 40
 
 
 def test_ad_clicks_follow_the_true_click_probability_and_buy_from_the_audience():

@@ -18,6 +18,15 @@ def test_the_model_audience_clicks_more_than_random_users_and_nears_the_best_pos
     rates = audience_click_rates(run)
     assert rates["model"] > 1.4 * rates["random"]
     assert rates["best"] > rates["model"] > 0.6 * rates["best"]
+    # CTR reads the users' taste, so the bid sees the model's audience click more than anyone
+    # (and random users no more): it compares predictions for the same ad slot and hour
+    ratios = {"model": [], "random": []}
+    for sku in run.market.skus:
+        for name, audience in (("model", run.users.audience), ("random", chance)):
+            picked = audience(sku.sku_id, 100)
+            ratios[name].append(picked.predicted_ctr / picked.base_ctr)
+    model, random = (sum(r) / len(r) for r in ratios.values())
+    assert model > 1.05 and model > random + 0.1
 
 
 def test_backtest_promotions_aim_at_the_targeting_asked_for():

@@ -56,6 +56,17 @@ def test_a_share_of_the_unclicked_impressions_is_learned_each_standing_for_the_r
     assert 0.6 * 300 * ctr.NEGATIVE_RATE <= learned <= 1.4 * 300 * ctr.NEGATIVE_RATE
 
 
+def test_an_impression_waits_with_the_users_taste_for_the_sku_which_ctr_reads():
+    users = engine()
+    for _ in range(20):  # u1 buys s1; u2 is shown it and walks on
+        users.preference.learn_one({"user": "u1", "item": "s1"}, 4.0)
+        users.preference.learn_one({"user": "u2", "item": "s1"}, 0.0)
+    keen = users.apply(None, click("i1", T0, "impression", user="u1")).state.pending[0]
+    cool = users.apply(None, click("i2", T0, "impression", user="u2")).state.pending[0]
+    assert keen["taste"] == users.taste("u1", "s1") > cool["taste"] == users.taste("u2", "s1")
+    assert ctr.ctr_features(keen)["taste"] == keen["taste"]
+
+
 def test_duplicates_are_dropped_and_state_round_trips():
     users = engine()
     state = users.apply(None, click("i1", T0, "impression")).state
@@ -71,7 +82,7 @@ def test_audience_uses_preference_and_ctr():
         state = users.apply(state, click(f"c{n}", T0 + n * 10 + 5, "click", user="u1")).state
     audience = users.audience("s1", 5)
     assert audience.user_ids == ["u1"]
-    assert audience.predicted_ctr is not None and audience.base_ctr == 1.0
+    assert audience.predicted_ctr is not None and 0 < audience.base_ctr < audience.predicted_ctr
 
 
 clicks_stream = st.lists(

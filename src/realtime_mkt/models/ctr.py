@@ -2,7 +2,8 @@
 
 Features (McMahan et al. 2013 style, all categorical one-hot except a few numbers): user, item,
 placement, position, price bucket, hour of day, device, and item×placement / position×placement
-crosses. Scored before learning (progressive validation) with log loss, normalised entropy and
+crosses; and `taste`, the preference model's grade for the user and item when the impression was
+shown (`UserEngine.taste`), the user×item interaction one-hot features leave out. Scored before learning (progressive validation) with log loss, normalised entropy and
 calibration (predicted / observed clicks, target 1.0).
 
 Unclicked impressions are subsampled as in McMahan et al. 2013 §6.1: every click is learned, and a
@@ -53,6 +54,8 @@ def ctr_features(event: dict[str, Any]) -> dict[str, float]:
         f"item×placement={event['sku_id']}|{placement}": 1.0,
         f"pos×placement={min(position, 20)}|{placement}": 1.0,
     }
+    if "taste" in event:
+        x["taste"] = event["taste"]
     if "price_shown" in event:
         x[f"price_bucket={int(math.log2(max(event['price_shown'], 0.01)))}"] = 1.0
     return x

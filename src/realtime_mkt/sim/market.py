@@ -356,7 +356,8 @@ class Market:
         rng = self._stream(STREAM_ADS, s, day)
         users = running.users
         if users is None:
-            users = [int(u) for u in rng.choice(self.n_users, SEGMENT_REACH, replace=False)]
+            reach = min(SEGMENT_REACH, self.n_users)
+            users = [int(u) for u in rng.choice(self.n_users, reach, replace=False)]
         position = ad_position(running.bid_multiplier)
         for user in users:
             at = START + (day + float(rng.uniform(0.05, 0.95))) * DAY
