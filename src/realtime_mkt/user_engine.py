@@ -94,7 +94,7 @@ class UserEngine:
     def taste(self, user_id: str, sku_id: str) -> float:
         """The preference model's grade for the user and SKU, as CTR reads it: the one feature
         that is about this user and this SKU together, which CTR's one-hot features cannot be."""
-        return round(self.preference.predict_one({"user": user_id, "item": sku_id}), 3)
+        return round(self.preference.grade(user_id, sku_id), 3)
 
     def learn_purchase(self, user_id: str, sku_id: str) -> None:
         """A purchase: the strongest implicit signal."""

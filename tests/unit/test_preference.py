@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from realtime_mkt.models.preference import GRADES, PreferenceModel
 from realtime_mkt.replays import RIVER_BASELINE_MAE, RIVER_BIASED_MF_MAE, movielens_preference
 from tests.helpers import shared_data
@@ -50,3 +52,18 @@ def test_audience_ranks_users_as_predict_one_does_with_ties_by_user_id():
         rank = expected.index("t1")
         assert expected[rank + 1] == "t2"
         assert model.audience(item, rank + 1)[-1] == "t1"  # the tie at the cut goes by user id
+
+
+def test_grade_reads_the_model_without_adding_strangers_to_it():
+    model = PreferenceModel()
+    for _ in range(30):
+        model.learn_one({"user": "u1", "item": "s1"}, 4.0)
+        model.learn_one({"user": "u2", "item": "s1"}, 0.0)
+    for user in ("u1", "u2"):
+        assert model.grade(user, "s1") == pytest.approx(
+            model.predict_one({"user": user, "item": "s1"})
+        )
+    known = (len(model.model.u_latents), len(model.model.i_latents))
+    stranger = model.grade("nobody", "s1")
+    assert (len(model.model.u_latents), len(model.model.i_latents)) == known
+    assert stranger == pytest.approx(model.model.global_mean.get() + model.model.i_biases["s1"])

@@ -60,6 +60,17 @@ class PreferenceModel:
         """Predicted grade of `x['item']` for `x['user']`."""
         return self.model.predict_one(x["user"], x["item"])
 
+    def grade(self, user: str, item: str) -> float:
+        """`predict_one`'s grade without its side effect: river adds an unseen user or item to the
+        model, with random factors, when asked about it; this reads a stranger as the mean."""
+        model = self.model
+        grade = model.global_mean.get() + model.u_biases.get(user, 0.0)
+        grade += model.i_biases.get(item, 0.0)
+        factors = model.u_latents.get(user), model.i_latents.get(item)
+        if factors[0] is not None and factors[1] is not None:
+            grade += float(np.dot(*factors))
+        return float(grade)
+
     def learn_one(self, x: dict[str, Any], y: float) -> None:
         """Score, then learn, one interaction with grade `y`."""
         user, item = x["user"], x["item"]
