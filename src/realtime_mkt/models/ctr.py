@@ -3,8 +3,9 @@
 Features (McMahan et al. 2013 style, all categorical one-hot except a few numbers): user, item,
 placement, position, price bucket, hour of day, device, and item×placement / position×placement
 crosses; and `taste`, the preference model's grade for the user and item when the impression was
-shown (`UserEngine.taste`), the user×item interaction one-hot features leave out. Scored before learning (progressive validation) with log loss, normalised entropy and
-calibration (predicted / observed clicks, target 1.0).
+shown (`UserEngine.taste`), the user×item interaction one-hot features leave out. Scored before
+learning (progressive validation) with log loss, normalised entropy and calibration (predicted /
+observed clicks, target 1.0).
 
 Unclicked impressions are subsampled as in McMahan et al. 2013 §6.1: every click is learned, and a
 fixed share `NEGATIVE_RATE` of the impressions without one, each weighted 1 / `NEGATIVE_RATE` in

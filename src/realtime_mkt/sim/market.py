@@ -336,12 +336,7 @@ class Market:
             at = START + (day + float(t)) * DAY
             user = min(int(np.searchsorted(buyers, rng.random(), side="right")), self.n_users - 1)
             events.extend(self._impression(rng, s, user, at - 120))
-            order_id = self._id("ord")
-            events.append((at, "orders", {
-                "event_id": self._id("evt"), "occurred_at": format_time(at), "order_id": order_id,
-                "user_id": self.users[user], "status": "placed",
-                "lines": [{"sku_id": s.sku_id, "quantity": 1, "unit_price": round(price, 2)}],
-            }))  # fmt: skip
+            events.append(self._order(s, user, at, price))
         for _ in range(int(rng.poisson(mean * 2))):  # browsing that does not end in an order
             user = int(rng.integers(self.n_users))
             events.extend(self._impression(rng, s, user, START + (day + float(rng.random())) * DAY))
@@ -358,24 +353,16 @@ class Market:
         if users is None:
             reach = min(SEGMENT_REACH, self.n_users)
             users = [int(u) for u in rng.choice(self.n_users, reach, replace=False)]
-        position = ad_position(running.bid_multiplier)
+        slot = ("ad", ad_position(running.bid_multiplier))
         for user in users:
             at = START + (day + float(rng.uniform(0.05, 0.95))) * DAY
-            base = {"user_id": self.users[user], "sku_id": s.sku_id, "placement": "ad",
-                    "position": position}  # fmt: skip
+            shown = self._impression(rng, s, user, at, slot)
+            ads.events.extend(shown)
             ads.impressions += 1
-            ads.events.append((at, "clicks", {
-                **base, "event_id": self._id("imp"), "occurred_at": format_time(at),
-                "action": "impression",
-            }))  # fmt: skip
-            if rng.random() >= self.click_probability(s, user, "ad", position):
+            if len(shown) == 1:  # not clicked
                 continue
             ads.clicks += 1
             ads.spend += s.list_price * AD_COST_PER_CLICK * running.bid_multiplier
-            ads.events.append((at + 20, "clicks", {
-                **base, "event_id": self._id("clk"), "occurred_at": format_time(at + 20),
-                "action": "click",
-            }))  # fmt: skip
             if rng.random() >= AD_CONVERSION:
                 continue
             ads.wanted += 1
@@ -383,11 +370,7 @@ class Market:
                 continue
             ads.sold += 1
             self.on_hand[s.sku_id] -= 1
-            ads.events.append((at + 300, "orders", {
-                "event_id": self._id("evt"), "occurred_at": format_time(at + 300),
-                "order_id": self._id("ord"), "user_id": self.users[user], "status": "placed",
-                "lines": [{"sku_id": s.sku_id, "quantity": 1, "unit_price": round(price, 2)}],
-            }))  # fmt: skip
+            ads.events.append(self._order(s, user, at + 300, price))
         ads.spend = round(ads.spend, 2)
         return ads
 
@@ -408,10 +391,18 @@ class Market:
         return 1 / (1 + math.exp(-z))
 
     def _impression(
-        self, rng: np.random.Generator, s: SimSku, user: int, at: float
+        self,
+        rng: np.random.Generator,
+        s: SimSku,
+        user: int,
+        at: float,
+        slot: tuple[str, int] | None = None,
     ) -> list[tuple[float, str, dict[str, Any]]]:
-        placement = list(PLACEMENTS)[int(rng.integers(4))]
-        position = int(rng.integers(1, 9))
+        """An impression of the SKU to the user, and its click if the user clicks: in `slot`
+        (placement, position), or one drawn at random."""
+        if slot is None:
+            slot = list(PLACEMENTS)[int(rng.integers(4))], int(rng.integers(1, 9))
+        placement, position = slot
         base = {"occurred_at": format_time(at), "user_id": self.users[user], "sku_id": s.sku_id,
                 "placement": placement, "position": position}  # fmt: skip
         events = [(at, "clicks", {**base, "event_id": self._id("imp"), "action": "impression"})]
@@ -424,6 +415,17 @@ class Market:
             }
             events.append((at + 20, "clicks", clicked))
         return events
+
+    def _order(
+        self, s: SimSku, user: int, at: float, price: float
+    ) -> tuple[float, str, dict[str, Any]]:
+        """An order of one unit of the SKU by the user, at `price`."""
+        order_id = self._id("ord")
+        return (at, "orders", {
+            "event_id": self._id("evt"), "occurred_at": format_time(at), "order_id": order_id,
+            "user_id": self.users[user], "status": "placed",
+            "lines": [{"sku_id": s.sku_id, "quantity": 1, "unit_price": round(price, 2)}],
+        })  # fmt: skip
 
     # ---- feedback ----------------------------------------------------------------------
 
