@@ -64,6 +64,9 @@ class EngineConfig:
     """Engine-wide knobs."""
 
     min_history_days: int = 3  # learned days before the first restock or price decision
+    # the weight a day of the price-response regression keeps per day after it (memory ~100
+    # days; `models/elasticity.py`)
+    elasticity_forgetting: float = 0.99
     dynamic_pricing: bool = True  # False: list prices stay (the static baseline of backtests)
     promotions: bool = True
     pricing: pricing.PricingConfig = field(default_factory=pricing.PricingConfig)
@@ -271,8 +274,7 @@ class SkuEngine:
         self.list_price_error.update(state.list_price_distance, new)
         state.list_price_distance = new
 
-    @staticmethod
-    def _close_days_before(state: SkuState, day: int) -> None:
+    def _close_days_before(self, state: SkuState, day: int) -> None:
         """Close the days before `day` (the open one, and those of a gap); open `day`."""
         state.clicks.advance(day)  # first: a day's demand is related to the day before's clicks
         demand = state.demand
@@ -284,7 +286,13 @@ class SkuEngine:
         ):
             price = closed.revenue / closed.units if closed.units > 0 else state.price
             if price and closed.expected is not None:  # the first week has no baseline yet
-                state.elasticity.learn(price, closed.units, state.competitor_min, closed.expected)
+                state.elasticity.learn(
+                    price,
+                    closed.units,
+                    state.competitor_min,
+                    closed.expected,
+                    self.config.elasticity_forgetting,
+                )
             if closed.surprise is not None:
                 state.clicks.learn(closed.day, closed.surprise)
 

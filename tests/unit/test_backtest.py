@@ -122,14 +122,15 @@ def test_decisions_are_safe_and_the_models_beat_their_baselines(steady):
 
 
 def test_scored_forecasts_follow_the_markets_weekdays():
-    run = run_backtest("seasonal", days=60, n_skus=6, seed=4, progress=False)
+    # list prices: exploring prices would move the forecasts too, blurring the weekdays
+    run = run_backtest("seasonal", days=60, n_skus=6, seed=4, dynamic=False, progress=False)
     forecasts = pd.DataFrame(run.forecasts)
     forecasts = forecasts[forecasts.day >= 35]  # weekday factors learn from the third week
     relative = forecasts["mean"] / forecasts.groupby("sku_id")["mean"].transform("mean")
     by_weekday = relative.groupby(forecasts.day % 7).mean().to_numpy()
     # the pattern shifted by k weekdays: forecasts indexed by the wrong day number fit a shift best
     fits = [np.corrcoef(by_weekday, np.roll(WEEKDAY, k))[0, 1] for k in range(7)]
-    assert int(np.argmax(fits)) == 0 and fits[0] > 0.6
+    assert int(np.argmax(fits)) == 0 and fits[0] > 0.8
 
 
 def test_the_tuned_restock_baseline_freezes_its_levels():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from realtime_mkt.decision_log import DecisionLog
-from realtime_mkt.engine import SkuEngine
+from realtime_mkt.engine import EngineConfig, SkuEngine
 from realtime_mkt.models.elasticity import (
     PRIOR_ELASTICITY,
     CategoryPriors,
@@ -103,6 +103,51 @@ def test_a_baseline_that_follows_the_level_keeps_a_demand_shift_out_of_the_estim
     fixed = [shifted_market(seed, baseline_tracks=False) for seed in range(10)]
     assert abs(np.mean(tracked) + 2.5) < 0.3
     assert np.mean(fixed) > 0  # the doubled demand at the higher price reads as a rising curve
+
+
+def misled_then_exploring(seed: int, forgetting: float, truth: float = -1.8) -> LogLogElasticity:
+    """±5 % exploration; on day 100 demand doubles as the price is cut 20 %, and the baseline
+    takes ten days to catch up (the forecast lags a jump), so the cut is credited with part of
+    the jump; exploration goes on around the cut price for 160 days."""
+    rng = np.random.default_rng(seed)
+    model = LogLogElasticity()
+    for day in range(260):
+        level = 20.0 if day < 100 else 40.0
+        baseline = level if day < 100 else 40.0 - 2.0 * max(0, 110 - day)
+        price = (20.0 if day < 100 else 16.0) * (1.05 if (day // 2) % 2 else 0.95)
+        units = rng.poisson(level * (price / 20) ** truth)
+        model.learn(price, units, None, baseline, forgetting)
+    return model
+
+
+def test_forgetting_lets_new_days_outweigh_days_a_lagging_baseline_misled():
+    forgetting = EngineConfig().elasticity_forgetting
+    remembered = [misled_then_exploring(s, 1.0).own_price_response() for s in range(20)]
+    forgotten = [misled_then_exploring(s, forgetting).own_price_response() for s in range(20)]
+
+    def covered(results: list[tuple[float, float, float]]) -> float:
+        return float(np.mean([abs(e + 1.8) <= 2 * se for e, se, _ in results]))
+
+    assert covered(remembered) <= 0.1  # the misled days hold the estimate off the truth
+    assert covered(forgotten) >= 0.6
+    nearer = [abs(f[0] + 1.8) < abs(r[0] + 1.8) for f, r in zip(forgotten, remembered, strict=True)]
+    assert np.mean(nearer) >= 0.9
+
+
+def test_forgetting_bounds_the_days_the_estimate_counts():
+    forgetting = EngineConfig().elasticity_forgetting
+    memory = 1 / (1 - forgetting)
+    rng = np.random.default_rng(3)
+    model = LogLogElasticity()
+    stderr = {}
+    for day in range(1, 801):
+        price = 20 * math.exp(rng.uniform(-0.08, 0.08))
+        model.learn(price, rng.poisson(30 * (price / 20) ** -1.8), None, 30.0, forgetting)
+        if day in (400, 800):
+            stderr[day] = model.estimate()[1]
+    assert model.n == 800
+    assert math.isclose(model.xtx[0], memory, rel_tol=0.01)
+    assert 0.8 < stderr[800] / stderr[400] < 1.2  # no longer shrinking like 1/√n (0.71)
 
 
 def test_round_trips_through_its_compact_form():

@@ -14,6 +14,16 @@ has one (`CategoryPriors`), else on −2.62 (the meta-analysis mean of Bijmolt e
 standard deviation `prior_sd`, and the cross elasticity x on 0; so a young SKU is priced like its
 category and its own data takes over as price variation accumulates. State is the sufficient
 statistics (XᵀX, Xᵀy, yᵀy, n): 22 numbers, cheap to keep per SKU.
+
+The statistics forget: each learned day multiplies what came before by `forgetting` (the engine's
+0.99: a day weighs half as much 69 days later, and the data never count for more than about 100
+days). A price response drifts, and an estimate misled by days where a demand jump and a price
+move came together (the baseline lags the jump) would otherwise hold for good: pricing trusts a
+confident estimate and stops exploring, and days at one price cannot correct it. Forgetting lets
+the error grow back once the price stops moving, so pricing shrinks toward the list price and
+explores again, and the new days outweigh the misleading ones. On the demand-shock market one SKU
+had kept a price a third under its optimum for two months (seed 13: profit / clairvoyant 0.953
+→ 0.969; docs/reports.md). `n` counts the days learned; the posterior reads the discounted count.
 """
 
 from __future__ import annotations
@@ -51,10 +61,21 @@ class LogLogElasticity:
     )
 
     def learn(
-        self, price: float, units: float, competitor_price: float | None, baseline: float
+        self,
+        price: float,
+        units: float,
+        competitor_price: float | None,
+        baseline: float,
+        forgetting: float = 1.0,
     ) -> None:
         """Add one day's observation: average selling price, units sold, and the demand model's
-        forecast of the day's units at the reference price (`baseline`)."""
+        forecast of the day's units at the reference price (`baseline`), after weighing what was
+        learned before by `forgetting` (1: remember everything, for observations without an
+        order in time)."""
+        if forgetting < 1.0:
+            self.xtx = [v * forgetting for v in self.xtx]
+            self.xty = [v * forgetting for v in self.xty]
+            self.yty *= forgetting
         x = (
             1.0,
             math.log(price),
@@ -73,7 +94,7 @@ class LogLogElasticity:
         """Posterior mean and covariance of (intercept, e, x): remembered by value, so a state
         read back from the table reuses what its last reading computed (it changes once a day)."""
         return _posterior_by_value(
-            tuple(self.xtx), tuple(self.xty), self.yty, self.n, self.prior_elasticity, self.prior_sd
+            tuple(self.xtx), tuple(self.xty), self.yty, self.prior_elasticity, self.prior_sd
         )
 
     def estimate(self) -> tuple[float, float, float]:
@@ -137,10 +158,10 @@ def _posterior_by_value(
     xtx: tuple[float, ...],
     xty: tuple[float, ...],
     yty: float,
-    n: int,
     prior_elasticity: float,
     prior_sd: float,
 ) -> tuple[np.ndarray, np.ndarray]:
+    n = xtx[0]  # the days learned, discounted by the forgetting
     xtx_m = np.array(xtx).reshape(K, K)
     xty_v = np.array(xty)
 

@@ -31,11 +31,12 @@ from dataclasses import dataclass
 
 from realtime_mkt.policies.optimum import optimum_price, optimum_spread
 
-# loglog v2: the own-price response e − x; v3: the demand forecast as a regressor;
+# loglog v2: the own-price response e − x; v3: the demand forecast as a regressor; v4: the
+# statistics forget (`EngineConfig.elasticity_forgetting`);
 # pricing v2: list price and optimum weighed by their precisions; v3: stock moves the price
 # only along a falling demand curve, by at most e^±MAX_LOG_MOVE; v4: the list price's error
 # learned from the SKUs (`list_price_error`)
-MODEL_VERSION = "loglog-elasticity/v3+pricing/v4"
+MODEL_VERSION = "loglog-elasticity/v4+pricing/v4"
 MAX_LOG_MOVE = 10.0  # a factor of 22,000: past any guardrail, and finite
 
 
