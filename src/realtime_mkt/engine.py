@@ -464,6 +464,7 @@ class SkuEngine:
         running = state.promo
         if bounds is None or state.price is None or not self._ready(state):
             return
+        assert state.catalog is not None  # a ready SKU has one
         # the price a discount is advertised against: the 30-day low (today's list included) at
         # the start, kept while the promotion runs
         reference = (
@@ -479,7 +480,8 @@ class SkuEngine:
             reference,
             stock,
             mean,
-            state.elasticity.own_price_response()[0],
+            state.catalog["lead_time_days"],
+            self.config.pricing.carrying_rate,
             hard_floor(bounds, self.config.guardrails),
             config,
         )
@@ -506,7 +508,6 @@ class SkuEngine:
                 ctr_ratio = audience.predicted_ctr / audience.base_ctr
             margins = (plan.promo_price - bounds.unit_cost, state.price - bounds.unit_cost)
             bid = promo.bid_multiplier(ctr_ratio, *margins, config)
-        assert state.catalog is not None
         outcome.outputs.append(
             promo_adjustment(
                 state, action, plan, audience, bid, until, state.catalog["category"], trigger

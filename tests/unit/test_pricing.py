@@ -29,11 +29,19 @@ def test_scarce_stock_raises_the_price_to_stretch_it():
     assert "scarce_stock" in target.reasons
 
 
-def test_overstock_lowers_the_price_to_clear_it():
+def test_overstock_lowers_the_price_by_the_holding_it_saves():
+    # p* = 24 sells 10·1.2^−3 = 5.79 a day, so the last of 5000 units waits 864 days, 861 past
+    # the lead time: sold now, a unit saves 25 %/year of its cost for that long
     target = target_price("s", view(on_hand=5000, unit_cost=16), CONFIG)
-    # p* = 24, but 5000 units at 10/day is 500 days: sell them in 60
-    assert target.price == pytest.approx(20 * (5000 / (10 * 60)) ** (-1 / 3))
+    cover = 5000 / (10 * 1.2**-3)
+    assert target.price == pytest.approx(24 * math.exp(-0.25 * (cover - 3) / 365))
     assert "overstock" in target.reasons
+    # 150 days of cover: about 9.5 % off, not the 30 % that would sell it within 60 days
+    modest = target_price("s", view(on_hand=150 * 10 * 1.2**-3, unit_cost=16), CONFIG)
+    assert modest.price / 24 == pytest.approx(math.exp(-0.25 * 147 / 365))
+    # a week of cover is no overstock: the saving is under `min_change`
+    normal = target_price("s", view(on_hand=40, unit_cost=16), CONFIG)
+    assert normal.price == pytest.approx(24) and "overstock" not in normal.reasons
 
 
 def test_inelastic_demand_pushes_up_only_when_the_estimate_is_sure_of_it():

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 
 from realtime_mkt.decisions import Audience
@@ -13,49 +15,112 @@ CONFIG = PromoConfig()
 
 def test_no_promotion_without_overstock():
     plan = plan_promo(
-        20, 20, stock=100, demand_per_day=10, elasticity=-2, hard_floor=11, config=CONFIG
+        20,
+        20,
+        stock=100,
+        demand_per_day=10,
+        lead_time_days=3,
+        carrying_rate=0.25,
+        hard_floor=11,
+        config=CONFIG,
     )
     assert plan.discount == 0 and plan.reasons == []
 
 
-def test_discount_clears_overstock_at_the_estimated_elasticity():
+def test_the_discount_is_what_holding_the_stock_costs():
     plan = plan_promo(
-        20, 20, stock=800, demand_per_day=10, elasticity=-2, hard_floor=11, config=CONFIG
+        20,
+        20,
+        stock=2000,
+        demand_per_day=10,
+        lead_time_days=3,
+        carrying_rate=0.25,
+        hard_floor=11,
+        config=CONFIG,
     )
-    # 800 units, 10/day, sell in 60 days: price factor (800/600)^(1/-2)
-    assert plan.discount == pytest.approx(1 - (800 / 600) ** -0.5, abs=1e-4)
+    # 200 days of cover: the last unit waits 197 days past the lead time, 25 %/year of its cost
+    assert plan.discount == pytest.approx(1 - math.exp(-0.25 * 197 / 365), abs=1e-4)
     assert plan.promo_price == pytest.approx(20 * (1 - plan.discount), abs=0.01)
+    # past the 60 days that start a promotion, 70 days of cover save 4.4 %: less than the least
+    # discount worth advertising, so no promotion
+    mild = plan_promo(
+        20,
+        20,
+        stock=700,
+        demand_per_day=10,
+        lead_time_days=3,
+        carrying_rate=0.25,
+        hard_floor=11,
+        config=CONFIG,
+    )
+    assert mild.discount == 0 and mild.reasons == []
 
 
 def test_the_cut_is_taken_from_the_list_price_and_advertised_against_the_30_day_low():
-    # list 24 after a rise from 20: the clearing price is 24 × 0.866 = 20.78, above the 30-day
+    # list 24 after a rise from 20: 80 days of cover cut it 5.1 % to 22.78, above the 30-day
     # low, so there is no discount to advertise (the list price's own markdown is the lever)
     risen = plan_promo(
-        24, 20, stock=800, demand_per_day=10, elasticity=-2, hard_floor=11, config=CONFIG
+        24,
+        20,
+        stock=800,
+        demand_per_day=10,
+        lead_time_days=3,
+        carrying_rate=0.25,
+        hard_floor=11,
+        config=CONFIG,
     )
     assert risen.discount == 0 and risen.reasons == ["no_discount_on_30d_low"]
-    # list 16 after a markdown from 20 (a running promotion keeps its reference): the clearing
-    # price is 16 × 0.866, advertised as 30.7 % off the 20 it was before the promotion
+    # list 16 after a markdown from 20 (a running promotion keeps its reference): the price is
+    # 16 cut 5.1 %, advertised as 24 % off the 20 it was before the promotion
     marked_down = plan_promo(
-        16, 20, stock=800, demand_per_day=10, elasticity=-2, hard_floor=11, config=CONFIG
+        16,
+        20,
+        stock=800,
+        demand_per_day=10,
+        lead_time_days=3,
+        carrying_rate=0.25,
+        hard_floor=11,
+        config=CONFIG,
     )
-    assert marked_down.promo_price == pytest.approx(16 * (800 / 600) ** -0.5, abs=0.01)
+    cut = 1 - math.exp(-0.25 * 77 / 365)
+    assert marked_down.promo_price == pytest.approx(16 * (1 - cut), abs=0.01)
     assert marked_down.discount == pytest.approx(1 - marked_down.promo_price / 20, abs=1e-3)
     assert marked_down.reference_price == 20
 
 
 def test_discount_is_clipped_to_the_policy_range_and_the_floor():
     deep = plan_promo(
-        20, 20, stock=100_000, demand_per_day=1, elasticity=-1.5, hard_floor=5, config=CONFIG
+        20,
+        20,
+        stock=100_000,
+        demand_per_day=1,
+        lead_time_days=3,
+        carrying_rate=0.25,
+        hard_floor=5,
+        config=CONFIG,
     )
     assert deep.discount == CONFIG.max_discount
     floored = plan_promo(
-        20, 20, stock=100_000, demand_per_day=1, elasticity=-1.5, hard_floor=17, config=CONFIG
+        20,
+        20,
+        stock=100_000,
+        demand_per_day=1,
+        lead_time_days=3,
+        carrying_rate=0.25,
+        hard_floor=17,
+        config=CONFIG,
     )
     assert floored.discount == pytest.approx(0.15) and floored.promo_price >= 17
     assert "clamped_by_hard_floor" in floored.reasons
     none = plan_promo(
-        20, 20, stock=100_000, demand_per_day=1, elasticity=-1.5, hard_floor=19.5, config=CONFIG
+        20,
+        20,
+        stock=100_000,
+        demand_per_day=1,
+        lead_time_days=3,
+        carrying_rate=0.25,
+        hard_floor=19.5,
+        config=CONFIG,
     )
     assert none.discount == 0
     assert none.reasons == ["discount_below_minimum_within_guardrails"]
@@ -126,7 +191,9 @@ def test_a_promotion_cuts_the_list_price_and_keeps_the_reference_it_started_with
             running += 1
             assert p["promo_price"] <= round(list_price * (1 - CONFIG.min_discount), 2) + 0.01
             advertised = 100 * (1 - p["promo_price"] / p["reference_price_30d_min"])
-            assert p["discount_pct"] == pytest.approx(advertised, abs=0.02)
+            # the price is rounded to the cent and the percentage to two places
+            cent = 0.005 + 0.5 / p["reference_price_30d_min"]
+            assert p["discount_pct"] == pytest.approx(advertised, abs=cent)
             if p["action"] == "start":
                 reference = p["reference_price_30d_min"]
                 assert reference <= list_price

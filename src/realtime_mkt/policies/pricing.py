@@ -14,9 +14,12 @@ arrive (the lead time L) at the demand expected at p*, the price rises to the le
 stretches stock over that time. Not L + R: restock lets the inventory position fall to
 μ·L + safety stock before it orders, so over L + R half of all price decisions read the normal
 replenishment cycle as scarcity and raised prices (steady backtest: 975 of 2,080);
-if stock covers more than `overstock_days`, it falls to the level that sells it within that time
-(never below the floors, which the guardrails enforce). Both need demand to fall with the price
-(e < 0): an estimate at or above zero leaves stock out of the target. While the estimated
+if stock covers more than that, the price falls by what holding the rest costs
+(`optimum.overstock_cut` at `carrying_rate`: 9.5 % for 150 days of cover at 25 %/year; until
+stop 34 it fell to the level that would sell the stock within 60 days, 30 % and more, which gave
+away more margin than the holding it saved; never below the floors, which the guardrails
+enforce). Scarcity needs demand to fall with the price (e < 0), overstock an optimum to lower
+(e < −1): other estimates leave stock out of the target. While the estimated
 optimum is less precise than the list price (w < `explore_below_weight`, one half) the target
 is nudged ±`exploration` on alternate two-day blocks, so prices keep the variation that
 identifies it; once the estimate is trusted more than the list price, exploring further costs
@@ -29,14 +32,15 @@ import hashlib
 import math
 from dataclasses import dataclass
 
-from realtime_mkt.policies.optimum import optimum_price, optimum_spread
+from realtime_mkt.policies.optimum import optimum_price, optimum_spread, overstock_cut
 
 # loglog v2: the own-price response e − x; v3: the demand forecast as a regressor; v4: the
 # statistics forget (`EngineConfig.elasticity_forgetting`);
 # pricing v2: list price and optimum weighed by their precisions; v3: stock moves the price
 # only along a falling demand curve, by at most e^±MAX_LOG_MOVE; v4: the list price's error
-# learned from the SKUs (`list_price_error`)
-MODEL_VERSION = "loglog-elasticity/v4+pricing/v4"
+# learned from the SKUs (`list_price_error`); v5: overstock lowers the price by the holding cost
+# it saves (`optimum.overstock_cut`)
+MODEL_VERSION = "loglog-elasticity/v4+pricing/v5"
 MAX_LOG_MOVE = 10.0  # a factor of 22,000: past any guardrail, and finite
 
 
@@ -44,7 +48,8 @@ MAX_LOG_MOVE = 10.0  # a factor of 22,000: past any guardrail, and finite
 class PricingConfig:
     """Knobs of the pricing policy."""
 
-    overstock_days: float = 60.0
+    # a year, of unit cost: what holding a unit costs (capital, space, shrink; the usual 20–30 %)
+    carrying_rate: float = 0.25
     exploration: float = 0.05
     explore_below_weight: float = 0.5  # explore while the optimum's weight is below this
     # sd of ln(list price / optimal price): how far a merchant's list price typically is from
@@ -132,12 +137,11 @@ def target_price(sku_id: str, view: MarketView, config: PricingConfig) -> PriceT
             if stretch > target:
                 target = stretch
                 reasons.append("scarce_stock")
-        elif view.on_hand > demand_at_target * config.overstock_days:
-            clear = _price_for_demand(
-                view.price, view.on_hand / view.demand_per_day / config.overstock_days, e
-            )
-            if clear < target:
-                target = clear
+        elif e < -1.0:
+            cover = view.on_hand / demand_at_target
+            cut = overstock_cut(cover, view.cover_days_needed, config.carrying_rate)
+            if cut > config.min_change:
+                target *= 1.0 - cut
                 reasons.append("overstock")
     explore = weight < config.explore_below_weight
     if explore:

@@ -1,9 +1,15 @@
 """Promotions for overstocked SKUs: when to start, update and stop, how deep, for whom, how hard.
 
-Start when stock covers more than `overstock_days` of demand at the list price; the promotional
-price is the list price cut by what would sell the stock within that time at the estimated
-elasticity, the cut clipped to [5 %, 30 %] and the price to the hard floors (it is advertised, so
-MAP applies). Per the EU Omnibus rule the advertised discount is measured against the lowest price
+Start when stock covers more than `overstock_days` of demand at the list price and holding it
+costs at least the least discount: the promotional price is the list price cut by what holding
+the stock costs (`optimum.overstock_cut`: the share by which the profit-maximising price falls
+when a unit sold now saves its carrying cost until the shelf would reach it; 5 % takes about 80
+days of cover at 25 %/year), the cut at most 30 % and the price above the hard floors (it is
+advertised, so MAP applies). The list price has already taken pricing's own overstock cut, so a
+running promotion doubles it for its week: on the simulator that earned more, net of carrying
+cost, than no promotion (docs/reports.md, *Overstock priced by its carrying cost*). Until stop 34
+the cut was what would sell the stock within `overstock_days` (30 % for 150 days of cover), which
+gave away more margin than it saved. Per the EU Omnibus rule the advertised discount is measured against the lowest price
 (promotional ones included) of the 30 days before the promotion began; a price not 5 % below it
 is no promotion. Stop when cover falls under half the threshold, the promotion expires or it is
 no longer a discount; update when the right discount moved by 5 points or more.
@@ -16,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from realtime_mkt.policies.guardrails import cents_up
+from realtime_mkt.policies.optimum import overstock_cut
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,29 +55,26 @@ def plan_promo(
     reference_price: float,
     stock: float,
     demand_per_day: float,
-    elasticity: float,
+    lead_time_days: float,
+    carrying_rate: float,
     hard_floor: float,
     config: PromoConfig,
 ) -> PromoPlan:
-    """The promotion that clears overstock, within the policy's and the guardrails' limits.
+    """The promotion for overstock, within the policy's and the guardrails' limits.
 
     `stock` is on hand and on order; `demand_per_day` is the forecast at `list_price`, and the
-    clearing cut is taken from that price.
+    cut is taken from that price.
     The advertised discount is the promotional price against `reference_price` (the lowest price
     of the 30 days before the promotion); a cut that is not `min_discount` below it is no
     promotion (the list price's own markdown is the lever then)."""
     cover = stock / max(demand_per_day, 0.1)
     if cover <= config.overstock_days:
         return PromoPlan(0.0, list_price, reference_price, [])
-    if elasticity < -0.5:
-        clearing = (stock / (max(demand_per_day, 0.1) * config.overstock_days)) ** (
-            1.0 / elasticity
-        )
-        cut = 1.0 - clearing
-    else:
-        cut = config.max_discount
+    cut = overstock_cut(cover, lead_time_days, carrying_rate)
+    if cut < config.min_discount:  # holding the stock costs less than the least discount
+        return PromoPlan(0.0, list_price, reference_price, [])
     reasons = ["overstock"]
-    price = list_price * (1.0 - min(max(cut, config.min_discount), config.max_discount))
+    price = list_price * (1.0 - min(cut, config.max_discount))
     if price < hard_floor:
         price = cents_up(hard_floor)
         reasons.append("clamped_by_hard_floor")
