@@ -70,8 +70,8 @@ class LogLogElasticity:
     ) -> None:
         """Add one day's observation: average selling price, units sold, and the demand model's
         forecast of the day's units at the reference price (`baseline`), after weighing what was
-        learned before by `forgetting` (1: remember everything, for observations without an
-        order in time)."""
+        learned before by `forgetting` (1 keeps everything: for observations that have no order
+        in time, like the Dominick's replay's store-weeks)."""
         if forgetting < 1.0:
             self.xtx = [v * forgetting for v in self.xtx]
             self.xty = [v * forgetting for v in self.xty]
