@@ -99,6 +99,9 @@ def test_exploration_stops_once_the_optimum_is_trusted_more_than_the_list_price(
 )
 # found by this test: 5e-324 units a day times half a day underflowed to 0 and divided by it
 @example(elasticity=-1.0, stderr=0.0, demand_per_day=5e-324, on_hand=-1, cover_days_needed=0.5)
+# found on reading stop 34's change: demand at a target 10× the price underflowed to 0, and the
+# stock's cover divided by it
+@example(elasticity=-1.05, stderr=0.0, demand_per_day=5e-324, on_hand=100, cover_days_needed=3.0)
 def test_every_market_view_gets_a_finite_positive_target(
     elasticity, stderr, demand_per_day, on_hand, cover_days_needed
 ):

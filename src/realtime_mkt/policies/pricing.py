@@ -137,7 +137,7 @@ def target_price(sku_id: str, view: MarketView, config: PricingConfig) -> PriceT
             if stretch > target:
                 target = stretch
                 reasons.append("scarce_stock")
-        elif e < -1.0:
+        elif e < -1.0 and demand_at_target > 0:  # it underflows at a far higher target
             cover = view.on_hand / demand_at_target
             cut = overstock_cut(cover, view.cover_days_needed, config.carrying_rate)
             if cut > config.min_change:
