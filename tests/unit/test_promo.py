@@ -11,77 +11,47 @@ from realtime_mkt.streaming.app import forecast_summary
 from tests.helpers import T0, EngineRun, assert_valid, catalog, demand_history, inventory
 
 CONFIG = PromoConfig()
+LEAD_TIME_DAYS, CARRYING_RATE = 3, 0.25
+
+
+def overstock_plan(list_price, reference_price, stock, demand_per_day, hard_floor):
+    """`plan_promo` for a SKU with a 3-day lead time held at 25 % a year."""
+    return plan_promo(
+        list_price,
+        reference_price,
+        stock,
+        demand_per_day,
+        LEAD_TIME_DAYS,
+        CARRYING_RATE,
+        hard_floor,
+        CONFIG,
+    )
 
 
 def test_no_promotion_without_overstock():
-    plan = plan_promo(
-        20,
-        20,
-        stock=100,
-        demand_per_day=10,
-        lead_time_days=3,
-        carrying_rate=0.25,
-        hard_floor=11,
-        config=CONFIG,
-    )
+    plan = overstock_plan(20, 20, stock=100, demand_per_day=10, hard_floor=11)
     assert plan.discount == 0 and plan.reasons == []
 
 
 def test_the_discount_is_what_holding_the_stock_costs():
-    plan = plan_promo(
-        20,
-        20,
-        stock=2000,
-        demand_per_day=10,
-        lead_time_days=3,
-        carrying_rate=0.25,
-        hard_floor=11,
-        config=CONFIG,
-    )
+    plan = overstock_plan(20, 20, stock=2000, demand_per_day=10, hard_floor=11)
     # 200 days of cover: the last unit waits 197 days past the lead time, 25 %/year of its cost
     assert plan.discount == pytest.approx(1 - math.exp(-0.25 * 197 / 365), abs=1e-4)
     assert plan.promo_price == pytest.approx(20 * (1 - plan.discount), abs=0.01)
     # past the 60 days that start a promotion, 70 days of cover save 4.4 %: less than the least
     # discount worth advertising, so no promotion
-    mild = plan_promo(
-        20,
-        20,
-        stock=700,
-        demand_per_day=10,
-        lead_time_days=3,
-        carrying_rate=0.25,
-        hard_floor=11,
-        config=CONFIG,
-    )
+    mild = overstock_plan(20, 20, stock=700, demand_per_day=10, hard_floor=11)
     assert mild.discount == 0 and mild.reasons == []
 
 
 def test_the_cut_is_taken_from_the_list_price_and_advertised_against_the_30_day_low():
     # list 24 after a rise from 20: 80 days of cover cut it 5.1 % to 22.78, above the 30-day
     # low, so there is no discount to advertise (the list price's own markdown is the lever)
-    risen = plan_promo(
-        24,
-        20,
-        stock=800,
-        demand_per_day=10,
-        lead_time_days=3,
-        carrying_rate=0.25,
-        hard_floor=11,
-        config=CONFIG,
-    )
+    risen = overstock_plan(24, 20, stock=800, demand_per_day=10, hard_floor=11)
     assert risen.discount == 0 and risen.reasons == ["no_discount_on_30d_low"]
     # list 16 after a markdown from 20 (a running promotion keeps its reference): the price is
     # 16 cut 5.1 %, advertised as 24 % off the 20 it was before the promotion
-    marked_down = plan_promo(
-        16,
-        20,
-        stock=800,
-        demand_per_day=10,
-        lead_time_days=3,
-        carrying_rate=0.25,
-        hard_floor=11,
-        config=CONFIG,
-    )
+    marked_down = overstock_plan(16, 20, stock=800, demand_per_day=10, hard_floor=11)
     cut = 1 - math.exp(-0.25 * 77 / 365)
     assert marked_down.promo_price == pytest.approx(16 * (1 - cut), abs=0.01)
     assert marked_down.discount == pytest.approx(1 - marked_down.promo_price / 20, abs=1e-3)
@@ -89,39 +59,12 @@ def test_the_cut_is_taken_from_the_list_price_and_advertised_against_the_30_day_
 
 
 def test_discount_is_clipped_to_the_policy_range_and_the_floor():
-    deep = plan_promo(
-        20,
-        20,
-        stock=100_000,
-        demand_per_day=1,
-        lead_time_days=3,
-        carrying_rate=0.25,
-        hard_floor=5,
-        config=CONFIG,
-    )
+    deep = overstock_plan(20, 20, stock=100_000, demand_per_day=1, hard_floor=5)
     assert deep.discount == CONFIG.max_discount
-    floored = plan_promo(
-        20,
-        20,
-        stock=100_000,
-        demand_per_day=1,
-        lead_time_days=3,
-        carrying_rate=0.25,
-        hard_floor=17,
-        config=CONFIG,
-    )
+    floored = overstock_plan(20, 20, stock=100_000, demand_per_day=1, hard_floor=17)
     assert floored.discount == pytest.approx(0.15) and floored.promo_price >= 17
     assert "clamped_by_hard_floor" in floored.reasons
-    none = plan_promo(
-        20,
-        20,
-        stock=100_000,
-        demand_per_day=1,
-        lead_time_days=3,
-        carrying_rate=0.25,
-        hard_floor=19.5,
-        config=CONFIG,
-    )
+    none = overstock_plan(20, 20, stock=100_000, demand_per_day=1, hard_floor=19.5)
     assert none.discount == 0
     assert none.reasons == ["discount_below_minimum_within_guardrails"]
 
