@@ -9,10 +9,11 @@ advertised, so MAP applies). The list price has already taken pricing's own over
 running promotion doubles it for its week: on the simulator that earned more, net of carrying
 cost, than no promotion (docs/reports.md, *Overstock priced by its carrying cost*). Until stop 34
 the cut was what would sell the stock within `overstock_days` (30 % for 150 days of cover), which
-gave away more margin than it saved. Per the EU Omnibus rule the advertised discount is measured against the lowest price
-(promotional ones included) of the 30 days before the promotion began; a price not 5 % below it
-is no promotion. Stop when cover falls under half the threshold, the promotion expires or it is
-no longer a discount; update when the right discount moved by 5 points or more.
+gave away more margin than it saved. Per the EU Omnibus rule the advertised discount is
+measured against the lowest price (promotional ones included) of the 30 days before the
+promotion began; a price not 5 % below it is no promotion. Stop when cover falls under half the
+threshold, the promotion expires or it is no longer a discount; update when the right discount
+moved by 5 points or more.
 The bid multiplier is value-based — predicted CTR × promotional margin, relative to the average
 CTR and the list margin — clipped to [0.1, 10] (−90 % … +900 %, as ad platforms allow).
 """
