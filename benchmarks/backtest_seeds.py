@@ -8,12 +8,15 @@ in two checkouts to compare them. `--equal-service` adds the static (s, S) resto
 cycle service level when asked for 95 %, and the stock it would hold at the engine's service
 level (four more runs per seed). `--pricing-bounds` adds profit / clairvoyant with static list
 prices (the floor pricing must beat) and with pricing told each SKU's true price response (what
-learning it could be worth at most; two more runs per seed). `--list-price-error` sets how far
+learning it could be worth at most; two more runs per seed). `--cycles` adds a second table: per
+scenario, seed and lead time, the replenishment cycles and how many stocked out (their sum over
+the seeds too), to tell a change in a lead time's service from a stock-out or two.
+`--list-price-error` sets how far
 pricing assumes list prices are from the optimum before its SKUs tell (the prior,
 `PricingConfig.list_price_error`).
 
     .ci/venv python benchmarks/backtest_seeds.py --seeds 7 11 13 [--equal-service] [--pricing-bounds]
-        [--list-price-error 0.1]
+        [--cycles] [--list-price-error 0.1]
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import pandas as pd
 from realtime_mkt.backtest import (
     Run,
     average_on_hand,
+    by_lead_time,
+    cycle_counts,
     cycle_service_by_lead_time,
     cycle_service_level,
     fill_rate,
@@ -55,18 +60,21 @@ def figures(
     equal_service: bool,
     pricing_bounds: bool,
     pricing: PricingConfig,
+    cycles: dict[tuple[str, str, int], tuple[int, int]],
 ) -> list[float | None]:
     """The engine's figures for one run (and its restock baseline's, with `equal_service`; None
     where the baseline's runs do not bracket the engine's service; and its pricing's bounds,
-    with `pricing_bounds`)."""
+    with `pricing_bounds`). Records the run's cycles and stock-outs per lead time in `cycles`."""
     run = run_backtest(scenario, days, skus, seed, progress=False, pricing_config=pricing)
     log = pd.DataFrame(run.market.log)
-    by_lead_time = cycle_service_by_lead_time(log, run.catalog).values()
+    for lead_time, rows in by_lead_time(log, run.catalog):
+        cycles[scenario, str(seed), lead_time] = cycle_counts(rows)
+    service_by_lead_time = cycle_service_by_lead_time(log, run.catalog).values()
     row = [
         profit_ratio(run),
         cycle_service_level(log),
-        min(by_lead_time),
-        max(by_lead_time),
+        min(service_by_lead_time),
+        max(service_by_lead_time),
         average_on_hand(log),
         fill_rate(log),
     ]
@@ -93,12 +101,14 @@ def main() -> None:
     add_run_arguments(parser)
     parser.add_argument("--equal-service", action="store_true")
     parser.add_argument("--pricing-bounds", action="store_true")
+    parser.add_argument("--cycles", action="store_true")
     parser.add_argument("--list-price-error", type=float, default=PricingConfig().list_price_error)
     args = parser.parse_args()
     pricing = PricingConfig(list_price_error=args.list_price_error)
     columns = COLUMNS + BASELINE_COLUMNS * args.equal_service + BOUND_COLUMNS * args.pricing_bounds
     print("| scenario | seed | " + " | ".join(columns) + " |")
     print("|---" * (len(columns) + 2) + "|")
+    cycles: dict[tuple[str, str, int], tuple[int, int]] = {}
     for scenario in args.scenarios:
         rows = []
         for seed in args.seeds:
@@ -111,10 +121,26 @@ def main() -> None:
                     args.equal_service,
                     args.pricing_bounds,
                     pricing,
+                    cycles,
                 )
             )
             print_row(scenario, str(seed), rows[-1])
         print_row(scenario, "mean", [mean(column) for column in zip(*rows, strict=True)])
+    if args.cycles:
+        print_cycles(cycles)
+
+
+def print_cycles(cycles: dict[tuple[str, str, int], tuple[int, int]]) -> None:
+    """Cycles and stock-outs per scenario, seed and lead time, and summed over the seeds."""
+    totals: dict[tuple[str, str, int], tuple[int, int]] = {}
+    for (scenario, _, lead_time), (count, stocked_out) in cycles.items():
+        total = totals.get((scenario, "all", lead_time), (0, 0))
+        totals[scenario, "all", lead_time] = (total[0] + count, total[1] + stocked_out)
+    print("\n| scenario | seed | lead time (days) | cycles | stocked out | cycle service |")
+    print("|---|---|---|---|---|---|")
+    for (scenario, seed, lead_time), (count, stocked_out) in {**cycles, **totals}.items():
+        service = (count - stocked_out) / count if count else 1.0
+        print(f"| {scenario} | {seed} | {lead_time} | {count} | {stocked_out} | {service:.4f} |")
 
 
 def mean(values: tuple[float | None, ...]) -> float | None:

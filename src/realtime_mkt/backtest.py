@@ -397,26 +397,36 @@ def _forecast_accuracy(log: pd.DataFrame, forecasts: pd.DataFrame) -> dict[str, 
     }
 
 
-def cycle_service_level(log: pd.DataFrame) -> float:
-    """Share of replenishment cycles (receipt to receipt, per SKU) without a stock-out."""
-    cycles = ok = 0
+def cycle_counts(log: pd.DataFrame) -> tuple[int, int]:
+    """Replenishment cycles (receipt to receipt, per SKU) and how many of them stocked out."""
+    cycles = stocked_out_cycles = 0
     for _, rows in log.sort_values("day").groupby("sku_id"):
         stocked_out = False
         for received, demand, sold in zip(rows.received, rows.demand, rows.sold, strict=True):
             if received:
                 cycles += 1
-                ok += not stocked_out
+                stocked_out_cycles += stocked_out
                 stocked_out = False
             stocked_out = stocked_out or demand > sold
-    return round(ok / cycles, 4) if cycles else 1.0
+    return cycles, stocked_out_cycles
+
+
+def cycle_service_level(log: pd.DataFrame) -> float:
+    """Share of replenishment cycles without a stock-out."""
+    cycles, stocked_out = cycle_counts(log)
+    return round((cycles - stocked_out) / cycles, 4) if cycles else 1.0
+
+
+def by_lead_time(log: pd.DataFrame, catalog: dict[str, dict[str, Any]]) -> Any:
+    """The log's rows grouped by their SKU's lead time (days)."""
+    return log.groupby(log.sku_id.map(lambda sku: catalog[sku]["lead_time_days"]))
 
 
 def cycle_service_by_lead_time(
     log: pd.DataFrame, catalog: dict[str, dict[str, Any]]
 ) -> dict[str, float]:
     """Cycle service level of the SKUs of each lead time (days)."""
-    lead_times = log.sku_id.map(lambda sku: catalog[sku]["lead_time_days"])
-    return {str(days): cycle_service_level(rows) for days, rows in log.groupby(lead_times)}
+    return {str(days): cycle_service_level(rows) for days, rows in by_lead_time(log, catalog)}
 
 
 def guardrail_violations(run: Run, config: GuardrailConfig | None = None) -> int:

@@ -14,6 +14,7 @@ import pytest
 from realtime_mkt.backtest import (
     Run,
     _Driver,
+    cycle_counts,
     cycle_service_by_lead_time,
     evaluate,
     run_backtest,
@@ -70,6 +71,7 @@ def test_cycle_service_level_is_counted_per_receipt_and_per_lead_time():
         "2": 0.6667,
         "7": 1.0,
     }  # 2 of 3 cycles; 1 of 1
+    assert cycle_counts(log) == (4, 1)  # a's three and b's one; a's second stocked out
 
 
 def test_the_restock_baseline_is_read_at_the_engines_service(steady):
