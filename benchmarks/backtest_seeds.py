@@ -11,9 +11,8 @@ prices (the floor pricing must beat) and with pricing told each SKU's true price
 learning it could be worth at most; two more runs per seed). `--cycles` adds a second table: per
 scenario, seed and lead time, the replenishment cycles and how many stocked out (their sum over
 the seeds too), to tell a change in a lead time's service from a stock-out or two.
-`--list-price-error` sets how far
-pricing assumes list prices are from the optimum before its SKUs tell (the prior,
-`PricingConfig.list_price_error`).
+`--list-price-error` sets how far pricing assumes list prices are from the optimum before its
+SKUs tell (the prior, `PricingConfig.list_price_error`).
 
     .ci/venv python benchmarks/backtest_seeds.py --seeds 7 11 13 [--equal-service] [--pricing-bounds]
         [--cycles] [--list-price-error 0.1]
@@ -30,12 +29,12 @@ from realtime_mkt.backtest import (
     average_on_hand,
     by_lead_time,
     cycle_counts,
-    cycle_service_by_lead_time,
     cycle_service_level,
     fill_rate,
     run_backtest,
     run_restock_baselines,
     service_frontier,
+    service_share,
     stock_at_service,
 )
 from realtime_mkt.policies.pricing import PricingConfig
@@ -60,16 +59,14 @@ def figures(
     equal_service: bool,
     pricing_bounds: bool,
     pricing: PricingConfig,
-    cycles: dict[tuple[str, str, int], tuple[int, int]],
-) -> list[float | None]:
+) -> tuple[list[float | None], dict[int, tuple[int, int]]]:
     """The engine's figures for one run (and its restock baseline's, with `equal_service`; None
     where the baseline's runs do not bracket the engine's service; and its pricing's bounds,
-    with `pricing_bounds`). Records the run's cycles and stock-outs per lead time in `cycles`."""
+    with `pricing_bounds`), and its cycles and stock-outs per lead time."""
     run = run_backtest(scenario, days, skus, seed, progress=False, pricing_config=pricing)
     log = pd.DataFrame(run.market.log)
-    for lead_time, rows in by_lead_time(log, run.catalog):
-        cycles[scenario, str(seed), lead_time] = cycle_counts(rows)
-    service_by_lead_time = cycle_service_by_lead_time(log, run.catalog).values()
+    counts = {lead_time: cycle_counts(rows) for lead_time, rows in by_lead_time(log, run.catalog)}
+    service_by_lead_time = [service_share(*count) for count in counts.values()]
     row = [
         profit_ratio(run),
         cycle_service_level(log),
@@ -85,7 +82,7 @@ def figures(
         static = run_backtest(scenario, days, skus, seed, dynamic=False, progress=False)
         known = run_backtest(scenario, days, skus, seed, known_response=True, progress=False)
         row += [profit_ratio(static), profit_ratio(known)]
-    return row
+    return row, counts
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,19 +109,19 @@ def main() -> None:
     for scenario in args.scenarios:
         rows = []
         for seed in args.seeds:
-            rows.append(
-                figures(
-                    scenario,
-                    seed,
-                    args.days,
-                    args.skus,
-                    args.equal_service,
-                    args.pricing_bounds,
-                    pricing,
-                    cycles,
-                )
+            row, counts = figures(
+                scenario,
+                seed,
+                args.days,
+                args.skus,
+                args.equal_service,
+                args.pricing_bounds,
+                pricing,
             )
-            print_row(scenario, str(seed), rows[-1])
+            rows.append(row)
+            for lead_time, count in counts.items():
+                cycles[scenario, str(seed), lead_time] = count
+            print_row(scenario, str(seed), row)
         print_row(scenario, "mean", [mean(column) for column in zip(*rows, strict=True)])
     if args.cycles:
         print_cycles(cycles)
@@ -139,7 +136,7 @@ def print_cycles(cycles: dict[tuple[str, str, int], tuple[int, int]]) -> None:
     print("\n| scenario | seed | lead time (days) | cycles | stocked out | cycle service |")
     print("|---|---|---|---|---|---|")
     for (scenario, seed, lead_time), (count, stocked_out) in {**cycles, **totals}.items():
-        service = (count - stocked_out) / count if count else 1.0
+        service = service_share(count, stocked_out)
         print(f"| {scenario} | {seed} | {lead_time} | {count} | {stocked_out} | {service:.4f} |")
 
 

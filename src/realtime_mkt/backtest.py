@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pandas.api.typing import DataFrameGroupBy
 from tqdm import tqdm
 
 from realtime_mkt.catalogue import load_catalogue
@@ -411,13 +412,17 @@ def cycle_counts(log: pd.DataFrame) -> tuple[int, int]:
     return cycles, stocked_out_cycles
 
 
-def cycle_service_level(log: pd.DataFrame) -> float:
-    """Share of replenishment cycles without a stock-out."""
-    cycles, stocked_out = cycle_counts(log)
+def service_share(cycles: int, stocked_out: int) -> float:
+    """The share of `cycles` without a stock-out, to four places (1.0 without cycles)."""
     return round((cycles - stocked_out) / cycles, 4) if cycles else 1.0
 
 
-def by_lead_time(log: pd.DataFrame, catalog: dict[str, dict[str, Any]]) -> Any:
+def cycle_service_level(log: pd.DataFrame) -> float:
+    """Share of replenishment cycles without a stock-out."""
+    return service_share(*cycle_counts(log))
+
+
+def by_lead_time(log: pd.DataFrame, catalog: dict[str, dict[str, Any]]) -> DataFrameGroupBy:
     """The log's rows grouped by their SKU's lead time (days)."""
     return log.groupby(log.sku_id.map(lambda sku: catalog[sku]["lead_time_days"]))
 
