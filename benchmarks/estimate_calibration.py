@@ -1,0 +1,148 @@
+"""How honest the price-response estimates' standard errors are, against the simulator's truth.
+
+For each scenario, seed and period of a backtest it reads every SKU's last price adjustment
+(the own-price response r̂, its standard error SE and the estimated optimum p̂*) and prints:
+
+- the spread of the errors (r̂ − r)/SE over all SKUs, and the RMS error against the RMS SE;
+- the least-squares slope of the squared error of ln p̂* on s² = (SE/|r̂(1+r̂)|)², the spread
+  pricing weighs the optimum by, over the SKUs with r̂ < −1 and s ≤ 0.4 (1: s is honest);
+- what the engine could see of it: the squared 15-day revisions of r̂ over the drop in SE² over
+  them (a calibrated posterior mean is a martingale: 1), next to the mean squared error in
+  standard errors the truth gives (1 when calibrated);
+- the slope of d² = ln(p̂*/list price)² on s² over the same SKUs (E[d²] = σ_L² + κ²s² would
+  make it κ², the calibration, if the estimates' errors were independent of the list price's).
+
+A last table gives the mean error of r̂ at the end of the run by how far the list price is
+from the optimum: estimates that lean toward the list price err with opposite signs.
+
+    .ci/venv python benchmarks/estimate_calibration.py --scenarios steady mispriced --seeds 7 11
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import numpy as np
+from backtest_seeds import add_run_arguments
+
+from realtime_mkt.backtest import run_backtest
+from realtime_mkt.events import parse_time
+from realtime_mkt.models.daily_demand import day_of
+from realtime_mkt.policies.optimum import optimum_price, optimum_spread
+
+REVISION_DAYS = 15
+MAX_SPREAD = 0.4
+LIST_GROUPS = ((-1.0, -0.1), (-0.1, 0.1), (0.1, 1.0))  # ln(list price / optimum)
+
+
+def slope(x: list[float], y: list[float]) -> float:
+    """The least-squares slope of y on x through the origin (y ∝ x when s is honest)."""
+    return float(np.dot(x, y) / np.dot(x, x)) if x else math.nan
+
+
+def calibration(
+    scenario: str, seed: int, days: int, skus: int, period: int
+) -> tuple[list[list], list[list[float]]]:
+    """Rows of the period table and of the list-price table for one run."""
+    run = run_backtest(scenario, days, skus, seed, progress=False)
+    market = run.market
+    truth = {s.sku_id: s for s in market.skus}
+    series: dict[str, list[tuple[int, dict]]] = {}
+    first = None
+    for decision in run.decisions["price-adjustments"]:
+        day = day_of(parse_time(decision["occurred_at"]))
+        first = day if first is None else first
+        series.setdefault(decision["sku_id"], []).append((day - first, decision))
+
+    def last(sku_id: str, day: int) -> dict | None:
+        before = [d for t, d in series[sku_id] if t <= day]
+        return before[-1] if before else None
+
+    def response(sku_id: str) -> float:
+        return truth[sku_id].elasticity - truth[sku_id].cross
+
+    rows = []
+    for start in range(0, days, period):
+        end = min(start + period, days) - 1
+        z, errors, stderrs, s2, e2, d2 = [], [], [], [], [], []
+        for sku_id in series:
+            decision = last(sku_id, end)
+            if decision is None:
+                continue
+            sku, r = truth[sku_id], response(sku_id)
+            estimate, stderr = decision["elasticity"]["estimate"], decision["elasticity"]["stderr"]
+            z.append((estimate - r) / stderr)
+            errors.append(estimate - r)
+            stderrs.append(stderr)
+            if estimate < -1.0 and optimum_spread(estimate, stderr) <= MAX_SPREAD:
+                log_optimum = math.log(decision["optimum_price"])
+                s2.append(optimum_spread(estimate, stderr) ** 2)
+                e2.append((log_optimum - math.log(optimum_price(sku.unit_cost, r))) ** 2)
+                d2.append((log_optimum - math.log(sku.list_price)) ** 2)
+        revised = dropped = truth_z2 = pairs = 0.0
+        for sku_id in series:
+            for t in range(start, end + 2 - REVISION_DAYS, REVISION_DAYS):
+                a, b = last(sku_id, t), last(sku_id, t + REVISION_DAYS)
+                if a is None or b is None:
+                    continue
+                before, after = a["elasticity"], b["elasticity"]
+                revised += (before["estimate"] - after["estimate"]) ** 2
+                dropped += before["stderr"] ** 2 - after["stderr"] ** 2
+                truth_z2 += ((before["estimate"] - response(sku_id)) / before["stderr"]) ** 2
+                pairs += 1
+        rows.append([
+            f"{start}–{end + 1}", len(z), float(np.std(z)),
+            math.sqrt(np.mean(np.square(errors))), math.sqrt(np.mean(np.square(stderrs))),
+            slope(s2, e2), revised / dropped if dropped > 0 else math.nan,
+            truth_z2 / pairs if pairs else math.nan,
+            float(np.polyfit(s2, d2, 1)[0]) if len(s2) > 1 else math.nan,
+        ])  # fmt: skip
+    groups: list[list[float]] = [[] for _ in LIST_GROUPS]
+    for sku_id in series:
+        decision = last(sku_id, days)
+        list_error = math.log(truth[sku_id].list_price / market.optimal_price(truth[sku_id]))
+        for index, (low, high) in enumerate(LIST_GROUPS):
+            if low <= list_error < high:
+                groups[index].append(decision["elasticity"]["estimate"] - response(sku_id))
+    return rows, groups
+
+
+COLUMNS = [
+    "SKUs", "error / SE sd", "RMS error", "RMS SE", "error² of ln p̂* / s²",
+    "revision² / SE² drop", "truth: (error / SE)²", "d² on s² slope",
+]  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_run_arguments(parser)
+    parser.add_argument("--period", type=int, default=30)
+    args = parser.parse_args()
+    print("| scenario | seed | days | " + " | ".join(COLUMNS) + " |")
+    print("|---" * (len(COLUMNS) + 3) + "|")
+    leans = []
+    for scenario in args.scenarios:
+        for seed in args.seeds:
+            rows, groups = calibration(scenario, seed, args.days, args.skus, args.period)
+            for days, count, *figures in rows:
+                cells = [f"{f:.2f}" for f in figures]
+                print(f"| {scenario} | {seed} | {days} | {count} | " + " | ".join(cells) + " |")
+            leans.append((scenario, seed, groups))
+    print("\nMean error of r̂ at the end (SKUs), by ln(list price / optimum):\n")
+    print(
+        "| scenario | seed | "
+        + " | ".join(f"{lo:+.1f} … {hi:+.1f}" for lo, hi in LIST_GROUPS)
+        + " |"
+    )
+    print("|---" * (len(LIST_GROUPS) + 2) + "|")
+    for scenario in args.scenarios:
+        runs = [(str(seed), groups) for name, seed, groups in leans if name == scenario]
+        pooled = [[e for _, groups in runs for e in groups[i]] for i in range(len(LIST_GROUPS))]
+        for seed, groups in [*runs, ("all", pooled)]:
+            cells = [f"{np.mean(g):+.2f} ({len(g)})" if g else "—" for g in groups]
+            print(f"| {scenario} | {seed} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
