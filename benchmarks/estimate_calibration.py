@@ -16,6 +16,12 @@ A last table gives the mean error of r̂ at the end of the run by how far the li
 from the optimum: estimates that lean toward the list price err with opposite signs.
 
     .ci/venv python benchmarks/estimate_calibration.py --scenarios steady mispriced --seeds 7 11
+
+`--regression-alone` instead simulates the price-response regression and the pricing rule
+without the rest of the engine (one SKU, Poisson sales at a known level, no stock, 120 days):
+the errors in standard errors with and without forgetting, at ±5 % around a list price at the
+optimum; and the mean error at the end when pricing moves from a list price 23 % under, at or
+30 % over the optimum (`target_price`'s precision weight and exploration, σ_L 0.15).
 """
 
 from __future__ import annotations
@@ -27,9 +33,12 @@ import numpy as np
 from backtest_seeds import add_run_arguments
 
 from realtime_mkt.backtest import run_backtest
+from realtime_mkt.engine import EngineConfig
 from realtime_mkt.events import parse_time
 from realtime_mkt.models.daily_demand import day_of
+from realtime_mkt.models.elasticity import PRIOR_ELASTICITY, LogLogElasticity
 from realtime_mkt.policies.optimum import optimum_price, optimum_spread
+from realtime_mkt.policies.pricing import optimum_weight
 
 REVISION_DAYS = 15
 MAX_SPREAD = 0.4
@@ -108,6 +117,51 @@ def calibration(
     return rows, groups
 
 
+def alone(
+    seed: int, truth: float, list_vs_optimum: float, forgetting: float, priced: bool
+) -> tuple[float, float]:
+    """(error, error / SE) of the response after 120 days of one simulated SKU: priced by the
+    precision weight from a list price `list_vs_optimum` × the optimum (`priced`), or held at
+    ±5 % around it; 30 units a day at the list price, unit cost 10."""
+    rng = np.random.default_rng(seed)
+    list_price = optimum_price(10.0, truth) * list_vs_optimum
+    model = LogLogElasticity()
+    for day in range(120):
+        price, weight = list_price, 0.0  # an inelastic estimate holds the list price
+        estimate, stderr, _ = model.own_price_response()
+        if priced and estimate < -1.0:
+            weight = optimum_weight(estimate, stderr, 0.15)
+            price = list_price * (optimum_price(10.0, estimate) / list_price) ** weight
+        if not priced or weight < 0.5:
+            price *= 1.05 if (day // 2) % 2 else 0.95
+        units = rng.poisson(30.0 * (price / list_price) ** truth)
+        model.learn(price, units, None, 30.0, forgetting)
+    estimate, stderr, _ = model.own_price_response()
+    return estimate - truth, (estimate - truth) / stderr
+
+
+def print_regression_alone(runs: int = 200) -> None:
+    """The two tables of `--regression-alone` (module docstring)."""
+    print("| forgetting | mean SE | errors' spread | errors in SEs |\n|---|---|---|---|")
+    for forgetting in (1.0, EngineConfig().elasticity_forgetting):
+        fits = [alone(s, PRIOR_ELASTICITY, 1.0, forgetting, priced=False) for s in range(runs)]
+        errors = np.array([e for e, _ in fits])
+        stderrs = errors / np.array([z for _, z in fits])
+        print(
+            f"| {forgetting} | {stderrs.mean():.3f} | {errors.std():.3f} | {np.std(errors / stderrs):.2f} |"
+        )
+    multiples = (0.77, 1.0, 1.3)
+    print("\n| truth | " + " | ".join(f"list {m} × optimum" for m in multiples) + " |")
+    print("|---" * (len(multiples) + 1) + "|")
+    for truth in (-3.0, PRIOR_ELASTICITY, -2.3):
+        cells = []
+        for multiple in multiples:
+            forgetting = EngineConfig().elasticity_forgetting
+            errors = [alone(s, truth, multiple, forgetting, priced=True)[0] for s in range(runs)]
+            cells.append(f"{np.mean(errors):+.3f} ± {np.std(errors) / math.sqrt(runs):.3f}")
+        print(f"| {truth} | " + " | ".join(cells) + " |")
+
+
 COLUMNS = [
     "SKUs", "error / SE sd", "RMS error", "RMS SE", "error² of ln p̂* / s²",
     "revision² / SE² drop", "truth: (error / SE)²", "d² on s² slope",
@@ -118,7 +172,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_run_arguments(parser)
     parser.add_argument("--period", type=int, default=30)
+    parser.add_argument("--regression-alone", action="store_true")
     args = parser.parse_args()
+    if args.regression_alone:
+        print_regression_alone()
+        return
     print("| scenario | seed | days | " + " | ".join(COLUMNS) + " |")
     print("|---" * (len(COLUMNS) + 3) + "|")
     leans = []
