@@ -21,7 +21,8 @@ from the optimum: estimates that lean toward the list price err with opposite si
 without the rest of the engine (one SKU, Poisson sales at a known level, no stock, 120 days):
 the errors in standard errors with and without forgetting, at ±5 % around a list price at the
 optimum; and the mean error at the end when pricing moves from a list price 23 % under, at or
-30 % over the optimum (`target_price`'s precision weight and exploration, σ_L 0.15).
+30 % over the optimum (`target_price`'s precision weight and exploration, σ_L 0.15), and
+that error apart for the runs still exploring at the end and the others.
 """
 
 from __future__ import annotations
@@ -119,13 +120,14 @@ def calibration(
 
 def alone(
     seed: int, truth: float, list_vs_optimum: float, forgetting: float, priced: bool
-) -> tuple[float, float]:
-    """(error, error / SE) of the response after 120 days of one simulated SKU: priced by the
-    precision weight from a list price `list_vs_optimum` × the optimum (`priced`), or held at
-    ±5 % around it; 30 units a day at the list price, unit cost 10."""
+) -> tuple[float, float, bool]:
+    """(error, error / SE, still exploring over the last 20 days) of the response after 120
+    days of one simulated SKU: priced by the precision weight from a list price
+    `list_vs_optimum` × the optimum (`priced`), or held at ±5 % around it; 30 units a day at
+    the list price, unit cost 10."""
     rng = np.random.default_rng(seed)
     list_price = optimum_price(10.0, truth) * list_vs_optimum
-    model = LogLogElasticity()
+    model, explored = LogLogElasticity(), -1
     for day in range(120):
         price, weight = list_price, 0.0  # an inelastic estimate holds the list price
         estimate, stderr, _ = model.own_price_response()
@@ -134,10 +136,11 @@ def alone(
             price = list_price * (optimum_price(10.0, estimate) / list_price) ** weight
         if not priced or weight < 0.5:
             price *= 1.05 if (day // 2) % 2 else 0.95
+            explored = day
         units = rng.poisson(30.0 * (price / list_price) ** truth)
         model.learn(price, units, None, 30.0, forgetting)
     estimate, stderr, _ = model.own_price_response()
-    return estimate - truth, (estimate - truth) / stderr
+    return estimate - truth, (estimate - truth) / stderr, explored >= 100
 
 
 def print_regression_alone(runs: int = 200) -> None:
@@ -145,21 +148,31 @@ def print_regression_alone(runs: int = 200) -> None:
     print("| forgetting | mean SE | errors' spread | errors in SEs |\n|---|---|---|---|")
     for forgetting in (1.0, EngineConfig().elasticity_forgetting):
         fits = [alone(s, PRIOR_ELASTICITY, 1.0, forgetting, priced=False) for s in range(runs)]
-        errors = np.array([e for e, _ in fits])
-        stderrs = errors / np.array([z for _, z in fits])
+        errors = np.array([e for e, _, _ in fits])
+        stderrs = errors / np.array([z for _, z, _ in fits])
         print(
             f"| {forgetting} | {stderrs.mean():.3f} | {errors.std():.3f} | {np.std(errors / stderrs):.2f} |"
         )
     multiples = (0.77, 1.0, 1.3)
     print("\n| truth | " + " | ".join(f"list {m} × optimum" for m in multiples) + " |")
     print("|---" * (len(multiples) + 1) + "|")
+    split = []
     for truth in (-3.0, PRIOR_ELASTICITY, -2.3):
         cells = []
         for multiple in multiples:
             forgetting = EngineConfig().elasticity_forgetting
-            errors = [alone(s, truth, multiple, forgetting, priced=True)[0] for s in range(runs)]
-            cells.append(f"{np.mean(errors):+.3f} ± {np.std(errors) / math.sqrt(runs):.3f}")
+            fits = [alone(s, truth, multiple, forgetting, priced=True) for s in range(runs)]
+            errors = np.array([e for e, _, _ in fits])
+            exploring = np.array([going for _, _, going in fits])
+            cells.append(f"{errors.mean():+.3f} ± {errors.std() / math.sqrt(runs):.3f}")
+            split.append((truth, multiple, errors, exploring))
         print(f"| {truth} | " + " | ".join(cells) + " |")
+    print("\n| truth | list × optimum | share still exploring | their error | the others' error |")
+    print("|---|---|---|---|---|")
+    for truth, multiple, errors, exploring in split:
+        going, stopped = errors[exploring], errors[~exploring]
+        cells = [f"{g.mean():+.3f}" if len(g) else "—" for g in (going, stopped)]
+        print(f"| {truth} | {multiple} | {exploring.mean():.0%} | " + " | ".join(cells) + " |")
 
 
 COLUMNS = [
