@@ -21,7 +21,7 @@ from the optimum: estimates that lean toward the list price err with opposite si
 without the rest of the engine (one SKU, Poisson sales at a known level, no stock, 120 days):
 the errors in standard errors with and without forgetting, at ±5 % around a list price at the
 optimum; and the mean error at the end when pricing moves from a list price 23 % under, at or
-30 % over the optimum (`target_price`'s precision weight and exploration, σ_L 0.15), and
+30 % over the optimum (priced by `target_price`, σ_L 0.15), and
 that error apart for the runs still exploring at the end and the others.
 """
 
@@ -39,7 +39,7 @@ from realtime_mkt.events import parse_time
 from realtime_mkt.models.daily_demand import day_of
 from realtime_mkt.models.elasticity import PRIOR_ELASTICITY, LogLogElasticity
 from realtime_mkt.policies.optimum import optimum_price, optimum_spread
-from realtime_mkt.policies.pricing import optimum_weight
+from realtime_mkt.policies.pricing import MarketView, PricingConfig, target_price
 
 REVISION_DAYS = 15
 MAX_SPREAD = 0.4
@@ -56,8 +56,10 @@ def calibration(
 ) -> tuple[list[list], list[list[float]]]:
     """Rows of the period table and of the list-price table for one run."""
     run = run_backtest(scenario, days, skus, seed, progress=False)
-    market = run.market
-    truth = {s.sku_id: s for s in market.skus}
+    truth = {s.sku_id: s for s in run.market.skus}
+    true_optimum = {
+        s.sku_id: math.log(optimum_price(s.unit_cost, s.response)) for s in truth.values()
+    }
     series: dict[str, list[tuple[int, dict]]] = {}
     first = None
     for decision in run.decisions["price-adjustments"]:
@@ -69,9 +71,6 @@ def calibration(
         before = [d for t, d in series[sku_id] if t <= day]
         return before[-1] if before else None
 
-    def response(sku_id: str) -> float:
-        return truth[sku_id].elasticity - truth[sku_id].cross
-
     rows = []
     for start in range(0, days, period):
         end = min(start + period, days) - 1
@@ -80,7 +79,7 @@ def calibration(
             decision = last(sku_id, end)
             if decision is None:
                 continue
-            sku, r = truth[sku_id], response(sku_id)
+            r = truth[sku_id].response
             estimate, stderr = decision["elasticity"]["estimate"], decision["elasticity"]["stderr"]
             z.append((estimate - r) / stderr)
             errors.append(estimate - r)
@@ -88,8 +87,8 @@ def calibration(
             if estimate < -1.0 and optimum_spread(estimate, stderr) <= MAX_SPREAD:
                 log_optimum = math.log(decision["optimum_price"])
                 s2.append(optimum_spread(estimate, stderr) ** 2)
-                e2.append((log_optimum - math.log(optimum_price(sku.unit_cost, r))) ** 2)
-                d2.append((log_optimum - math.log(sku.list_price)) ** 2)
+                e2.append((log_optimum - true_optimum[sku_id]) ** 2)
+                d2.append((log_optimum - math.log(truth[sku_id].list_price)) ** 2)
         revised = dropped = truth_z2 = pairs = 0.0
         for sku_id in series:
             for t in range(start, end + 2 - REVISION_DAYS, REVISION_DAYS):
@@ -99,7 +98,7 @@ def calibration(
                 before, after = a["elasticity"], b["elasticity"]
                 revised += (before["estimate"] - after["estimate"]) ** 2
                 dropped += before["stderr"] ** 2 - after["stderr"] ** 2
-                truth_z2 += ((before["estimate"] - response(sku_id)) / before["stderr"]) ** 2
+                truth_z2 += ((before["estimate"] - truth[sku_id].response) / before["stderr"]) ** 2
                 pairs += 1
         rows.append([
             f"{start}–{end + 1}", len(z), float(np.std(z)),
@@ -111,10 +110,10 @@ def calibration(
     groups: list[list[float]] = [[] for _ in LIST_GROUPS]
     for sku_id in series:
         decision = last(sku_id, days)
-        list_error = math.log(truth[sku_id].list_price / market.optimal_price(truth[sku_id]))
+        list_error = math.log(truth[sku_id].list_price) - true_optimum[sku_id]
         for index, (low, high) in enumerate(LIST_GROUPS):
             if low <= list_error < high:
-                groups[index].append(decision["elasticity"]["estimate"] - response(sku_id))
+                groups[index].append(decision["elasticity"]["estimate"] - truth[sku_id].response)
     return rows, groups
 
 
@@ -122,20 +121,22 @@ def alone(
     seed: int, truth: float, list_vs_optimum: float, forgetting: float, priced: bool
 ) -> tuple[float, float, bool]:
     """(error, error / SE, still exploring over the last 20 days) of the response after 120
-    days of one simulated SKU: priced by the precision weight from a list price
-    `list_vs_optimum` × the optimum (`priced`), or held at ±5 % around it; 30 units a day at
-    the list price, unit cost 10."""
+    days of one simulated SKU: priced by `pricing.target_price` from a list price
+    `list_vs_optimum` × the optimum, with σ_L 0.15 and no stock to weigh (`priced`), or held
+    at ±5 % around it on alternate two-day blocks; 30 units a day at the list price, unit
+    cost 10."""
     rng = np.random.default_rng(seed)
     list_price = optimum_price(10.0, truth) * list_vs_optimum
-    model, explored = LogLogElasticity(), -1
+    model, explored, price = LogLogElasticity(), -1, list_price
     for day in range(120):
-        price, weight = list_price, 0.0  # an inelastic estimate holds the list price
         estimate, stderr, _ = model.own_price_response()
-        if priced and estimate < -1.0:
-            weight = optimum_weight(estimate, stderr, 0.15)
-            price = list_price * (optimum_price(10.0, estimate) / list_price) ** weight
-        if not priced or weight < 0.5:
-            price *= 1.05 if (day // 2) % 2 else 0.95
+        if priced:
+            view = MarketView(price, list_price, 0.15, 10.0, estimate, stderr, 0.0, 0, 0.0, day)
+            target = target_price(f"sku-{seed}", view, PricingConfig())
+            price, exploring = target.price, target.exploration
+        else:
+            price, exploring = list_price * (1.05 if (day // 2) % 2 else 0.95), True
+        if exploring:
             explored = day
         units = rng.poisson(30.0 * (price / list_price) ** truth)
         model.learn(price, units, None, 30.0, forgetting)
@@ -156,11 +157,10 @@ def print_regression_alone(runs: int = 200) -> None:
     multiples = (0.77, 1.0, 1.3)
     print("\n| truth | " + " | ".join(f"list {m} × optimum" for m in multiples) + " |")
     print("|---" * (len(multiples) + 1) + "|")
-    split = []
+    split, forgetting = [], EngineConfig().elasticity_forgetting
     for truth in (-3.0, PRIOR_ELASTICITY, -2.3):
         cells = []
         for multiple in multiples:
-            forgetting = EngineConfig().elasticity_forgetting
             fits = [alone(s, truth, multiple, forgetting, priced=True) for s in range(runs)]
             errors = np.array([e for e, _, _ in fits])
             exploring = np.array([going for _, _, going in fits])

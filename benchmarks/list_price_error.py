@@ -45,7 +45,7 @@ def period_rows(scenario: str, seed: int, days: int, skus: int, period: int) -> 
             if response >= -1.0 or optimum_spread(response, stderr) > MAX_SPREAD:
                 continue
             sku = truth[sku_id]
-            true_response = sku.elasticity - sku.cross
+            true_response = sku.response
             log_list = math.log(sku.list_price)
             true_optimum = math.log(optimum_price(sku.unit_cost, true_response))
             estimated = math.log(decision["optimum_price"])

@@ -90,7 +90,7 @@ class KnownResponseEngine(SkuEngine):
 
     def __init__(self, config: EngineConfig, market: Market, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
-        self.truth = {s.sku_id: (s.elasticity - s.cross, 0.0, s.cross) for s in market.skus}
+        self.truth = {s.sku_id: (s.response, 0.0, s.cross) for s in market.skus}
 
     def price_response(self, state: SkuState) -> tuple[float, float, float]:
         return self.truth[state.sku_id]

@@ -189,7 +189,7 @@ def test_every_scenario_runs_without_guardrail_violations(scenario):
 
 def test_the_pricing_bound_prices_with_the_true_response():
     run = run_backtest("steady", 30, 6, 3, known_response=True, progress=False)
-    truth = {s.sku_id: s.elasticity - s.cross for s in run.market.skus}
+    truth = {s.sku_id: s.response for s in run.market.skus}
     adjustments = run.decisions["price-adjustments"]
     assert adjustments
     for a in adjustments:
@@ -240,8 +240,7 @@ def test_pricing_learns_how_far_the_list_prices_are_from_the_optimum(scenario, p
         scenario, 60, 30, 5, progress=False, pricing_config=PricingConfig(list_price_error=prior)
     )
     errors = [
-        math.log(s.list_price / optimum_price(s.unit_cost, s.elasticity - s.cross))
-        for s in run.market.skus
+        math.log(s.list_price / optimum_price(s.unit_cost, s.response)) for s in run.market.skus
     ]
     truth = math.sqrt(np.mean(np.square(errors)))
     assert abs(truth - prior) > 0.05

@@ -143,6 +143,12 @@ class SimSku:
         """The SKU's number in the market (sku-0007 → 7)."""
         return int(self.sku_id[-4:])
 
+    @property
+    def response(self) -> float:
+        """The true response of units to our own price, competitors' prices held: our price
+        enters demand as p^e · (competitor/p)^cross, so units respond with e − cross."""
+        return self.elasticity - self.cross
+
 
 @dataclass
 class Market:
@@ -241,10 +247,9 @@ class Market:
         return mean
 
     def optimal_price(self, sku: SimSku) -> float:
-        """The profit-maximising price within the SKU's bounds, knowing the true elasticities and
-        holding the competitor's price: our price enters demand as p^e · (competitor/p)^cross,
-        so units respond to it with elasticity e − cross."""
-        optimum = optimum_price(sku.unit_cost, sku.elasticity - sku.cross)
+        """The profit-maximising price within the SKU's bounds, knowing the true response
+        (`SimSku.response`) and holding the competitor's price."""
+        optimum = optimum_price(sku.unit_cost, sku.response)
         return min(max(optimum, sku.min_price), sku.max_price)
 
     def live(self, day: int) -> list[SimSku]:
