@@ -139,7 +139,9 @@ def test_absurd_competitor_price_is_held_and_ignored():
 def test_circuit_breaker_holds_when_most_skus_would_move_at_once():
     skus = [f"s{i:02d}" for i in range(30)]
     run = EngineRun()
-    run.feed([x for sku in skus for x in opening(sku)])
+    # 100 days of stock: the holding it costs moves every SKU down at once, whichever way its
+    # exploration points
+    run.feed([x for sku in skus for x in opening(sku, stock=1000)])
     moved = prices_of(
         run.feed([x for sku in skus for x in demand_history(sku, [10] * 4, prefix=f"{sku}-")])
     )

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from realtime_mkt.policies.optimum import posterior_log_optimum
 from realtime_mkt.policies.pricing import MarketView, PricingConfig, optimum_weight, target_price
 
 CONFIG = PricingConfig()
@@ -72,7 +73,7 @@ def test_trust_depends_on_how_much_the_optimum_moves_with_the_elasticity():
 
 
 def test_uncertain_elasticity_explores_on_alternate_days():
-    unexplored = 20 * (15 / 20) ** optimum_weight(-3.0, 0.8, CONFIG.list_price_error)
+    unexplored = math.exp(posterior_log_optimum(10.0, -3.0, 0.8, 20.0, CONFIG.list_price_error))
     target = target_price("s", view(stderr=0.8), CONFIG)
     ratios = {
         round(target_price("s", view(stderr=0.8, day=d), CONFIG).price / unexplored, 4)
@@ -87,7 +88,9 @@ def test_exploration_stops_once_the_optimum_is_trusted_more_than_the_list_price(
     assert target_price("s", view(stderr=0.7), CONFIG).exploration
     trusted = target_price("s", view(stderr=0.5), CONFIG)
     assert trusted.weight > 0.5 and not trusted.exploration
-    assert trusted.price == pytest.approx(20 * (15 / 20) ** trusted.weight)
+    assert trusted.price == pytest.approx(
+        math.exp(posterior_log_optimum(10.0, -3.0, 0.5, 20.0, 0.1))
+    )
 
 
 @given(

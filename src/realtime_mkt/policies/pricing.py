@@ -2,13 +2,18 @@
 
 With a constant own-price response e < −1 (the elasticity of units to our price, competitors'
 prices held) and unit cost c the profit-maximising price is p* = c·e/(1+e).
-While e is uncertain the target is shrunk toward the merchant's list price. Both are estimates of
-ln p*: the list price with a typical error σ_L (`MarketView.list_price_error`, learned from the
-SKUs: `list_price_error`), the formula with the spread
-the estimate's standard error gives it, SE·|d ln p*/de| = SE/|e(1+e)|; the target weighs them by
-their precisions, so the log-price moves a share w = σ_L² / (σ_L² + (SE/|e(1+e)|)²) of the way
-from list price to p*. A standard error means little price uncertainty where demand is very
-elastic (p* hardly moves with e) and much near e = −1, which a flat trust in SE ignored.
+While e is uncertain the target is shrunk toward the merchant's list price. Both tell of ln p*:
+the list price with a typical error σ_L (`MarketView.list_price_error`, learned from the SKUs:
+`list_price_error`), the estimate e ± SE through the formula. The target is the mean of ln p*
+given both (`optimum.posterior_log_optimum`): ln p*(e) averaged over the estimate's normal
+distribution, each value weighted by how likely it makes the list price. Linearised (ln p* moves
+SE·|d ln p*/de| = SE/|e(1+e)| per standard error) that is the two weighed by their precisions,
+a share w = σ_L² / (σ_L² + (SE/|e(1+e)|)²) of the way from list price to p*, which pricing v2–v5
+targeted; but ln p* is convex in e and runs off as e nears −1, so the linearisation misweighs
+an uncertain estimate (v6, stop 37). w still measures the estimate's trust: exploration and
+the reason `shrunk_to_list_price` read it, and each decision reports it. A standard error means
+little price uncertainty where demand is very elastic (p* hardly moves with e) and much near
+e = −1, which a flat trust in SE ignored.
 Stock bends it: if the stock on hand and on order would run out before an order placed now can
 arrive (the lead time L) at the demand expected at p*, the price rises to the level that
 stretches stock over that time. Not L + R: restock lets the inventory position fall to
@@ -32,15 +37,21 @@ import hashlib
 import math
 from dataclasses import dataclass
 
-from realtime_mkt.policies.optimum import optimum_price, optimum_spread, overstock_cut
+from realtime_mkt.policies.optimum import (
+    optimum_price,
+    optimum_spread,
+    overstock_cut,
+    posterior_log_optimum,
+)
 
 # loglog v2: the own-price response e − x; v3: the demand forecast as a regressor; v4: the
 # statistics forget (`EngineConfig.elasticity_forgetting`);
 # pricing v2: list price and optimum weighed by their precisions; v3: stock moves the price
 # only along a falling demand curve, by at most e^±MAX_LOG_MOVE; v4: the list price's error
 # learned from the SKUs (`list_price_error`); v5: overstock lowers the price by the holding cost
-# it saves (`optimum.overstock_cut`)
-MODEL_VERSION = "loglog-elasticity/v4+pricing/v5"
+# it saves (`optimum.overstock_cut`); v6: the target is the posterior mean of ln p*, not its
+# linearisation (`optimum.posterior_log_optimum`)
+MODEL_VERSION = "loglog-elasticity/v4+pricing/v6"
 MAX_LOG_MOVE = 10.0  # a factor of 22,000: past any guardrail, and finite
 
 
@@ -67,7 +78,9 @@ class PriceTarget:
     exploration: bool
     list_price_error: float  # the σ_L the list price was weighed with
     optimum: float | None = None  # the profit-maximising price at the estimate, before shrinking
-    weight: float = 0.0  # the share of the log-distance from list price to `optimum` taken
+    # the optimum's precision against the list price's: linearised, the share of the
+    # log-distance from list price to `optimum` taken
+    weight: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,9 +135,17 @@ def target_price(sku_id: str, view: MarketView, config: PricingConfig) -> PriceT
     else:
         optimum = view.price * 1.5  # inelastic: raise until the guardrails stop it
         reasons.append("inelastic_demand")
-    # shrink toward the list price by the optimum's uncertainty (trust region)
+    # shrink toward the list price by the optimum's uncertainty (trust region): the mean of
+    # ln p* given the estimate and the list price
     weight = optimum_weight(e, view.stderr, view.list_price_error)
-    target = view.list_price * (optimum / view.list_price) ** weight
+    if e < -1.0:
+        target = math.exp(
+            posterior_log_optimum(
+                view.unit_cost, e, view.stderr, view.list_price, view.list_price_error
+            )
+        )
+    else:
+        target = view.list_price * (optimum / view.list_price) ** weight
     if weight < 0.5:
         reasons.append("shrunk_to_list_price")
     covered = view.demand_per_day * view.cover_days_needed  # 0 when either is (or underflows)
