@@ -99,14 +99,32 @@ def test_exploration_stops_once_the_optimum_is_trusted_more_than_the_list_price(
     demand_per_day=st.floats(min_value=0, max_value=1e6),
     on_hand=st.integers(min_value=-1000, max_value=10**7),
     cover_days_needed=st.floats(min_value=0, max_value=60),  # the catalog allows 0
+    list_price=st.floats(min_value=0.01, max_value=1e6),
+    list_price_error=st.floats(min_value=0, max_value=5),
 )
 # found by this test: 5e-324 units a day times half a day underflowed to 0 and divided by it
-@example(elasticity=-1.0, stderr=0.0, demand_per_day=5e-324, on_hand=-1, cover_days_needed=0.5)
+@example(
+    elasticity=-1.0,
+    stderr=0.0,
+    demand_per_day=5e-324,
+    on_hand=-1,
+    cover_days_needed=0.5,
+    list_price=20.0,
+    list_price_error=0.1,
+)
 # found on reading stop 34's change: demand at a target 10× the price underflowed to 0, and the
 # stock's cover divided by it
-@example(elasticity=-1.05, stderr=0.0, demand_per_day=5e-324, on_hand=100, cover_days_needed=3.0)
+@example(
+    elasticity=-1.05,
+    stderr=0.0,
+    demand_per_day=5e-324,
+    on_hand=100,
+    cover_days_needed=3.0,
+    list_price=20.0,
+    list_price_error=0.1,
+)
 def test_every_market_view_gets_a_finite_positive_target(
-    elasticity, stderr, demand_per_day, on_hand, cover_days_needed
+    elasticity, stderr, demand_per_day, on_hand, cover_days_needed, list_price, list_price_error
 ):
     # found in a replay: e = +0.017 with 3e-6 units a day and 80 on hand overflowed a float
     # (price · ratio^(1/e)), and the exception failed the SKU's event
@@ -116,6 +134,8 @@ def test_every_market_view_gets_a_finite_positive_target(
         demand_per_day=demand_per_day,
         on_hand=on_hand,
         cover_days_needed=cover_days_needed,
+        list_price=list_price,
+        list_price_error=list_price_error,
     )
     target = target_price("s", market, CONFIG)
     assert math.isfinite(target.price) and target.price > 0

@@ -50,8 +50,10 @@ def posterior_log_optimum(
     ln_optimum = math.log(optimum_price(unit_cost, elasticity))
     spread2 = optimum_spread(elasticity, stderr) ** 2
     list2 = list_price_error**2
-    if spread2 == 0.0 or list2 == 0.0:  # one of them is exact
-        return ln_optimum if spread2 == 0.0 else ln_list
+    if spread2 == 0.0 or stderr**2 == 0.0:  # an exact estimate (or one whose square underflows)
+        return ln_optimum
+    if list2 == 0.0:  # an exact list price
+        return ln_list
     mean = ln_list + list2 / (list2 + spread2) * (ln_optimum - ln_list)
     sd = math.sqrt(list2 * spread2 / (list2 + spread2))
     low = max(min(ln_list, ln_optimum) - POSTERIOR_GRID_MARGIN * sd, ln_cost)

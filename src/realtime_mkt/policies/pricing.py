@@ -112,8 +112,10 @@ def optimum_weight(elasticity: float, stderr: float, list_price_error: float) ->
     """
     if elasticity >= -1.0:
         return 1.0 if elasticity - 2.0 * stderr >= -1.0 else 0.0
-    spread = optimum_spread(elasticity, stderr)
-    return list_price_error**2 / (list_price_error**2 + spread**2)
+    spread2 = optimum_spread(elasticity, stderr) ** 2
+    if spread2 == 0.0:  # an exact estimate (or one whose square underflows), even against an
+        return 1.0  # exact list price
+    return list_price_error**2 / (list_price_error**2 + spread2)
 
 
 def _price_for_demand(price: float, ratio: float, elasticity: float) -> float:
