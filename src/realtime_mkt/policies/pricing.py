@@ -131,23 +131,20 @@ def target_price(sku_id: str, view: MarketView, config: PricingConfig) -> PriceT
     """The price the policy would set before guardrails."""
     e = view.elasticity
     reasons: list[str] = []
+    # shrunk toward the list price by the optimum's uncertainty (trust region)
+    weight = optimum_weight(e, view.stderr, view.list_price_error)
     if e < -1.0:
         optimum = optimum_price(view.unit_cost, e)
         reasons.append("profit_optimum")
-    else:
-        optimum = view.price * 1.5  # inelastic: raise until the guardrails stop it
-        reasons.append("inelastic_demand")
-    # shrink toward the list price by the optimum's uncertainty (trust region): the mean of
-    # ln p* given the estimate and the list price
-    weight = optimum_weight(e, view.stderr, view.list_price_error)
-    if e < -1.0:
         target = math.exp(
             posterior_log_optimum(
                 view.unit_cost, e, view.stderr, view.list_price, view.list_price_error
             )
         )
     else:
-        target = view.list_price * (optimum / view.list_price) ** weight
+        optimum = view.price * 1.5  # inelastic: raise until the guardrails stop it
+        reasons.append("inelastic_demand")
+        target = view.list_price * (optimum / view.list_price) ** weight  # w is 0 or 1
     if weight < 0.5:
         reasons.append("shrunk_to_list_price")
     covered = view.demand_per_day * view.cover_days_needed  # 0 when either is (or underflows)
