@@ -695,10 +695,11 @@ def sku_summary(
 
 
 def pricing_view(state: SkuState, list_price_error: float) -> dict[str, Any]:
-    """Where pricing's target starts from (before stock, exploration and guardrails): the list
+    """What pricing's target starts from (before stock, exploration and guardrails): the list
     price, the profit optimum at the estimated price response (None unless demand is elastic),
-    the share of the way from one to the other the estimate is trusted with, and the list
-    prices' error that share was weighed with."""
+    the estimate's precision weight against the list price (linearised, the share of the way
+    from one to the other the target takes; exploration runs below one half), and the list
+    prices' error it was weighed with."""
     response, stderr, _ = state.elasticity.own_price_response()
     cost = state.unit_cost
     return {
