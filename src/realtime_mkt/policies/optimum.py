@@ -30,6 +30,14 @@ def optimum_spread(elasticity: float, stderr: float) -> float:
     return stderr / abs(elasticity * (1.0 + elasticity))
 
 
+def precision_weight(spread2: float, list2: float) -> float:
+    """w = σ_L²/(σ_L² + s²) from the squared spreads of the estimated optimum (s²) and of the
+    list price (σ_L²): the optimum's precision against the list price's, and the share of the
+    log-distance from one to the other the linearised posterior mean takes. An exact estimate
+    (or one whose spread's square underflows) weighs 1, even against an exact list price."""
+    return 1.0 if spread2 == 0.0 else list2 / (list2 + spread2)
+
+
 POSTERIOR_GRID_MARGIN = 8.0  # linearised standard deviations beyond ln L and ln p*(ê)
 POSTERIOR_GRID_STEPS = 5  # points per linearised standard deviation
 POSTERIOR_GRID_MAX = 2000  # points at most, for an estimate and a list price far apart
@@ -54,7 +62,7 @@ def posterior_log_optimum(
         return ln_optimum
     if list2 == 0.0:  # an exact list price
         return ln_list
-    mean = ln_list + list2 / (list2 + spread2) * (ln_optimum - ln_list)
+    mean = ln_list + precision_weight(spread2, list2) * (ln_optimum - ln_list)
     sd = math.sqrt(list2 * spread2 / (list2 + spread2))
     low = max(min(ln_list, ln_optimum) - POSTERIOR_GRID_MARGIN * sd, ln_cost)
     high = max(ln_list, ln_optimum) + POSTERIOR_GRID_MARGIN * sd

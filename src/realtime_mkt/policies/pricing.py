@@ -42,6 +42,7 @@ from realtime_mkt.policies.optimum import (
     optimum_spread,
     overstock_cut,
     posterior_log_optimum,
+    precision_weight,
 )
 
 # loglog v2: the own-price response e − x; v3: the demand forecast as a regressor; v4: the
@@ -105,17 +106,15 @@ def _exploration_sign(sku_id: str, day: int) -> int:
 
 
 def optimum_weight(elasticity: float, stderr: float, list_price_error: float) -> float:
-    """The precision weight of the estimated optimum against the list price (module docstring).
+    """The precision weight of the estimated optimum against the list price
+    (`optimum.precision_weight`; module docstring).
 
     An inelastic estimate (e ≥ −1) has no optimum to weigh: its push upward is taken in full
     when two standard errors still leave demand inelastic, else not at all.
     """
     if elasticity >= -1.0:
         return 1.0 if elasticity - 2.0 * stderr >= -1.0 else 0.0
-    spread2 = optimum_spread(elasticity, stderr) ** 2
-    if spread2 == 0.0:  # an exact estimate (or one whose square underflows), even against an
-        return 1.0  # exact list price
-    return list_price_error**2 / (list_price_error**2 + spread2)
+    return precision_weight(optimum_spread(elasticity, stderr) ** 2, list_price_error**2)
 
 
 def _price_for_demand(price: float, ratio: float, elasticity: float) -> float:
