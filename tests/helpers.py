@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 from pathlib import Path
@@ -21,6 +22,12 @@ from realtime_mkt.streaming.routing import partition_of
 
 DAY = 86_400.0
 T0 = 1_790_000_000.0 - (1_790_000_000.0 % DAY)  # a midnight UTC in 2026
+
+
+def iso_week_days(year: int, week: int) -> list[int]:
+    """The seven UTC day numbers of an ISO week."""
+    monday = datetime.date.fromisocalendar(year, week, 1)
+    return [(monday - datetime.date(1970, 1, 1)).days + k for k in range(7)]
 
 
 def assert_valid(schema: str, value: dict[str, Any]) -> None:

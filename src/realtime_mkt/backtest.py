@@ -212,6 +212,7 @@ def run_backtest(
     pricing_config: PricingConfig | None = None,
     promotions: bool = True,
     targeting: Targeting = "model",
+    yearly_season: bool = True,
 ) -> Run:
     """Simulate `days` days of `scenario` with the engine deciding; `dynamic=False` keeps list
     prices (the pricing baseline), `tuned_restock=True` swaps in the static (s, S) baseline,
@@ -219,12 +220,14 @@ def run_backtest(
     `known_response=True` prices with the true price response (the bound on learning it),
     `pricing_config` replaces the pricing policy's defaults, `promotions=False` leaves overstock
     to the list price's markdown, `targeting="random"` aims promotions at random users
-    (`random_audience`) instead of the preference model's."""
+    (`random_audience`) instead of the preference model's, `yearly_season=False` forecasts
+    without the categories' yearly season."""
     market = Market(SCENARIOS[scenario], seed=seed, n_skus=n_skus, service_level=service_level)
     run = Run(market)
     config = EngineConfig(
         dynamic_pricing=dynamic,
         promotions=dynamic and promotions,
+        yearly_season=yearly_season,
         pricing=pricing_config or PricingConfig(),
     )
     driver = _Driver(run, config, tuned_restock, known_response, targeting)

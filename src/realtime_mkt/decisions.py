@@ -15,6 +15,8 @@ from realtime_mkt.sku_state import SkuState
 DECISION_NAMESPACE = uuid.UUID("6f1d3c52-8a55-4c57-9a43-2f1f6f0e7b11")
 RESTOCK, PRICE, PROMO = "restock-requests", "price-adjustments", "promo-adjustments"
 DECISION_TOPICS = (RESTOCK, PRICE, PROMO)  # the topics decisions go to
+# a restock request names the yearly season once it moves the forecast this much either way
+YEARLY_SEASON_REASON = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +56,17 @@ def restock_request(
     `lead_time_correction` is the part of the safety factor pooled over the lead time's SKUs."""
     assert state.watermark is not None
     mean, std = forecast
+    assert state.demand.day is not None
+    days = restock.protection_days(params.lead_time_days, params.review_days)
+    yearly = state.demand.yearly_mean(state.demand.day + 1, days)
     on_hand, backorders = max(state.net_stock, 0), max(-state.net_stock, 0)
     reasons = ["inventory_position_at_or_below_reorder_point"]
     if on_hand == 0:
         reasons.append("out_of_stock")
     if backorders:
         reasons.append("backorders")
+    if abs(yearly - 1.0) >= YEARLY_SEASON_REASON:
+        reasons.append("yearly_season")
     value = {
         "decision_id": decision_id("restock", state.sku_id, trigger, plan.quantity),
         "occurred_at": format_time(state.watermark),
@@ -75,6 +82,7 @@ def restock_request(
             "mean_per_day": round(mean, 4),
             "std_per_day": round(std, 4),
             "history_days": state.demand.n,
+            "yearly_factor": round(yearly, 4),
         },
         "lead_time_days": params.lead_time_days,
         "review_days": params.review_days,

@@ -23,6 +23,7 @@ from realtime_mkt.events import InputEvent, format_time
 from realtime_mkt.key_value import KeyValueStore
 from realtime_mkt.models.daily_demand import MAX_GAP_DAYS, day_of
 from realtime_mkt.models.elasticity import CategoryPriors
+from realtime_mkt.models.yearly_season import CategorySeasons
 from realtime_mkt.policies import cycle_service, pricing, promo, restock
 from realtime_mkt.policies.cycle_service import CyclePool
 from realtime_mkt.policies.guardrails import (
@@ -69,6 +70,7 @@ class EngineConfig:
     elasticity_forgetting: float = 0.99
     dynamic_pricing: bool = True  # False: list prices stay (the static baseline of backtests)
     promotions: bool = True
+    yearly_season: bool = True  # False: forecasts without the categories' yearly season
     pricing: pricing.PricingConfig = field(default_factory=pricing.PricingConfig)
     guardrails: GuardrailConfig = field(default_factory=GuardrailConfig)
     promo: promo.PromoConfig = field(default_factory=promo.PromoConfig)
@@ -185,6 +187,7 @@ class SkuEngine:
         self.clock: float | None = None  # newest sale or tick seen across SKUs: drives the ticks
         # each category's pooled price response: the prior of its SKUs to come
         self.category_priors = CategoryPriors(store)
+        self.category_seasons = CategorySeasons(store)  # each category's ISO weeks, by year
 
     def apply(self, state: SkuState | None, event: InputEvent) -> Outcome:
         """Apply a validated event keyed by `sku_id` to its state (None for a new SKU)."""
@@ -295,6 +298,23 @@ class SkuEngine:
                 )
             if closed.surprise is not None:
                 state.clicks.learn(closed.day, closed.surprise)
+            if closed.level_ratio is not None and state.catalog is not None:
+                self.category_seasons.learn(
+                    state.catalog["category"], closed.day, closed.level_ratio
+                )
+        self._set_yearly(state)
+
+    def _set_yearly(self, state: SkuState) -> None:
+        """Give the open day, and the days the SKU's forecasts reach, its category's yearly
+        factors."""
+        if state.catalog is None or state.demand.day is None or not self.config.yearly_season:
+            return
+        catalog = state.catalog
+        days = 1 + restock.protection_days(
+            catalog["lead_time_days"], catalog.get("review_days", 1.0)
+        )
+        factors = self.category_seasons.factors(catalog["category"], state.demand.day, days)
+        state.demand.set_yearly(state.demand.day, factors)
 
     def _apply_catalog(self, state: SkuState, value: dict[str, Any]) -> None:
         if state.catalog is None:
@@ -403,10 +423,10 @@ class SkuEngine:
     def restock_forecast(
         self, state: SkuState, params: restock.RestockParams
     ) -> tuple[float, float]:
-        """Mean daily demand over the protection period (weekday factors, current price) and the
-        one-day error spread."""
+        """Mean daily demand over the protection period (weekday and yearly factors, current
+        price) and the one-day error spread."""
         assert state.demand.day is not None
-        horizon = math.ceil(params.lead_time_days + params.review_days)
+        horizon = restock.protection_days(params.lead_time_days, params.review_days)
         return state.demand.forecast(state.demand.day + 1, horizon, forecast_factor(state))
 
     def _bounds(self, state: SkuState) -> PriceBounds | None:

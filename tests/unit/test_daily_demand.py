@@ -133,11 +133,40 @@ def test_round_trips_through_its_compact_form():
     model.add_sale(2, 10.0)
     assert model.error_abs > 0
     model.add_sale(3, 10.0, day=model.day + 2)
+    model.set_yearly(model.day, [1.5, 2.0])
     assert DailyDemand.from_list(json.loads(json.dumps(model.to_list()))) == model
     older = DailyDemand.from_list(model.to_list()[:9])  # a state stored before the signal
     assert (older.level, older.error_mean, older.error_abs) == (model.level, 0.0, 0.0)
     before_ahead = DailyDemand.from_list(model.to_list()[:11])
     assert (before_ahead.error_abs, before_ahead.ahead) == (model.error_abs, {})
+    before_yearly = DailyDemand.from_list(model.to_list()[:12])
+    assert (before_yearly.ahead, before_yearly.yearly) == (model.ahead, [])
+
+
+def test_yearly_factors_scale_forecasts_and_explain_a_peak_to_the_level():
+    seasoned, plain = DailyDemand(weekdays=False), DailyDemand(weekdays=False)
+    for model in (seasoned, plain):
+        feed(model, [10.0] * 40)
+    day = seasoned.day
+    seasoned.set_yearly(day, [3.0, 3.0])
+    assert seasoned.forecast(day, 2)[0] == pytest.approx(30.0)
+    assert seasoned.forecast(day + 2, 1)[0] == pytest.approx(10.0)  # past the days set: 1
+    assert seasoned.forecast()[0] == pytest.approx(10.0)  # the level: no yearly factor
+    for model in (seasoned, plain):
+        model.add_sale(30.0, 10.0)  # the peak came as last year's said
+        (closed,) = model.advance(day + 1, stocked_out=False)
+        assert closed.level_ratio == pytest.approx(3.0)  # demand over level, for the category
+    assert seasoned.level == pytest.approx(10.0)  # the season explained it
+    assert plain.level > 11.0  # without it the level takes the peak for demand
+    assert seasoned.var < plain.var
+
+
+def test_weekday_factors_are_learned_only_when_asked():
+    weekly, daily = DailyDemand(weekdays=False), DailyDemand()
+    for model in (weekly, daily):
+        feed(model, [20.0 if k % 7 == 0 else 10.0 for k in range(70)])
+    assert weekly.season == [1.0] * 7
+    assert max(daily.season) > 1.3  # the busy day, on its way to 20 / (80 / 7) = 1.75
 
 
 def poisson_days(rng, means: list[float]) -> list[float]:

@@ -22,8 +22,10 @@ from tests.helpers import (
     T0,
     EngineRun,
     assert_valid,
+    catalog,
     demand_history,
     inventory,
+    iso_week_days,
     opening,
     order,
     replay,
@@ -410,3 +412,40 @@ def test_demand_is_learned_at_the_list_price_and_forecast_at_the_current_one():
         state.demand.level * factor
     )
     assert price_factor(state, state.price) == pytest.approx(factor)
+
+
+def test_a_categorys_peak_last_year_raises_its_skus_forecasts_in_the_same_week():
+    """sku-old sold 3× its usual in ISO week 48 of 2024; in 2025 its forecast for that week
+    rises, and so does that of sku-new, launched in its category in October 2025."""
+    peak = set(iso_week_days(2024, 48))
+    eve = iso_week_days(2025, 47)[-1]  # Sunday 2025-11-23, the eve of the same week a year on
+
+    def sales(sku: str, start: int, stock: int) -> list:
+        snapshot = inventory(f"open-{sku}", start * DAY, sku, "snapshot", stock)
+        return [("catalog", catalog(sku)), ("inventory", snapshot)] + [
+            ("orders", order(f"{sku}-{day}", day * DAY + 43_200, [(sku, 30 if day in peak else 10)]))
+            for day in range(start, eve + 1)
+        ]  # fmt: skip
+
+    run = EngineRun(SkuEngine(EngineConfig(dynamic_pricing=False, promotions=False)))
+    run.feed(sales("sku-old", iso_week_days(2024, 36)[0], 1_000_000))
+    requests = run.feed(sales("sku-new", iso_week_days(2025, 40)[0], 450))
+    for state in run.states().values():
+        demand = state.demand
+        assert demand.day == eve
+        usual, _ = demand.forecast(eve, 1)
+        peak_week, _ = demand.forecast(eve + 1, 3)  # the protection period: Monday to Wednesday
+        assert usual == pytest.approx(10.0, rel=0.1)
+        assert peak_week > 1.6 * usual  # last year's 3×, shrunk toward 1 by the prior's ½
+    # sku-new orders for the peak once its protection period (3 days) reaches it, and says why
+    ahead = [r.value for r in requests if r.value["occurred_at"] >= "2025-11-21"]
+    before = [r.value for r in requests if r.value["occurred_at"] < "2025-11-21"]
+    assert ahead and before
+    for request in ahead:
+        assert request["forecast"]["yearly_factor"] > 1.25
+        assert request["forecast"]["mean_per_day"] > 12.5
+        assert "yearly_season" in request["reason_codes"]
+        assert_valid("restock-requests.v1", request)
+    for request in before:
+        assert request["forecast"]["yearly_factor"] == 1.0
+        assert "yearly_season" not in request["reason_codes"]

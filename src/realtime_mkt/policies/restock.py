@@ -64,6 +64,11 @@ def planned_safety_factor(params: RestockParams) -> float:
     return max(0.0, safety_factor(params.service_level) + params.z_offset)
 
 
+def protection_days(lead_time_days: float, review_days: float) -> int:
+    """The days a plan's forecast covers: the lead time and the review period, rounded up."""
+    return math.ceil(lead_time_days + review_days)
+
+
 def plan(mean: float, std: float, params: RestockParams, inventory_position: float) -> RestockPlan:
     """Reorder point, order-up-to level and the order quantity for the current position."""
     z = planned_safety_factor(params)

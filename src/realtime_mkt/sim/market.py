@@ -1,8 +1,9 @@
 """A simulated market with known ground truth, for backtests and live runs.
 
 Each SKU has a category, cost, list price, bounds, lead time, a base demand at its list price,
-a constant own-price elasticity (its category's, ± 0.25), a cross elasticity to its competitor's price, weekday factors
-and Poisson noise. Stock is real: demand beyond stock on hand is lost (and the day's sales are
+a constant own-price elasticity (its category's, ± 0.25), a cross elasticity to its competitor's price, weekday factors,
+in the holidays scenario a yearly calendar (`HOLIDAY_WEEKS`, felt by each category as far as
+`HOLIDAY_SHARE` says, and the garden's spring) and Poisson noise. Stock is real: demand beyond stock on hand is lost (and the day's sales are
 censored), and restock requests arrive as receipts after the true lead time. Users have latent
 tastes; impressions become clicks with a known probability (taste · item + placement/position
 effects), so CTR and preference models can be judged against the truth. Competitors reprice.
@@ -24,6 +25,7 @@ are paired, not two independent samples of the market.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +47,11 @@ CATEGORY_ELASTICITY = {
 }
 PLACEMENTS = {"ad": 0.2, "search": 0.0, "browse": -0.5, "recommendation": 0.4}
 WEEKDAY = np.array([0.85, 0.9, 0.95, 1.0, 1.1, 1.3, 0.9])
+# the holiday season's demand by ISO week, the same weeks every year: Black Friday's and the
+# weeks before Christmas, a lull after it
+HOLIDAY_WEEKS = {47: 1.6, 48: 2.5, 49: 1.5, 50: 1.8, 51: 2.2, 52: 0.8}
+HOLIDAY_SHARE = {"toys": 1.0, "outerwear": 0.7, "kitchen": 0.6, "shoes": 0.5, "garden": 0.0}
+GARDEN_SPRING = (range(14, 23), 1.7)  # ISO weeks and multiplier
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +64,7 @@ class Scenario:
     competitor_war: bool = False  # competitors undercut us after each of our price moves
     new_products_day: int | None = None  # a third of the SKUs appear only from this day
     overstock_days: float | None = None  # a third of the SKUs open with this many days of stock
+    holidays: bool = False  # demand follows the yearly calendar (`HOLIDAY_WEEKS`)
     list_vs_optimum: tuple[float, float] = (0.85, 1.2)  # the merchant's list price is this far off
 
 
@@ -69,6 +77,7 @@ SCENARIOS = {
     "overstock": Scenario("overstock", overstock_days=150),
     "mispriced": Scenario("mispriced", list_vs_optimum=(0.75, 1.4)),
     "well-priced": Scenario("well-priced", list_vs_optimum=(0.97, 1.03)),
+    "holidays": Scenario("holidays", seasonal=True, holidays=True),
 }
 
 
@@ -113,6 +122,16 @@ def poisson_quantile(u: float, mean: float) -> int:
         term *= mean / k
         total += term
     return k
+
+
+@functools.lru_cache(maxsize=4096)
+def calendar_factor(category: str, day: int) -> float:
+    """The holidays scenario's demand multiplier for a category on market day `day`."""
+    week = datetime.fromtimestamp(START + day * DAY, UTC).isocalendar().week
+    if category == "garden":
+        weeks, multiplier = GARDEN_SPRING
+        return multiplier if week in weeks else 1.0
+    return 1.0 + HOLIDAY_SHARE[category] * (HOLIDAY_WEEKS.get(week, 1.0) - 1.0)
 
 
 def optimum_price(unit_cost: float, response: float) -> float:
@@ -238,6 +257,8 @@ class Market:
         mean *= (competitor / price) ** sku.cross
         if self.scenario.seasonal:
             mean *= WEEKDAY[day % 7]
+        if self.scenario.holidays:
+            mean *= calendar_factor(sku.category, day)
         if (
             self.scenario.shock_day is not None
             and day >= self.scenario.shock_day

@@ -646,7 +646,8 @@ def create_app(settings: Settings) -> faust.App:
 def forecast_summary(state: SkuState) -> dict[str, Any]:
     """What the `/forecast/<id>` view shows: the next day's demand, mean and spread, at the price
     shoppers pay now (a running promotion's, if lower) with the click signal, as restock plans
-    with it; and the weekly average at the list price."""
+    with it, and its category's yearly factor for that day (included in the mean); and the
+    level at the list price."""
     day = None if state.demand.day is None else state.demand.day + 1
     mean, std = state.demand.forecast(day, 1, forecast_factor(state))
     return {
@@ -655,6 +656,7 @@ def forecast_summary(state: SkuState) -> dict[str, Any]:
         "price": state.selling_price,
         "mean_per_day": mean,
         "std_per_day": std,
+        "yearly_factor": 1.0 if day is None else state.demand.yearly_factor(day),
         "mean_per_day_at_list_price": state.demand.forecast()[0],
     }
 

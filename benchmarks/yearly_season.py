@@ -1,0 +1,81 @@
+"""What the categories' yearly season is worth to restocking: the holidays market over two
+years, the engine with and without it (`run_backtest(..., yearly_season=False)`).
+
+The market's demand follows a calendar (`sim.market.HOLIDAY_WEEKS`: Black Friday's week 2.5×,
+the weeks before Christmas 1.5–2.2×, felt by each category as far as `HOLIDAY_SHARE` says; the
+garden's spring 1.7×). The first year teaches the categories their weeks; the figures are the
+second year's, for its holiday weeks (ISO 47–52) and for the whole year: forecast error
+against the demand that came, lost units, fill rate, cycle service, stock and profit.
+
+    .ci/venv python benchmarks/yearly_season.py --seeds 7 11 [--days 730] [--skus 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from realtime_mkt.backtest import cycle_service_level, run_backtest
+from realtime_mkt.sim.market import DAY, HOLIDAY_WEEKS, START
+
+
+def calendar(days: int) -> pd.DataFrame:
+    """Each market day's ISO year and week."""
+    dates = [datetime.fromtimestamp(START + d * DAY, UTC).isocalendar() for d in range(days)]
+    return pd.DataFrame({"day": range(days), "year": [d.year for d in dates],
+                         "week": [d.week for d in dates]})  # fmt: skip
+
+
+def figures(log: pd.DataFrame, forecasts: pd.DataFrame) -> dict[str, float]:
+    """Forecast error, lost units, fill rate, cycle service, stock and profit of `log`'s days."""
+    scored = forecasts.merge(log[["day", "sku_id", "demand"]], on=["day", "sku_id"])
+    return {
+        "forecast MAE": round(float((scored["mean"] - scored.demand).abs().mean()), 3),
+        "forecast bias": round(float((scored["mean"] - scored.demand).mean()), 3),
+        "lost units": int((log.demand - log.sold).sum()),
+        "fill rate": round(float(log.sold.sum() / log.demand.sum()), 4),
+        "cycle service": cycle_service_level(log),
+        "on hand": round(float(log.on_hand_end.mean()), 2),
+        "profit / clairvoyant": round(float(log.profit.sum() / log.clairvoyant_profit.sum()), 4),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[7, 11])
+    parser.add_argument("--days", type=int, default=730)
+    parser.add_argument("--skus", type=int, default=30)
+    args = parser.parse_args()
+    days = calendar(args.days)
+    second = days[days.year == days.year.min() + 1]
+    holiday = second[second.week.isin(list(HOLIDAY_WEEKS))]
+    rows = []
+    for seed in args.seeds:
+        for yearly in (True, False):
+            run = run_backtest("holidays", args.days, args.skus, seed, progress=False,
+                               yearly_season=yearly)  # fmt: skip
+            log, forecasts = pd.DataFrame(run.market.log), pd.DataFrame(run.forecasts)
+            for period, span in (("holiday weeks", holiday), ("second year", second)):
+                rows.append({
+                    "seed": seed, "yearly season": "on" if yearly else "off", "days": period,
+                    **figures(log[log.day.isin(span.day)], forecasts[forecasts.day.isin(span.day)]),
+                })  # fmt: skip
+            print(rows[-2], rows[-1], sep="\n", flush=True)
+    table = pd.DataFrame(rows)
+    with pd.option_context("display.width", 250, "display.max_columns", 20):
+        print(table.to_string(index=False))
+        means = (
+            table.groupby(["days", "yearly season"]).mean(numeric_only=True).drop(columns="seed")
+        )
+        print(means.round(4).to_string())
+    on, off = (table[table["yearly season"] == v].reset_index() for v in ("on", "off"))
+    for column in ("forecast MAE", "lost units", "on hand", "profit / clairvoyant"):
+        change = on[column] - off[column]
+        print(f"{column}, on − off per seed and period: {np.round(change.to_numpy(), 4).tolist()}")
+
+
+if __name__ == "__main__":
+    main()
