@@ -5,7 +5,8 @@ The market's demand follows a calendar (`sim.market.HOLIDAY_WEEKS`: Black Friday
 the weeks before Christmas 1.5–2.2×, felt by each category as far as `HOLIDAY_SHARE` says; the
 garden's spring 1.7×). The first year teaches the categories their weeks; the figures are the
 second year's, for its holiday weeks (ISO 47–52) and for the whole year: forecast error
-against the demand that came, lost units, fill rate, cycle service, stock and profit.
+against the demand that came (and its 90 % intervals' coverage), lost units, fill rate, cycle
+service, stock and profit.
 
     .ci/venv python benchmarks/yearly_season.py --seeds 7 11 [--days 730] [--skus 30]
 """
@@ -30,11 +31,15 @@ def calendar(days: int) -> pd.DataFrame:
 
 
 def figures(log: pd.DataFrame, forecasts: pd.DataFrame) -> dict[str, float]:
-    """Forecast error, lost units, fill rate, cycle service, stock and profit of `log`'s days."""
+    """Forecast error and interval coverage, lost units, fill rate, cycle service, stock and
+    profit of `log`'s days."""
     scored = forecasts.merge(log[["day", "sku_id", "demand"]], on=["day", "sku_id"])
     return {
         "forecast MAE": round(float((scored["mean"] - scored.demand).abs().mean()), 3),
         "forecast bias": round(float((scored["mean"] - scored.demand).mean()), 3),
+        "90 % interval coverage": round(
+            float(((scored["mean"] - scored.demand).abs() <= 1.645 * scored["std"]).mean()), 4
+        ),
         "lost units": int((log.demand - log.sold).sum()),
         "fill rate": round(float(log.sold.sum() / log.demand.sum()), 4),
         "cycle service": cycle_service_level(log),

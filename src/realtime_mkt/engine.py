@@ -298,9 +298,9 @@ class SkuEngine:
                 )
             if closed.surprise is not None:
                 state.clicks.learn(closed.day, closed.surprise)
-            if closed.level_ratio is not None and state.catalog is not None:
+            if closed.baseline_ratio is not None and state.catalog is not None:
                 self.category_seasons.learn(
-                    state.catalog["category"], closed.day, closed.level_ratio
+                    state.catalog["category"], closed.day, closed.baseline_ratio
                 )
         self._set_yearly(state)
 

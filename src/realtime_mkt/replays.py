@@ -88,8 +88,8 @@ def _demand_forecasts(
     forecasts = []
     for week, (actual, day) in enumerate(zip(values, days, strict=True)):
         for closed in model.advance(week, stocked_out=False):
-            if seasons is not None and closed.level_ratio is not None:
-                seasons.learn(category, days[closed.day], closed.level_ratio)
+            if seasons is not None and closed.baseline_ratio is not None:
+                seasons.learn(category, days[closed.day], closed.baseline_ratio)
         if seasons is not None:
             model.set_yearly(week, seasons.factors(category, day, 1))
         forecasts.append(model.forecast(week))

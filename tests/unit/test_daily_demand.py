@@ -155,7 +155,7 @@ def test_yearly_factors_scale_forecasts_and_explain_a_peak_to_the_level():
     for model in (seasoned, plain):
         model.add_sale(30.0, 10.0)  # the peak came as last year's said
         (closed,) = model.advance(day + 1, stocked_out=False)
-        assert closed.level_ratio == pytest.approx(3.0)  # demand over level, for the category
+        assert closed.baseline_ratio == pytest.approx(3.0)  # over the baseline, for the category
     assert seasoned.level == pytest.approx(10.0)  # the season explained it
     assert plain.level > 11.0  # without it the level takes the peak for demand
     assert seasoned.var < plain.var
@@ -219,3 +219,19 @@ def test_the_tracking_signal_leans_to_one_side_within_days_of_a_shift_only():
         shifted.append(model.tracking_signal)
     assert np.mean(steady) < 0.12
     assert np.mean(shifted) > POOL_SIGNAL_MAX
+
+
+def test_errors_are_read_in_proportion_to_the_yearly_factor():
+    peak, ordinary = DailyDemand(weekdays=False), DailyDemand(weekdays=False)
+    for model in (peak, ordinary):
+        feed(model, [8.0, 12.0] * 20)
+    day = peak.day
+    peak.set_yearly(day, [3.0])
+    (mean, std), (_, ordinary_std) = peak.forecast(day, 1), peak.forecast(day + 1, 1)
+    assert mean == pytest.approx(3 * peak.level) and std == pytest.approx(3 * ordinary_std)
+    peak.add_sale(3 * peak.level + 6.0, 10.0)  # 6 over a forecast three times the usual ...
+    ordinary.add_sale(ordinary.level + 2.0, 10.0)  # ... is what 2 over it is on an ordinary day
+    for model in (peak, ordinary):
+        model.advance(day + 1, stocked_out=False)
+    assert peak.var == pytest.approx(ordinary.var)
+    assert peak.scale == pytest.approx(ordinary.scale)

@@ -2,7 +2,7 @@
 the spread of the one-day-ahead forecast error.
 
     forecast for day d = level × season[weekday(d)] × yearly(d) × price factor,
-    error spread σ = EW std of (actual − forecast) × calibration scale
+    error spread σ = EW std of (actual − forecast) / yearly(d) × calibration scale × yearly(d)
 
 The level's learning rate is 2 / (span + 1), raised to a fast rate while Trigg's tracking signal
 reports a shift (errors persistently on one side), so a level that jumped is followed in days.
@@ -72,15 +72,18 @@ def weekday(day: int) -> int:
 @dataclass(frozen=True, slots=True)
 class ClosedDay:
     """A day the model learned: units, revenue, its demand surprise (units at the reference
-    price over the forecast, minus one) and that forecast (units at the reference price, made
-    before the day); both None while the model is too young to forecast."""
+    price over the forecast, minus one), that forecast (units at the reference price, made
+    before the day) and its units at the reference price over the baseline and weekday factor,
+    for the category's yearly season; all three None while the model is too young to forecast."""
 
     day: int
     units: float
     revenue: float
     surprise: float | None
     expected: float | None
-    level_ratio: float | None = None  # units at the reference price / (baseline × weekday factor)
+    baseline_ratio: float | None = (
+        None  # units at the reference price / (baseline × weekday factor)
+    )
 
 
 @dataclass(slots=True)
@@ -190,20 +193,22 @@ class DailyDemand:
         surprise = (
             reference_units / expected - 1.0 if forecast is not None and expected > 0 else None
         )
-        level_ratio = (
+        baseline_ratio = (
             reference_units / (self.baseline * weekday_factor)
             if forecast is not None and self.baseline > 0
             else None
         )
+        # errors grow with the yearly factor (a week that sells 2.5× errs about 2.5× as much):
+        # σ is kept for an ordinary day, and a day's interval is σ times its factor
         error = self.units - expected * price_factor * signal
         if self.n >= 2:
-            self._calibrate(abs(error) > PI90_Z * self._spread())
+            self._calibrate(abs(error) > PI90_Z * self._spread() * yearly)
             self._track(reference_units - expected)
         self.n += 1
         alpha = max(1.0 / self.n, 2.0 / (self.span_days + 1))
         if self.shifting:
             alpha = max(alpha, TRACKING_MAX_RATE)
-        error = error if self.n > 1 else 0.0
+        error = error / yearly if self.n > 1 else 0.0
         self.var = (1.0 - alpha) * (self.var + alpha * error * error) if self.n > 1 else 0.0
         self.level += alpha * (reference_units / factor - self.level)
         slow = max(1.0 / self.n, 2.0 / (BASELINE_SPANS * self.span_days + 1))
@@ -212,7 +217,7 @@ class DailyDemand:
             self._learn_season(weekday(self.day), reference_units / (self.level * yearly))
         if self.censored:  # a lower bound: good for the level, not for price or click responses
             return None
-        return ClosedDay(self.day, self.units, self.revenue, surprise, forecast, level_ratio)
+        return ClosedDay(self.day, self.units, self.revenue, surprise, forecast, baseline_ratio)
 
     def _calibrate(self, missed: bool) -> None:
         step = math.exp(CALIBRATION_RATE * ((1.0 if missed else 0.0) - 0.1))
@@ -272,17 +277,17 @@ class DailyDemand:
         """Mean and standard deviation of units per day over `days` days from `day`.
 
         Without `day` the mean is the level (neither weekday nor yearly factor). `price_factor`
-        is the demand multiplier
-        of the price the forecast is for. The spread is that of a one-day forecast error
-        (sample-size corrected while young, and calibrated).
+        is the demand multiplier of the price the forecast is for. The spread is that of a
+        one-day forecast error (sample-size corrected while young, and calibrated), times the
+        days' mean yearly factor.
         """
         std = self._spread()
         if day is None:
             return self.level * price_factor, std
-        factors = [
-            self.season[weekday(day + k)] * self.yearly_factor(day + k) for k in range(max(days, 1))
-        ]
-        return self.level * price_factor * sum(factors) / len(factors), std
+        days = max(days, 1)
+        factors = [self.season[weekday(day + k)] * self.yearly_factor(day + k) for k in range(days)]
+        mean = self.level * price_factor * sum(factors) / days
+        return mean, std * self.yearly_mean(day, days)
 
     def to_list(self) -> list:
         """Compact form for table storage."""
