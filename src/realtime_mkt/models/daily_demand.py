@@ -28,11 +28,13 @@ The level is the plain mean while younger than the span; weekday factors start l
 two weeks and are kept normalised to average 1. The yearly factors are the SKU's category's
 (`yearly_season`), set by the engine for the open day and the days its forecasts reach (1 on
 any other day, and everywhere while the category has no earlier year); each closed day reports
-its demand over a slow *baseline* for the category to learn them: the level over three spans,
-without the tracking signal's fast rate. Over the level itself, a peak the level chases (its
+its demand over a slow *baseline* for the category to learn them: the level over thirteen
+spans (a year of days), without the tracking signal's fast rate, as a classical decomposition
+divides by a year's moving average. Over the level itself, a peak the level chases (its
 tracking signal fires within days) would read smaller than it is and leave an echo below 1 in
 the weeks after it, which the category would forecast as a trough next year; on Walmart's
-weekly sales the baseline brought MASE against the same week last year from 0.84 to 0.77.
+weekly sales the baseline brought MASE against the same week last year from 0.84 to 0.77. A
+shorter baseline rises through a season of several peak weeks and reads its later weeks low.
 
 Sales of a day after the open one, which the engine does not close yet (other sales of the open
 day are still on their way: `InputEvent.closing_bound`), wait in their own day's bucket
@@ -49,7 +51,7 @@ MAX_GAP_DAYS = 60  # a jump in event time longer than this learns at most this m
 SEASON_AFTER_DAYS = 14
 FORECAST_AFTER_DAYS = 7  # days learned before the level is a forecast
 SEASON_RATE = 0.1
-BASELINE_SPANS = 3  # the baseline's span, in spans of the level
+BASELINE_SPANS = 13  # the baseline's span, in spans of the level: a year of daily demand
 PI90_Z = 1.645
 CALIBRATION_RATE = 0.1  # η of the adaptive conformal update
 CALIBRATION_BOUNDS = (0.5, 4.0)
