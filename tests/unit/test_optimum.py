@@ -73,3 +73,12 @@ def test_an_estimate_and_a_list_price_far_apart_still_get_an_answer_between_them
     assert ln_mean == pytest.approx(
         integrated_over_the_response(10.0, -2.6, 0.1, 81.25, 0.1), abs=1e-2
     )
+
+
+def test_an_estimate_and_a_list_price_too_precise_to_multiply_get_the_linearised_answer():
+    # found by the property test in test_pricing: σ_L² · s² underflows to 0, and the grid's
+    # standard deviation with it
+    tiny = 2.4216991875227297e-123
+    target = posterior_log_optimum(10.0, -2.0, tiny, 1.0, tiny)
+    assert math.isfinite(target)
+    assert math.log(1.0) < target < math.log(optimum_price(10.0, -2.0))

@@ -64,6 +64,8 @@ def posterior_log_optimum(
         return ln_list
     mean = ln_list + precision_weight(spread2, list2) * (ln_optimum - ln_list)
     sd = math.sqrt(list2 * spread2 / (list2 + spread2))
+    if sd == 0.0:  # both so precise that their product underflows: the linearised mean it is
+        return mean
     low = max(min(ln_list, ln_optimum) - POSTERIOR_GRID_MARGIN * sd, ln_cost)
     high = max(ln_list, ln_optimum) + POSTERIOR_GRID_MARGIN * sd
     points = min(math.ceil((high - low) / sd * POSTERIOR_GRID_STEPS), POSTERIOR_GRID_MAX)
