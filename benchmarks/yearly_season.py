@@ -14,20 +14,21 @@ service, stock and profit.
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 
 from realtime_mkt.backtest import cycle_service_level, run_backtest
+from realtime_mkt.models.daily_demand import day_of
+from realtime_mkt.models.yearly_season import iso_week
 from realtime_mkt.sim.market import DAY, HOLIDAY_WEEKS, START
 
 
 def calendar(days: int) -> pd.DataFrame:
     """Each market day's ISO year and week."""
-    dates = [datetime.fromtimestamp(START + d * DAY, UTC).isocalendar() for d in range(days)]
-    return pd.DataFrame({"day": range(days), "year": [d.year for d in dates],
-                         "week": [d.week for d in dates]})  # fmt: skip
+    weeks = [iso_week(day_of(START + d * DAY)) for d in range(days)]
+    return pd.DataFrame({"day": range(days), "year": [year for year, _ in weeks],
+                         "week": [week for _, week in weeks]})  # fmt: skip
 
 
 def figures(log: pd.DataFrame, forecasts: pd.DataFrame) -> dict[str, float]:

@@ -24,10 +24,15 @@ DAY = 86_400.0
 T0 = 1_790_000_000.0 - (1_790_000_000.0 % DAY)  # a midnight UTC in 2026
 
 
+def day_number(date: datetime.date) -> int:
+    """The UTC day number of a date (1970-01-01 is 0)."""
+    return (date - datetime.date(1970, 1, 1)).days
+
+
 def iso_week_days(year: int, week: int) -> list[int]:
     """The seven UTC day numbers of an ISO week."""
-    monday = datetime.date.fromisocalendar(year, week, 1)
-    return [(monday - datetime.date(1970, 1, 1)).days + k for k in range(7)]
+    monday = day_number(datetime.date.fromisocalendar(year, week, 1))
+    return [monday + k for k in range(7)]
 
 
 def assert_valid(schema: str, value: dict[str, Any]) -> None:

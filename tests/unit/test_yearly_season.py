@@ -10,11 +10,7 @@ from realtime_mkt.models.yearly_season import (
     CategorySeasons,
     iso_week,
 )
-from tests.helpers import iso_week_days
-
-
-def day_number(date: datetime.date) -> int:
-    return (date - datetime.date(1970, 1, 1)).days
+from tests.helpers import day_number, iso_week_days
 
 
 def test_iso_week_of_a_day_number():

@@ -4,8 +4,9 @@ levels in earlier years, carried into the same week this year.
 Day-of-week factors and a level that follows in days cannot see Black Friday or Christmas
 coming: a peak is over before the level has caught up, and next year it is missed again. The
 calendar repeats, so each category keeps, for every ISO week, the mean over its SKUs' learned
-days of demand over level (units at the reference price / (level × weekday factor), capped at
-RATIO_MAX), and a day's yearly factor is
+days of demand over baseline (units at the reference price / (baseline × weekday factor), the
+baseline being the SKU's level over a year: `DailyDemand.baseline`; capped at RATIO_MAX), and a
+day's yearly factor is
 
     factor = 1 + shrink · (mean of that week's ratios in the last YEARS years − 1)   (1 if none)
 
@@ -35,7 +36,7 @@ import math
 from realtime_mkt.key_value import KeyValueStore
 
 YEARS = 2  # earlier years whose same week is averaged
-RATIO_MAX = 5.0  # a day's demand over level counts at most this (one huge order is no season)
+RATIO_MAX = 5.0  # a day's demand over baseline counts at most this (one huge order is no season)
 PRIOR_SHRINK = 0.5
 PRIOR_WEIGHT = 0.05  # Σ (last year's ratio − 1)² the prior counts for: a few weeks' worth
 _EPOCH = datetime.date(1970, 1, 1).toordinal()
@@ -98,7 +99,7 @@ class CategorySeasons:
         return out if any(f != 1.0 for f in out) else []
 
     def learn(self, category: str, day: int, ratio: float) -> None:
-        """Add one SKU-day's demand over level to its week, and to the fit of the shrink."""
+        """Add one SKU-day's demand over baseline to its week, and to the fit of the shrink."""
         if not math.isfinite(ratio) or ratio < 0:
             return
         ratio = min(float(ratio), RATIO_MAX)

@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 
 from realtime_mkt.events import format_time
+from realtime_mkt.models.daily_demand import day_of
+from realtime_mkt.models.yearly_season import iso_week
 
 START = datetime(2026, 1, 5, tzinfo=UTC).timestamp()  # a Monday
 DAY = 86_400.0
@@ -127,7 +129,7 @@ def poisson_quantile(u: float, mean: float) -> int:
 @functools.lru_cache(maxsize=4096)
 def calendar_factor(category: str, day: int) -> float:
     """The holidays scenario's demand multiplier for a category on market day `day`."""
-    week = datetime.fromtimestamp(START + day * DAY, UTC).isocalendar().week
+    _, week = iso_week(day_of(START + day * DAY))
     if category == "garden":
         weeks, multiplier = GARDEN_SPRING
         return multiplier if week in weeks else 1.0
