@@ -358,7 +358,8 @@ class Market:
             "ad_spend": ads.spend,
         })  # fmt: skip
         events = ads.events
-        times = np.sort(rng.uniform(0.05, 0.95, sold)) if sold else []
+        # shoppers come through the day; once stock runs out, the later ones find none
+        times = np.sort(rng.uniform(0.05, 0.95, demand))[:sold] if sold else []
         buyers = self._buyers(s)
         for t in times:
             at = START + (day + float(t)) * DAY
