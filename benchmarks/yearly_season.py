@@ -8,7 +8,9 @@ second year's, for its holiday weeks (ISO 47–52) and for the whole year: forec
 against the demand that came (and its 90 % intervals' coverage), lost units, fill rate, cycle
 service, stock and profit.
 
-    .ci/venv python benchmarks/yearly_season.py --seeds 7 11 [--days 730] [--skus 30]
+    .ci/venv python benchmarks/yearly_season.py --seeds 7 11 [--days 730] [--skus 30] [--arms on]
+
+`--arms on` runs the engine as it is only (season on), to compare two checkouts seed by seed.
 """
 
 from __future__ import annotations
@@ -54,13 +56,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[7, 11])
     parser.add_argument("--days", type=int, default=730)
     parser.add_argument("--skus", type=int, default=30)
+    parser.add_argument("--arms", nargs="+", choices=["on", "off"], default=["on", "off"])
     args = parser.parse_args()
     days = calendar(args.days)
     second = days[days.year == days.year.min() + 1]
     holiday = second[second.week.isin(list(HOLIDAY_WEEKS))]
     rows = []
     for seed in args.seeds:
-        for yearly in (True, False):
+        for yearly in (arm == "on" for arm in args.arms):
             run = run_backtest("holidays", args.days, args.skus, seed, progress=False,
                                yearly_season=yearly)  # fmt: skip
             log, forecasts = pd.DataFrame(run.market.log), pd.DataFrame(run.forecasts)
@@ -78,6 +81,8 @@ def main() -> None:
         )
         print(means.round(4).to_string())
     on, off = (table[table["yearly season"] == v].reset_index() for v in ("on", "off"))
+    if on.empty or off.empty:
+        return
     for column in ("forecast MAE", "lost units", "on hand", "profit / clairvoyant"):
         change = on[column] - off[column]
         print(f"{column}, on − off per seed and period: {np.round(change.to_numpy(), 4).tolist()}")

@@ -21,8 +21,9 @@ from realtime_mkt.decisions import (
 )
 from realtime_mkt.events import InputEvent, format_time
 from realtime_mkt.key_value import KeyValueStore
-from realtime_mkt.models.daily_demand import MAX_GAP_DAYS, day_of
+from realtime_mkt.models.daily_demand import MAX_GAP_DAYS, SECONDS_PER_DAY, day_of
 from realtime_mkt.models.elasticity import CategoryPriors
+from realtime_mkt.models.intraday_profile import IntradayProfile
 from realtime_mkt.models.yearly_season import CategorySeasons
 from realtime_mkt.policies import cycle_service, pricing, promo, restock
 from realtime_mkt.policies.cycle_service import CyclePool
@@ -188,6 +189,7 @@ class SkuEngine:
         # each category's pooled price response: the prior of its SKUs to come
         self.category_priors = CategoryPriors(store)
         self.category_seasons = CategorySeasons(store)  # each category's ISO weeks, by year
+        self.intraday = IntradayProfile(store)  # when in the day orders come
 
     def apply(self, state: SkuState | None, event: InputEvent) -> Outcome:
         """Apply a validated event keyed by `sku_id` to its state (None for a new SKU)."""
@@ -222,6 +224,8 @@ class SkuEngine:
                 state.demand.move_first_day(event_day)
                 state.clicks.move_first_day(event_day)
             self._apply_order_line(state, value, event_day)
+            if value["status"] == "placed":
+                self.intraday.learn(event.ts, value["quantity"])
             late = event_day < state.demand.day  # type: ignore[operator]
             outcome.late_sale = late and value["status"] != "returned"
         elif event.topic == "inventory":
@@ -230,8 +234,10 @@ class SkuEngine:
             reprice = self._apply_price_change(state, value, outcome) or reprice
         elif event.topic == "sku-signals":
             outcome.late_click = state.clicks.add_click(event_day)
+        if state.demand.day is not None:
+            at = event.ts - state.demand.day * SECONDS_PER_DAY
+            state.demand.mark_stock(state.out_of_stock, at, self.intraday.share)
         if state.out_of_stock:
-            state.demand.mark_stockout()
             state.cycles.observe_stockout(state.demand.shifting)
         outcome.outputs.extend(self._restock(state, value["event_id"]))
         if reprice and outcome.held is None and self.config.dynamic_pricing:
@@ -285,7 +291,11 @@ class SkuEngine:
         factor = price_factor(state, day_price)
         signal = state.clicks.multiplier(demand.day)  # type: ignore[arg-type]
         for closed in demand.advance(
-            day, stocked_out=state.out_of_stock, price_factor=factor, signal=signal
+            day,
+            stocked_out=state.out_of_stock,
+            price_factor=factor,
+            signal=signal,
+            share=self.intraday.share,
         ):
             price = closed.revenue / closed.units if closed.units > 0 else state.price
             if price and closed.expected is not None:  # the first week has no baseline yet
@@ -331,8 +341,11 @@ class SkuEngine:
     def _apply_order_line(state: SkuState, value: dict[str, Any], day: int) -> None:
         quantity, price = value["quantity"], value["unit_price"]
         if value["status"] == "placed":
+            # an order that takes the last unit (or finds too few) ends the time in stock: its
+            # units are not counted in the rate demand came at while there was stock
+            ends_stock = state.stock_known and quantity >= state.net_stock
             state.net_stock -= quantity
-            state.demand.add_sale(quantity, price, day)
+            state.demand.add_sale(quantity, price, day, quantity if ends_stock else 0)
         elif value["status"] == "cancelled":
             state.net_stock += quantity
             state.demand.add_sale(-quantity, price, day)

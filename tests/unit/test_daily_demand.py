@@ -36,39 +36,89 @@ def test_tracks_a_level_shift_with_exponential_forgetting():
     assert mean > 29
 
 
-def test_stockout_days_are_censored_not_learned_as_low_demand():
+HOUR = 3600.0
+
+
+def test_a_day_that_ran_out_early_is_censored_not_learned_as_low_demand():
     model = DailyDemand()
     feed(model, [10, 10, 10])
     model.add_sale(2, 10.0)
-    model.mark_stockout()  # sold 2 then ran out: the day says nothing about demand
+    model.mark_stock(out=True, at=3 * HOUR)  # sold 2, then nothing from 03:00 to the end
+    assert model.in_stock_share() == pytest.approx(0.125)
     model.advance(104, stocked_out=True)  # still out of stock next day
+    assert model.in_stock_share() == 0.0
     model.advance(105, stocked_out=False)
     assert model.n == 3
     assert model.forecast()[0] == pytest.approx(10)
 
 
+def test_a_day_that_ran_out_learns_the_rate_demand_came_at_while_in_stock():
+    """7 sold by noon, then the unit that emptied the shelf: demand came at 14 a day, which
+    beats the forecast of 10, so the day teaches the level 14, not the 8 it sold."""
+    model = DailyDemand()
+    feed(model, [10, 10, 10])
+    model.add_sale(7, 10.0)
+    model.add_sale(1, 10.0, beyond_stock=1)
+    model.mark_stock(out=True, at=12 * HOUR)
+    model.mark_stock(out=True, at=13 * HOUR)  # still out: the span started at noon
+    closed = model.advance(104, stocked_out=False)
+    assert closed == []  # a bound: not passed on to the price and click models
+    assert model.n == 4
+    assert model.forecast()[0] == pytest.approx(np.mean([10, 10, 10, 14]))
+
+
+def evening_share(start: float, end: float) -> float:
+    """Demand that comes three quarters from 18:00 to 06:00: the share between two times."""
+    spans = ((0.0, 6 * HOUR, 0.375), (6 * HOUR, 18 * HOUR, 0.25), (18 * HOUR, 24 * HOUR, 0.375))
+    return sum(
+        share * max(min(end, high) - max(start, low), 0.0) / (high - low)
+        for low, high, share in spans
+    )
+
+
+@pytest.mark.parametrize(
+    ("share", "in_stock"), [(daily_demand.clock_share, 0.5), (evening_share, 0.25)]
+)
+def test_a_receipt_ends_the_time_out_of_stock(share, in_stock):
+    model = DailyDemand()
+    feed(model, [10, 10])
+    model.add_sale(10, 10.0)
+    model.advance(103, stocked_out=True)  # the day opens with nothing on hand
+    model.mark_stock(out=False, at=6 * HOUR, share=share)  # a receipt at 06:00
+    model.mark_stock(out=True, at=18 * HOUR, share=share)  # sold out again at 18:00
+    model.mark_stock(out=True, at=20 * HOUR, share=share)
+    assert model.in_stock_share(share) == pytest.approx(in_stock)
+    model.add_sale(5 * in_stock * 2 + 1, 10.0, beyond_stock=1)  # 5 or 2.5 while in stock
+    model.advance(104, stocked_out=False, share=share)  # a rate of 10 a day: not above forecast
+    assert model.n == 3
+    assert model.in_stock_share(share) == 1.0
+
+
 def test_a_stockout_day_that_sold_more_than_forecast_raises_the_level():
     model = DailyDemand()
     feed(model, [10, 10, 10])
-    model.add_sale(16, 10.0)  # 16 sold before the shelf emptied: demand was at least 16
-    model.mark_stockout()
+    model.add_sale(16, 10.0)  # 16 sold before the shelf emptied at 01:00: demand was at least 16
+    model.mark_stock(out=True, at=1 * HOUR)
     closed = model.advance(104, stocked_out=False)
     assert closed == []  # a lower bound: not passed on to the price and click models
     assert model.n == 4
     assert model.forecast()[0] == pytest.approx(np.mean([10, 10, 10, 16]))
 
 
-def test_stockouts_after_demand_doubled_still_let_the_level_catch_up():
+@pytest.mark.parametrize(("sold_out_at", "level_above"), [(1.0, 17), (21.6, 19.5)])
+def test_stockouts_after_demand_doubled_still_let_the_level_catch_up(sold_out_at, level_above):
     """Demand doubles and the SKU sells out every day from then on: were censored days ignored,
-    the level would stay at the old demand and the orders built on it would keep selling out."""
+    the level would stay at the old demand and the orders built on it would keep selling out.
+    Sold out at 01:00, each day is a lower bound the level climbs on; sold out at 21:36 (0.9 of
+    the day), each says the demand was 20."""
     model = DailyDemand()
     feed(model, [10] * 40)
     for day in range(140, 180):
         model.advance(day, stocked_out=False)
         model.add_sale(18, 10.0)  # demand 20, stock for 18
-        model.mark_stockout()
+        model.mark_stock(out=True, at=sold_out_at * HOUR)
     model.advance(180, stocked_out=False)
-    assert model.forecast()[0] > 17
+    assert model.forecast()[0] > level_above
 
 
 def test_the_spread_is_that_of_the_forecast_as_served():
@@ -141,6 +191,10 @@ def test_round_trips_through_its_compact_form():
     assert (before_ahead.error_abs, before_ahead.ahead) == (model.error_abs, {})
     before_yearly = DailyDemand.from_list(model.to_list()[:12])
     assert (before_yearly.ahead, before_yearly.yearly) == (model.ahead, [])
+    model.mark_stock(out=True, at=9 * HOUR)
+    assert DailyDemand.from_list(json.loads(json.dumps(model.to_list()))) == model
+    before_times = DailyDemand.from_list(model.to_list()[:14])  # ran out: when is unknown
+    assert before_times.censored and before_times.in_stock_share() == 0.0
 
 
 def test_yearly_factors_scale_forecasts_and_explain_a_peak_to_the_level():

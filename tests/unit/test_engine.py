@@ -296,6 +296,26 @@ def test_out_of_stock_days_are_not_learned():
     assert states["sku-1"].demand.level == pytest.approx(3)
 
 
+def test_the_time_out_of_stock_runs_from_the_order_that_emptied_it_to_the_receipt():
+    """The share of the day's demand missed is read off when the partition's orders come (the
+    intraday profile: a uniform prior of 10 units an hour, plus these orders' units)."""
+    hour = 3600
+    sales = [
+        *market(stock=5),
+        ("orders", order("early", T0 + 6 * hour, [("sku-1", 2)])),
+        ("orders", order("last", T0 + 12 * hour, [("sku-1", 3)])),
+    ]
+    states, _ = restocks(engine := SkuEngine(), sales)
+    demand = states["sku-1"].demand
+    assert (demand.out_since, demand.beyond_stock) == (12 * hour, 3)
+    # out from 12:00: hours 12-23 of the prior and the 3 units ordered at 12:00
+    assert demand.in_stock_share(engine.intraday.share) == pytest.approx(1 - 123 / 245)
+    receipt = inventory("rcv", T0 + 18 * hour, "sku-1", "receipt", 10)
+    states, _ = restocks(engine := SkuEngine(), [*sales, ("inventory", receipt)])
+    in_stock = states["sku-1"].demand.in_stock_share(engine.intraday.share)
+    assert in_stock == pytest.approx(1 - 63 / 245)  # out from 12:00 to 18:00
+
+
 def test_a_sparse_event_days_ahead_closes_no_day_of_its_sku():
     # a backlog read unevenly: a stock count stamped day 3 is applied before day 1's orders
     count = inventory("count", T0 + 3 * DAY + 50, "sku-1", "adjustment", 0)

@@ -24,6 +24,13 @@ was out of stock are *censored* (sales were capped by stock, not by demand): the
 lower bound on demand. Such a day is learned only when even that bound beats the forecast (a
 cautious step up); otherwise skipping it keeps a stock-out from passing for low demand, and
 learning from the bound is what lets a level that jumped catch up while every day sells out.
+When the SKU ran out tightens the bound: the day keeps its spans without stock (`mark_stock`),
+and while it had stock for MIN_IN_STOCK_SHARE or more of the day's demand (`in_stock_share`,
+read from when in the day orders come: `intraday_profile`), the bound is the rate demand came
+at while in stock over the whole day: the units ordered before the order that emptied the
+shelf, over that share (k − 1 arrivals by the k-th's time: the rate's unbiased estimate). Read
+as an estimate rather than a bound (learned also when below the forecast, and by the yearly
+season), it lowered stock but lost more units on the simulator's holidays market.
 The level is the plain mean while younger than the span; weekday factors start learning after
 two weeks and are kept normalised to average 1. The yearly factors are the SKU's category's
 (`yearly_season`), set by the engine for the open day and the days its forecasts reach (1 on
@@ -46,6 +53,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from realtime_mkt.models.intraday_profile import DemandShare, clock_share
+
 SECONDS_PER_DAY = 86_400.0
 MAX_GAP_DAYS = 60  # a jump in event time longer than this learns at most this many empty days
 SEASON_AFTER_DAYS = 14
@@ -59,6 +68,7 @@ TRACKING_RATE = 0.1  # β of the smoothed error and absolute error behind the tr
 TRACKING_CLIP = 2.0  # errors enter the signal clipped at this many smoothed absolute errors
 TRACKING_ALARM = 0.7  # |signal| above which the level learns faster
 TRACKING_MAX_RATE = 0.25  # the level's learning rate while the signal is above the alarm
+MIN_IN_STOCK_SHARE = 0.25  # of a day's demand: a censored day's in-stock rate is read from this on
 
 
 def day_of(ts: float) -> int:
@@ -109,9 +119,17 @@ class DailyDemand:
     yearly: list[float] = field(default_factory=list)  # yearly factors from `yearly_from` on
     baseline: float = 0.0  # the level over BASELINE_SPANS spans, without the tracking signal
     weekdays: bool = True  # learn day-of-week factors (False for a series of weekly totals)
+    out_since: float | None = None  # seconds into the open day it last ran out (None: in stock)
+    out_share: float = 0.0  # share of a day's demand in its spans out of stock before that
+    beyond_stock: float = 0.0  # units of the open day's orders that emptied the stock
 
     def advance(
-        self, day: int, stocked_out: bool, price_factor: float = 1.0, signal: float = 1.0
+        self,
+        day: int,
+        stocked_out: bool,
+        price_factor: float = 1.0,
+        signal: float = 1.0,
+        share: DemandShare = clock_share,
     ) -> list[ClosedDay]:
         """Close every day before `day`, learning each uncensored one (and each censored one
         whose sales beat the forecast); open `day`.
@@ -124,16 +142,17 @@ class DailyDemand:
         """
         if self.day is None:
             self.day, self.censored = day, stocked_out
+            self.out_since = 0.0 if stocked_out else None
             return []
         gap = day - self.day
         if gap <= 0:
             return []
-        closed = [self._close_day(price_factor, signal)]
+        closed = [self._close_day(price_factor, signal, share)]
         # the days between: empty, or with the sales that waited for them (a gap's days past
         # MAX_GAP_DAYS are not learned)
         for between in range(self.day + 1, min(day, self.day + 1 + MAX_GAP_DAYS)):
             self._open(between, stocked_out)
-            closed.append(self._close_day(price_factor, 1.0))
+            closed.append(self._close_day(price_factor, 1.0, share))
         self._open(day, stocked_out)
         self.ahead = {d: sold for d, sold in self.ahead.items() if d > day}
         return [c for c in closed if c is not None]
@@ -141,6 +160,8 @@ class DailyDemand:
     def _open(self, day: int, stocked_out: bool) -> None:
         """Make `day` the open day, with the sales that waited for it."""
         self.day, self.censored = day, stocked_out
+        self.out_since, self.out_share = (0.0 if stocked_out else None), 0.0
+        self.beyond_stock = 0.0
         self.units, self.revenue = self.ahead.pop(day, (0.0, 0.0))
 
     def move_first_day(self, day: int) -> None:
@@ -152,10 +173,13 @@ class DailyDemand:
             self.ahead[self.day] = [self.units, self.revenue]
         self.day, self.units, self.revenue = day, 0.0, 0.0
 
-    def add_sale(self, units: float, unit_price: float, day: int | None = None) -> None:
+    def add_sale(
+        self, units: float, unit_price: float, day: int | None = None, beyond_stock: float = 0.0
+    ) -> None:
         """Record units sold (negative for cancellations) at a price on `day`: the open day's
         (also for an earlier `day`: a closed day is not learned again), or a later day's, kept
-        until that day opens."""
+        until that day opens. `beyond_stock`: the units of an order that took the last of the stock
+        (or found too little): what came before it says how fast demand came while in stock."""
         if day is not None and self.day is not None and day > self.day:
             sold = self.ahead.setdefault(day, [0.0, 0.0])
             sold[0] = max(0.0, sold[0] + units)
@@ -163,6 +187,7 @@ class DailyDemand:
             return
         self.units = max(0.0, self.units + units)
         self.revenue = max(0.0, self.revenue + units * unit_price)
+        self.beyond_stock += beyond_stock
 
     def set_yearly(self, day: int, factors: list[float]) -> None:
         """The yearly factors of `day` and the days after it (empty: all 1)."""
@@ -178,17 +203,39 @@ class DailyDemand:
         """The mean yearly factor of `days` days from `day`."""
         return sum(self.yearly_factor(day + k) for k in range(days)) / days
 
-    def mark_stockout(self) -> None:
-        """The SKU ran out of stock during the open day: its sales are only a lower bound."""
-        self.censored = True
+    def mark_stock(self, out: bool, at: float, share: DemandShare = clock_share) -> None:
+        """The SKU's stock after an event `at` seconds into the open day (clipped to the day):
+        running out makes the day's sales a lower bound, and the share of the day's demand that
+        came while out of stock (`share`: when in the day demand comes) says how far below."""
+        at = min(max(at, 0.0), SECONDS_PER_DAY)
+        if out and self.out_since is None:
+            self.censored, self.out_since = True, at
+        elif not out and self.out_since is not None:
+            self.out_share += share(self.out_since, at)
+            self.out_since = None
 
-    def _close_day(self, price_factor: float, signal: float) -> ClosedDay | None:
+    def in_stock_share(self, share: DemandShare = clock_share) -> float:
+        """The share of the open day's demand that comes while the SKU has stock (so far, and
+        to the day's end as it stands)."""
+        out = self.out_share
+        if self.out_since is not None:
+            out += share(self.out_since, SECONDS_PER_DAY)
+        return max(1.0 - out, 0.0)
+
+    def _close_day(
+        self, price_factor: float, signal: float, share: DemandShare
+    ) -> ClosedDay | None:
         assert self.day is not None
         weekday_factor = self.season[weekday(self.day)]
         yearly = self.yearly_factor(self.day)
         factor = weekday_factor * yearly
         reference_units = self.units / price_factor  # what would have sold at the reference price
         expected = self.level * factor
+        if self.censored and (in_stock := self.in_stock_share(share)) >= MIN_IN_STOCK_SHARE:
+            # the rate demand came at while in stock, over the whole day, is a closer bound (the
+            # order that emptied the stock and those taken without stock are demand too)
+            from_stock = max(self.units - self.beyond_stock, 0.0) / price_factor
+            reference_units = max(reference_units, from_stock / in_stock)
         if self.censored and (self.n < 2 or reference_units <= expected):
             return None  # sales capped by stock say nothing unless they beat the forecast
         forecast = expected if self.n >= FORECAST_AFTER_DAYS else None
@@ -308,6 +355,9 @@ class DailyDemand:
             [[day, *sold] for day, sold in self.ahead.items()],
             [] if self.yearly_from is None else [self.yearly_from, *self.yearly],
             self.baseline,
+            self.out_since,
+            self.out_share,
+            self.beyond_stock,
         ]
 
     @classmethod
@@ -323,4 +373,8 @@ class DailyDemand:
             model.set_yearly(int(later[3][0]), list(later[3][1:]))
         # and no baseline, which starts from the level
         model.baseline = later[4] if len(later) > 4 else model.level
+        if len(later) > 5:  # and no time out of stock: a censored open day stays a bound
+            model.out_since, model.out_share, model.beyond_stock = later[5:8]
+        elif censored:
+            model.out_since = 0.0
         return model
