@@ -1,4 +1,5 @@
 import asyncio
+import os
 import time
 from pathlib import Path
 
@@ -97,3 +98,22 @@ def test_a_hung_checkpoint_process_is_killed_and_leaves_no_partial_file(tmp_path
     )
     assert error == "checkpoint process killed after 1 s"
     assert list(tmp_path.iterdir()) == []
+
+
+class RecordsItsNiceness:
+    """Pickled, writes the niceness of the process pickling it next to the checkpoint."""
+
+    def __init__(self, record: Path) -> None:
+        self.record = record
+
+    def __reduce__(self):
+        self.record.write_text(str(os.nice(0)))
+        return (str, ("pickled",))
+
+
+def test_the_checkpoint_process_yields_the_cpu_to_the_worker(tmp_path):
+    record = tmp_path / "niceness"
+    value = RecordsItsNiceness(record)
+    assert asyncio.run(checkpoint.save_in_background({tmp_path / "m.pkl": value})) is None
+    # the most a process can be niced is 19; the worker itself keeps its priority
+    assert int(record.read_text()) == min(os.nice(0) + checkpoint.CHILD_NICENESS, 19)
