@@ -53,9 +53,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from realtime_mkt.models.intraday_profile import DemandShare, clock_share
+from realtime_mkt.models.intraday_profile import SECONDS_PER_DAY, DemandShare, clock_share
 
-SECONDS_PER_DAY = 86_400.0
 MAX_GAP_DAYS = 60  # a jump in event time longer than this learns at most this many empty days
 SEASON_AFTER_DAYS = 14
 FORECAST_AFTER_DAYS = 7  # days learned before the level is a forecast
@@ -141,8 +140,7 @@ class DailyDemand:
         uncensored day, for the price-response and click models.
         """
         if self.day is None:
-            self.day, self.censored = day, stocked_out
-            self.out_since = 0.0 if stocked_out else None
+            self._start(day, stocked_out)
             return []
         gap = day - self.day
         if gap <= 0:
@@ -157,10 +155,14 @@ class DailyDemand:
         self.ahead = {d: sold for d, sold in self.ahead.items() if d > day}
         return [c for c in closed if c is not None]
 
-    def _open(self, day: int, stocked_out: bool) -> None:
-        """Make `day` the open day, with the sales that waited for it."""
+    def _start(self, day: int, stocked_out: bool) -> None:
+        """Make `day` the open day, out of stock from its start if `stocked_out`."""
         self.day, self.censored = day, stocked_out
         self.out_since, self.out_share = (0.0 if stocked_out else None), 0.0
+
+    def _open(self, day: int, stocked_out: bool) -> None:
+        """Make `day` the open day, with the sales that waited for it."""
+        self._start(day, stocked_out)
         self.beyond_stock = 0.0
         self.units, self.revenue = self.ahead.pop(day, (0.0, 0.0))
 

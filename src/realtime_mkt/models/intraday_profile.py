@@ -20,6 +20,7 @@ from realtime_mkt.key_value import KeyValueStore
 
 HOURS = 24
 SECONDS_PER_HOUR = 3600.0
+SECONDS_PER_DAY = HOURS * SECONDS_PER_HOUR
 PRIOR_UNITS = 10.0  # per hour: a few hundred units of orders outweigh the uniform start
 MAX_UNITS = 1_000_000.0  # counts are halved past this total
 
@@ -31,7 +32,7 @@ KEY = ("intraday-profile", "order-units")
 
 def clock_share(start: float, end: float) -> float:
     """Demand spread evenly over the day: the share of the clock between two times of day."""
-    return max(end - start, 0.0) / (HOURS * SECONDS_PER_HOUR)
+    return max(end - start, 0.0) / SECONDS_PER_DAY
 
 
 class IntradayProfile:
@@ -50,7 +51,7 @@ class IntradayProfile:
         if units <= 0:
             return
         counts = list(self.counts())
-        counts[int(ts % (HOURS * SECONDS_PER_HOUR) // SECONDS_PER_HOUR)] += units
+        counts[int(ts % SECONDS_PER_DAY // SECONDS_PER_HOUR)] += units
         if sum(counts) > MAX_UNITS:
             counts = [c / 2 for c in counts]
         self.store[KEY] = counts
@@ -64,7 +65,7 @@ class IntradayProfile:
 
 def _cumulative(counts: list[float], at: float) -> float:
     """Units of a day's `counts` ordered before `at` seconds after midnight."""
-    hour, within = divmod(min(max(at, 0.0), HOURS * SECONDS_PER_HOUR), SECONDS_PER_HOUR)
+    hour, within = divmod(min(max(at, 0.0), SECONDS_PER_DAY), SECONDS_PER_HOUR)
     whole = int(hour)
     partial = counts[whole] * within / SECONDS_PER_HOUR if whole < HOURS else 0.0
     return sum(counts[:whole]) + partial
