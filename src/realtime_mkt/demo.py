@@ -57,6 +57,12 @@ def run_demo(settings: Settings, seconds: float, days: int, n_skus: int, scenari
 
         inputs = ["orders", "order-lines", "clicks", "inventory", "price-changes", "catalog"]
         wait_until_consumed(settings, inputs, 120, collecting_while_alive)
+        # the last day's re-evaluation ticks go out on the worker's next timer round, after
+        # the inputs that moved its day: let two rounds pass, then wait for those too
+        rounds_end = time.monotonic() + 2 * settings.tick_seconds
+        while time.monotonic() < rounds_end and collecting_while_alive():
+            time.sleep(0.2)
+        wait_until_consumed(settings, [*inputs, "sku-ticks"], 120, collecting_while_alive)
         live.collect()
         _summary(settings, live)
     finally:
