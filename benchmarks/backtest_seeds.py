@@ -8,7 +8,9 @@ in two checkouts to compare them. `--equal-service` adds the static (s, S) resto
 cycle service level when asked for 95 %, and the stock it would hold at the engine's service
 level (four more runs per seed). `--pricing-bounds` adds profit / clairvoyant with static list
 prices (the floor pricing must beat) and with pricing told each SKU's true price response (what
-learning it could be worth at most; two more runs per seed). `--cycles` adds a second table: per
+learning it could be worth at most), and with the response learned against the true expected
+units instead of the demand forecast (`backtest.KnownBaselineEngine`: what the forecast's errors
+cost pricing); three more runs per seed. `--cycles` adds a second table: per
 scenario, seed and lead time, the replenishment cycles and how many stocked out (their sum over
 the seeds too), to tell a change in a lead time's service from a stock-out or two.
 `--list-price-error` sets how far pricing assumes list prices are from the optimum before its
@@ -42,7 +44,7 @@ from realtime_mkt.sim.market import SCENARIOS
 
 COLUMNS = ["profit/clairvoyant", "CSL", "CSL worst lead time", "CSL best lead time", "on hand", "fill rate"]  # fmt: skip
 BASELINE_COLUMNS = ["static (s,S) CSL", "static (s,S) on hand at our CSL"]
-BOUND_COLUMNS = ["profit/clairvoyant, list prices", "profit/clairvoyant, known response"]
+BOUND_COLUMNS = ["profit/clairvoyant, list prices", "profit/clairvoyant, known response", "profit/clairvoyant, known baseline"]  # fmt: skip
 
 
 def profit_ratio(run: Run) -> float:
@@ -81,7 +83,8 @@ def figures(
     if pricing_bounds:
         static = run_backtest(scenario, days, skus, seed, dynamic=False, progress=False)
         known = run_backtest(scenario, days, skus, seed, known_response=True, progress=False)
-        row += [profit_ratio(static), profit_ratio(known)]
+        baseline = run_backtest(scenario, days, skus, seed, known_baseline=True, progress=False)
+        row += [profit_ratio(static), profit_ratio(known), profit_ratio(baseline)]
     return row, counts
 
 

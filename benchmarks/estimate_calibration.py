@@ -3,7 +3,9 @@
 For each scenario, seed and period of a backtest it reads every SKU's last price adjustment
 (the own-price response r̂, its standard error SE and the estimated optimum p̂*) and prints:
 
-- the spread of the errors (r̂ − r)/SE over all SKUs, and the RMS error against the RMS SE;
+- the spread of the errors (r̂ − r)/SE over all SKUs, the RMS error against the RMS SE, and
+  the least-squares slope of r̂ on r (1: the estimates follow the SKUs' differences; toward 0:
+  they lean on the prior, or on something they share);
 - the least-squares slope of the squared error of ln p̂* on s² = (SE/|r̂(1+r̂)|)², the spread
   pricing weighs the optimum by, over the SKUs with r̂ < −1 and s ≤ 0.4 (1: s is honest);
 - what the engine could see of it: the squared 15-day revisions of r̂ over the drop in SE² over
@@ -16,6 +18,11 @@ A last table gives the mean error of r̂ at the end of the run by how far the li
 from the optimum: estimates that lean toward the list price err with opposite signs.
 
     .ci/venv python benchmarks/estimate_calibration.py --scenarios steady mispriced --seeds 7 11
+        [--known-baseline]
+
+`--known-baseline` learns the responses against the true expected units of each day at the
+list price instead of the demand forecast (`backtest.KnownBaselineEngine`): what the
+forecast's errors cost the estimates.
 
 `--regression-alone` instead simulates the price-response regression and the pricing rule
 without the rest of the engine (one SKU, Poisson sales at a known level, no stock, 120 days):
@@ -52,10 +59,10 @@ def slope(x: list[float], y: list[float]) -> float:
 
 
 def calibration(
-    scenario: str, seed: int, days: int, skus: int, period: int
+    scenario: str, seed: int, days: int, skus: int, period: int, known_baseline: bool = False
 ) -> tuple[list[list], list[list[float]]]:
     """Rows of the period table and of the list-price table for one run."""
-    run = run_backtest(scenario, days, skus, seed, progress=False)
+    run = run_backtest(scenario, days, skus, seed, progress=False, known_baseline=known_baseline)
     truth = {s.sku_id: s for s in run.market.skus}
     true_optimum = {
         s.sku_id: math.log(optimum_price(s.unit_cost, s.response)) for s in truth.values()
@@ -74,7 +81,7 @@ def calibration(
     rows = []
     for start in range(0, days, period):
         end = min(start + period, days) - 1
-        z, errors, stderrs, s2, e2, d2 = [], [], [], [], [], []
+        z, errors, stderrs, s2, e2, d2, responses = [], [], [], [], [], [], []
         for sku_id in series:
             decision = last(sku_id, end)
             if decision is None:
@@ -83,6 +90,7 @@ def calibration(
             estimate, stderr = decision["elasticity"]["estimate"], decision["elasticity"]["stderr"]
             z.append((estimate - r) / stderr)
             errors.append(estimate - r)
+            responses.append(r)
             stderrs.append(stderr)
             if estimate < -1.0 and optimum_spread(estimate, stderr) <= MAX_SPREAD:
                 log_optimum = math.log(decision["optimum_price"])
@@ -103,6 +111,7 @@ def calibration(
         rows.append([
             f"{start}–{end + 1}", len(z), float(np.std(z)),
             math.sqrt(np.mean(np.square(errors))), math.sqrt(np.mean(np.square(stderrs))),
+            float(np.polyfit(responses, np.add(responses, errors), 1)[0]),
             slope(s2, e2), revised / dropped if dropped > 0 else math.nan,
             truth_z2 / pairs if pairs else math.nan,
             float(np.polyfit(s2, d2, 1)[0]) if len(s2) > 1 else math.nan,
@@ -176,7 +185,7 @@ def print_regression_alone(runs: int = 200) -> None:
 
 
 COLUMNS = [
-    "SKUs", "error / SE sd", "RMS error", "RMS SE", "error² of ln p̂* / s²",
+    "SKUs", "error / SE sd", "RMS error", "RMS SE", "r̂ on r slope", "error² of ln p̂* / s²",
     "revision² / SE² drop", "truth: (error / SE)²", "d² on s² slope",
 ]  # fmt: skip
 
@@ -186,6 +195,7 @@ def main() -> None:
     add_run_arguments(parser)
     parser.add_argument("--period", type=int, default=30)
     parser.add_argument("--regression-alone", action="store_true")
+    parser.add_argument("--known-baseline", action="store_true")
     args = parser.parse_args()
     if args.regression_alone:
         print_regression_alone()
@@ -195,7 +205,9 @@ def main() -> None:
     leans = []
     for scenario in args.scenarios:
         for seed in args.seeds:
-            rows, groups = calibration(scenario, seed, args.days, args.skus, args.period)
+            rows, groups = calibration(
+                scenario, seed, args.days, args.skus, args.period, args.known_baseline
+            )
             for days, count, *figures in rows:
                 cells = [f"{f:.2f}" for f in figures]
                 print(f"| {scenario} | {seed} | {days} | {count} | " + " | ".join(cells) + " |")

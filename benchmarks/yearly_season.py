@@ -9,8 +9,11 @@ against the demand that came (and its 90 % intervals' coverage), lost units, fil
 service, stock and profit.
 
     .ci/venv python benchmarks/yearly_season.py --seeds 7 11 [--days 730] [--skus 30] [--arms on]
+        [--known-baseline]
 
 `--arms on` runs the engine as it is only (season on), to compare two checkouts seed by seed.
+`--known-baseline` learns the price responses against each day's true demand instead of the
+forecast (`run_backtest(known_baseline=True)`): what the forecast's errors cost.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=730)
     parser.add_argument("--skus", type=int, default=30)
     parser.add_argument("--arms", nargs="+", choices=["on", "off"], default=["on", "off"])
+    parser.add_argument("--known-baseline", action="store_true")
     args = parser.parse_args()
     days = calendar(args.days)
     second = days[days.year == days.year.min() + 1]
@@ -65,7 +69,7 @@ def main() -> None:
     for seed in args.seeds:
         for yearly in (arm == "on" for arm in args.arms):
             run = run_backtest("holidays", args.days, args.skus, seed, progress=False,
-                               yearly_season=yearly)  # fmt: skip
+                               yearly_season=yearly, known_baseline=args.known_baseline)  # fmt: skip
             log, forecasts = pd.DataFrame(run.market.log), pd.DataFrame(run.forecasts)
             for period, span in (("holiday weeks", holiday), ("second year", second)):
                 rows.append({

@@ -32,7 +32,7 @@ from realtime_mkt.engine import (
 )
 from realtime_mkt.events import decode
 from realtime_mkt.models.ctr import CtrModel
-from realtime_mkt.models.daily_demand import FORECAST_AFTER_DAYS, day_of
+from realtime_mkt.models.daily_demand import FORECAST_AFTER_DAYS, ClosedDay, day_of
 from realtime_mkt.models.preference import PreferenceModel
 from realtime_mkt.policies import restock
 from realtime_mkt.policies.guardrails import GuardrailConfig
@@ -96,6 +96,26 @@ class KnownResponseEngine(SkuEngine):
         return self.truth[state.sku_id]
 
 
+class KnownBaselineEngine(SkuEngine):
+    """The engine, its price-response regression learning each closed day against the true
+    expected units at the list price (that day's competitor price held) instead of the demand
+    forecast: what the forecast's errors cost the estimates."""
+
+    def __init__(self, config: EngineConfig, market: Market, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self.market = market
+        self.skus = {s.sku_id: s for s in market.skus}
+
+    def response_baseline(self, state: SkuState, closed: ClosedDay) -> float:
+        sku, day = self.skus[state.sku_id], closed.day - day_of(START)
+        logged = next(
+            (r for r in reversed(self.market.log) if r["day"] == day and r["sku_id"] == sku.sku_id),
+            None,
+        )
+        competitor = None if logged is None else logged["competitor"]
+        return self.market.mean_demand(sku, day, sku.list_price, competitor)
+
+
 def random_audience(users: UserEngine, market: Market) -> AudienceSource:
     """Targeting's baseline: a SKU's promotions reach the same users, drawn at random from the
     market's, in place of the preference model's top ones (the bid from the CTR model's
@@ -137,6 +157,7 @@ class _Driver:
         tuned_restock: bool,
         known_response: bool,
         targeting: Targeting = "model",
+        known_baseline: bool = False,
     ) -> None:
         self.run = run
         self.users = UserEngine(CtrModel(), PreferenceModel())
@@ -148,6 +169,8 @@ class _Driver:
             self.engine: SkuEngine = TunedRestockEngine(config, audience=audience)
         elif known_response:
             self.engine = KnownResponseEngine(config, run.market, audience=audience)
+        elif known_baseline:
+            self.engine = KnownBaselineEngine(config, run.market, audience=audience)
         else:
             self.engine = SkuEngine(config, audience=audience)
         self.skus: dict[str, SkuState] = {}
@@ -213,11 +236,14 @@ def run_backtest(
     promotions: bool = True,
     targeting: Targeting = "model",
     yearly_season: bool = True,
+    known_baseline: bool = False,
 ) -> Run:
     """Simulate `days` days of `scenario` with the engine deciding; `dynamic=False` keeps list
     prices (the pricing baseline), `tuned_restock=True` swaps in the static (s, S) baseline,
     `service_level` is the cycle service level the catalog asks restocking for,
     `known_response=True` prices with the true price response (the bound on learning it),
+    `known_baseline=True` learns it against the true expected units instead of the forecast
+    (`KnownBaselineEngine`),
     `pricing_config` replaces the pricing policy's defaults, `promotions=False` leaves overstock
     to the list price's markdown, `targeting="random"` aims promotions at random users
     (`random_audience`) instead of the preference model's, `yearly_season=False` forecasts
@@ -230,10 +256,11 @@ def run_backtest(
         yearly_season=yearly_season,
         pricing=pricing_config or PricingConfig(),
     )
-    driver = _Driver(run, config, tuned_restock, known_response, targeting)
+    driver = _Driver(run, config, tuned_restock, known_response, targeting, known_baseline)
     kind = (
         "static (s,S)" if tuned_restock
         else "known price response" if known_response
+        else "known demand baseline" if known_baseline
         else ("engine" if promotions else "engine, no promotions") if dynamic
         else "static prices"
     )  # fmt: skip

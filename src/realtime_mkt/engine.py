@@ -21,7 +21,7 @@ from realtime_mkt.decisions import (
 )
 from realtime_mkt.events import InputEvent, format_time
 from realtime_mkt.key_value import KeyValueStore
-from realtime_mkt.models.daily_demand import MAX_GAP_DAYS, SECONDS_PER_DAY, day_of
+from realtime_mkt.models.daily_demand import MAX_GAP_DAYS, SECONDS_PER_DAY, ClosedDay, day_of
 from realtime_mkt.models.elasticity import CategoryPriors
 from realtime_mkt.models.intraday_profile import IntradayProfile
 from realtime_mkt.models.yearly_season import CategorySeasons
@@ -303,7 +303,7 @@ class SkuEngine:
                     price,
                     closed.units,
                     state.competitor_min,
-                    closed.expected,
+                    self.response_baseline(state, closed),
                     self.config.elasticity_forgetting,
                 )
             if closed.surprise is not None:
@@ -485,6 +485,13 @@ class SkuEngine:
         self.breaker.record(state.watermark, state.sku_id)
         state.price = guarded.price
         state.price_changes.append(state.watermark)
+
+    def response_baseline(self, state: SkuState, closed: ClosedDay) -> float:
+        """The units the price-response regression expects on a closed day at the list price:
+        the demand model's forecast, made before the day (backtests swap in the truth to
+        measure what the forecast's errors cost the estimate)."""
+        assert closed.expected is not None
+        return closed.expected
 
     def price_response(self, state: SkuState) -> tuple[float, float, float]:
         """What pricing knows of the SKU's price response: the own-price response, its standard

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from realtime_mkt.backtest import (
+    KnownBaselineEngine,
     Run,
     _Driver,
     cycle_counts,
@@ -22,8 +23,8 @@ from realtime_mkt.backtest import (
     service_frontier,
     stock_at_service,
 )
-from realtime_mkt.engine import EngineConfig
-from realtime_mkt.models.daily_demand import day_of
+from realtime_mkt.engine import EngineConfig, SkuEngine
+from realtime_mkt.models.daily_demand import ClosedDay, day_of
 from realtime_mkt.policies.pricing import PricingConfig
 from realtime_mkt.report import write_report
 from realtime_mkt.sim.market import SCENARIOS, START, WEEKDAY, Market, optimum_price
@@ -196,6 +197,47 @@ def test_the_pricing_bound_prices_with_the_true_response():
         assert a["elasticity"]["estimate"] == round(truth[a["sku_id"]], 4)
         assert a["elasticity"]["stderr"] == 0.0 and not a["exploration"]
         assert a["optimum_weight"] == 1.0
+
+
+def test_the_baseline_bound_learns_responses_against_each_days_true_demand(monkeypatch):
+    def true_demand(sku_id: str, closed: ClosedDay) -> float:
+        """The simulator's demand at the list price, the competitor's price that day held (no
+        weekdays in this market): base × (competitor / list)^cross."""
+        sku = markets[-1].skus_by_id[sku_id]
+        day = closed.day - day_of(START)
+        row = next(r for r in markets[-1].log if r["day"] == day and r["sku_id"] == sku_id)
+        return sku.base_demand * (row["competitor"] / sku.list_price) ** sku.cross
+
+    markets: list = []
+    init = Market.__init__
+
+    def remember(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.skus_by_id = {s.sku_id: s for s in self.skus}
+        markets.append(self)
+
+    learned: list[tuple[float, float]] = []  # (what the regression learned against, the truth)
+    for engine_class in (KnownBaselineEngine, SkuEngine):
+        baseline = engine_class.response_baseline
+
+        def spy(self, state, closed, baseline=baseline):
+            value = baseline(self, state, closed)
+            learned.append((value, true_demand(state.sku_id, closed)))
+            return value
+
+        monkeypatch.setattr(engine_class, "response_baseline", spy)
+    monkeypatch.setattr(Market, "__init__", remember)
+
+    run_backtest("competitor-war", 30, 4, 3, known_baseline=True, progress=False)
+    assert len({round(r["competitor"], 6) for r in markets[-1].log}) > 4  # the competitor moved
+    known, learned[:] = list(learned), []
+    assert len(known) > 50
+    for value, truth in known:
+        assert value == pytest.approx(truth, rel=1e-9)
+    # the engine's own run learns against its forecast, which is not the truth
+    run_backtest("competitor-war", 30, 4, 3, progress=False)
+    assert len(learned) > 50
+    assert np.mean([abs(value / truth - 1) for value, truth in learned]) > 0.02
 
 
 def test_each_known_sku_gets_the_days_tick_as_the_workers_timer_sends_it():
