@@ -162,9 +162,10 @@ def oj_elasticity(data: Path) -> dict[str, Any]:
     oj = pd.read_csv(data / "oj-dominicks" / "oj.csv")
     brands = {}
     for brand, rows in oj.groupby("brand"):
-        model = LogLogElasticity()
         # store-weeks without dates: no demand forecast to learn against, so the baseline is
-        # the brand's mean sales (a constant regressor: the plain log-log regression)
+        # the brand's mean sales (a constant regressor, which remembers no prices: the plain
+        # log-log regression)
+        model = LogLogElasticity(remembers_prices=False)
         baseline = float(rows.sales.mean())
         for price, units in zip(rows.price, rows.sales, strict=True):
             model.learn(float(price), float(units), None, baseline)

@@ -1,3 +1,4 @@
+import json
 import math
 
 import numpy as np
@@ -6,8 +7,10 @@ import pytest
 from realtime_mkt.decision_log import DecisionLog
 from realtime_mkt.engine import EngineConfig, SkuEngine
 from realtime_mkt.models.elasticity import (
+    PRICE_MEMORY_RATE,
     PRIOR_ELASTICITY,
     CategoryPriors,
+    K,
     LogLogElasticity,
     prior_key,
 )
@@ -17,12 +20,17 @@ from tests.helpers import EngineRun, catalog
 
 
 def simulate(
-    seed: int, days: int, truth: float = -1.8, cross: float = 0.5, matching: bool = False
+    seed: int,
+    days: int,
+    truth: float = -1.8,
+    cross: float = 0.5,
+    matching: bool = False,
+    remembers_prices: bool = True,
 ) -> LogLogElasticity:
     """Daily sales at a varying price; the competitor's price moves on its own, or (`matching`)
     always sits 3 % under ours."""
     rng = np.random.default_rng(seed)
-    model = LogLogElasticity()
+    model = LogLogElasticity(remembers_prices=remembers_prices)
     for _ in range(days):
         price = 20 * math.exp(rng.uniform(-0.08, 0.08))
         competitor = 0.97 * price if matching else 20 * math.exp(rng.uniform(-0.1, 0.1))
@@ -102,7 +110,41 @@ def test_a_baseline_that_follows_the_level_keeps_a_demand_shift_out_of_the_estim
     tracked = [shifted_market(seed, baseline_tracks=True) for seed in range(10)]
     fixed = [shifted_market(seed, baseline_tracks=False) for seed in range(10)]
     assert abs(np.mean(tracked) + 2.5) < 0.3
-    assert np.mean(fixed) > 0  # the doubled demand at the higher price reads as a rising curve
+    # the doubled demand at the higher price reads as a far weaker response (a rising curve,
+    # before the price memory took up some of the shift along with the raised price)
+    assert np.mean(fixed) > -2.0
+
+
+def season_and_misjudged_level(seed: int, remembers_prices: bool, truth: float = -1.8) -> tuple:
+    """Demand follows a 150-day season; prices wave ±15 % over 60 days with ±3 % exploration.
+    The baseline is a level learned at the demand model's rate from sales divided by a price
+    effect it misjudges (−3.5): it follows the season, and holds what of past prices' effect
+    the misjudgement left in it."""
+    rng = np.random.default_rng(seed)
+    model = LogLogElasticity(remembers_prices=remembers_prices)
+    level = 20.0
+    for day in range(300):
+        wave = 0.15 * math.sin(2 * math.pi * day / 60)
+        price = 20.0 * math.exp(wave) * (1.03 if (day // 2) % 2 else 0.97)
+        season = math.exp(0.4 * math.sin(2 * math.pi * day / 150 + 1.0))
+        units = rng.poisson(20.0 * season * (price / 20.0) ** truth)
+        model.learn(price, units, None, level)
+        level += PRICE_MEMORY_RATE * (units / (price / 20.0) ** -3.5 - level)
+    return model.own_price_response()
+
+
+def test_the_prices_a_misjudged_level_remembers_do_not_mislead_the_estimate():
+    remembered = [season_and_misjudged_level(seed, True) for seed in range(20)]
+    plain = [season_and_misjudged_level(seed, False) for seed in range(20)]
+
+    def covered(results: list[tuple[float, float, float]]) -> float:
+        return float(np.mean([abs(e + 1.8) <= 2 * se for e, se, _ in results]))
+
+    assert covered(remembered) >= 0.9
+    assert covered(plain) <= 0.5  # the level's memory of prices is read as price response
+    assert np.mean([abs(e + 1.8) for e, _, _ in remembered]) < 0.5 * np.mean(
+        [abs(e + 1.8) for e, _, _ in plain]
+    )
 
 
 def misled_then_exploring(seed: int, forgetting: float, truth: float = -1.8) -> LogLogElasticity:
@@ -152,7 +194,27 @@ def test_forgetting_bounds_the_days_the_estimate_counts():
 
 def test_round_trips_through_its_compact_form():
     model = simulate(1, 20)
-    assert LogLogElasticity.from_list(model.to_list()).estimate() == model.estimate()
+    restored = LogLogElasticity.from_list(json.loads(json.dumps(model.to_list())))
+    assert restored.estimate() == model.estimate()
+    assert restored.price_memory == model.price_memory is not None
+
+
+def test_statistics_stored_before_the_price_memory_go_on_with_an_empty_column():
+    plain = simulate(1, 60, remembers_prices=False)  # the memory's row and column stay 0
+    k = K - 1
+    old = [  # the same days as stored before the price memory: without its row and column
+        [plain.xtx[K * i + j] for i in range(k) for j in range(k)],
+        plain.xty[:k],
+        plain.yty,
+        plain.n,
+        plain.prior_elasticity,
+    ]
+    restored = LogLogElasticity.from_list(old)
+    assert restored.n == plain.n and restored.price_memory is None
+    assert restored.xtx == plain.xtx and restored.xty == plain.xty
+    assert restored.own_price_response() == plain.own_price_response()
+    restored.learn(20.0, 30.0, None, 30.0)  # and learns on, its memory starting at this price
+    assert restored.price_memory == pytest.approx(math.log(20.0))
 
 
 def test_the_remembered_response_follows_each_new_day_and_prior():

@@ -46,13 +46,14 @@ from realtime_mkt.policies.optimum import (
 )
 
 # loglog v2: the own-price response e − x; v3: the demand forecast as a regressor; v4: the
-# statistics forget (`EngineConfig.elasticity_forgetting`);
+# statistics forget (`EngineConfig.elasticity_forgetting`); v5: the prices the forecast's level
+# remembers as a regressor (`elasticity.PRICE_MEMORY_RATE`);
 # pricing v2: list price and optimum weighed by their precisions; v3: stock moves the price
 # only along a falling demand curve, by at most e^±MAX_LOG_MOVE; v4: the list price's error
 # learned from the SKUs (`list_price_error`); v5: overstock lowers the price by the holding cost
 # it saves (`optimum.overstock_cut`); v6: the target is the posterior mean of ln p*, not its
 # linearisation (`optimum.posterior_log_optimum`)
-MODEL_VERSION = "loglog-elasticity/v4+pricing/v6"
+MODEL_VERSION = "loglog-elasticity/v5+pricing/v6"
 MAX_LOG_MOVE = 10.0  # a factor of 22,000: past any guardrail, and finite
 
 
