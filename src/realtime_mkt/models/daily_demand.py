@@ -58,6 +58,7 @@ from realtime_mkt.models.intraday_profile import SECONDS_PER_DAY, DemandShare, c
 MAX_GAP_DAYS = 60  # a jump in event time longer than this learns at most this many empty days
 SEASON_AFTER_DAYS = 14
 FORECAST_AFTER_DAYS = 7  # days learned before the level is a forecast
+SPAN_DAYS = 28  # the level's span: past it, it learns at 2 / (span + 1) a day
 SEASON_RATE = 0.1
 BASELINE_SPANS = 13  # the baseline's span, in spans of the level: a year of daily demand
 PI90_Z = 1.645
@@ -109,7 +110,7 @@ class DailyDemand:
     level: float = 0.0
     var: float = 0.0
     season: list[float] = field(default_factory=lambda: [1.0] * 7)
-    span_days: int = 28
+    span_days: int = SPAN_DAYS
     scale: float = 1.0
     error_mean: float = 0.0  # smoothed forecast error (units, at the reference price)
     error_abs: float = 0.0  # smoothed absolute forecast error

@@ -49,12 +49,13 @@ from functools import lru_cache
 import numpy as np
 
 from realtime_mkt.key_value import KeyValueStore
+from realtime_mkt.models.daily_demand import SPAN_DAYS
 
 PRIOR_ELASTICITY = -2.62
 PRIOR_NOISE_VAR = 0.25
 K = 5  # regressors: intercept, ln price, ln(competitor / price), ln baseline, ln price remembered
-# the demand level's rate at its 28-day span (`DailyDemand.span_days`): how it holds past prices
-PRICE_MEMORY_RATE = 2.0 / 29.0
+# the demand level's rate at its default span: how it holds past prices
+PRICE_MEMORY_RATE = 2.0 / (SPAN_DAYS + 1)
 MATCH_MIN_DAYS = 14  # learned days before a competitor can be seen to match our moves
 MATCHED_SHARE = 0.1  # ... when the variance of its price ratio to ours is under this share of ours
 MIN_PRICE_VAR = 1e-6  # our ln price must have varied (a ±0.1 % spread) for either to be read

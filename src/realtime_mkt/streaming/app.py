@@ -166,9 +166,8 @@ def create_app(settings: Settings) -> faust.App:
     )
     # the decision log and what the engine pools over SKUs (restock's corrections, the list
     # prices' error, the categories' price responses and yearly seasons, when in the day orders
-    # come) share the SKU table, so their entries are
-    # written to the partition of the SKU being applied (`DeferredWrites.at`) and its changelog,
-    # with the batch's states
+    # come) share the SKU table, so their entries are written to the partition of the SKU being
+    # applied (`DeferredWrites.at`) and its changelog, with the batch's states
     engine = SkuEngine(audience=users.audience, store=sku_writes)
     shared_models: tuple[OnlineModel, ...] = (users.ctr, users.preference)
 
