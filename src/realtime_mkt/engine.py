@@ -21,6 +21,7 @@ from realtime_mkt.decisions import (
 )
 from realtime_mkt.events import InputEvent, format_time
 from realtime_mkt.key_value import KeyValueStore
+from realtime_mkt.models.category_response import CategoryResponses, part_of
 from realtime_mkt.models.daily_demand import MAX_GAP_DAYS, SECONDS_PER_DAY, ClosedDay, day_of
 from realtime_mkt.models.elasticity import CategoryPriors
 from realtime_mkt.models.intraday_profile import IntradayProfile
@@ -188,6 +189,8 @@ class SkuEngine:
         self.clock: float | None = None  # newest sale or tick seen across SKUs: drives the ticks
         # each category's pooled price response: the prior of its SKUs to come
         self.category_priors = CategoryPriors(store)
+        # each category's SKUs' price responses as they are: a prior in every SKU's pricing
+        self.category_responses = CategoryResponses(store)
         self.category_seasons = CategorySeasons(store)  # each category's ISO weeks, by year
         self.intraday = IntradayProfile(store)  # when in the day orders come
 
@@ -269,8 +272,17 @@ class SkuEngine:
         if state.catalog is not None:
             estimate, stderr, _ = state.elasticity.estimate()
             self.category_priors.update(state.catalog["category"], estimate, stderr)
+            self._learn_category_response(state)
             self._learn_list_price_error(state)
         return True
+
+    def _learn_category_response(self, state: SkuState) -> None:
+        """Replace the SKU's part in its category's pooled price responses by its latest
+        estimate, read without the pool."""
+        assert state.catalog is not None
+        new = part_of(*state.elasticity.own_price_response()[:2])
+        self.category_responses.update(state.catalog["category"], state.category_response, new)
+        state.category_response = new
 
     def _learn_list_price_error(self, state: SkuState) -> None:
         """Replace the SKU's part in the pooled estimate of how far list prices are from their
@@ -496,8 +508,8 @@ class SkuEngine:
     def price_response(self, state: SkuState) -> tuple[float, float, float]:
         """What pricing knows of the SKU's price response: the own-price response, its standard
         error and the cross elasticity (backtests swap in the truth to bound what learning it
-        is worth)."""
-        return state.elasticity.own_price_response()
+        is worth): `priced_response` with this engine's pool."""
+        return priced_response(state, self.category_responses)
 
     def _promote(self, state: SkuState, trigger: str, today: int, outcome: Outcome) -> None:
         bounds = self._bounds(state)
@@ -587,6 +599,15 @@ def demand_at_list_price(state: SkuState) -> float:
 # The response is estimated from prices near the list price; far from it (a list price typed as
 # 0.0001) it had restock ask for 10^16 units. A 30 % promotion at r = −3.1 is a factor of 3.
 MAX_PRICE_FACTOR = 10.0
+
+
+def priced_response(state: SkuState, categories: CategoryResponses) -> tuple[float, float, float]:
+    """The SKU's own-price response, its standard error and the cross elasticity, from its own
+    regression with its category's other SKUs in `categories` as a prior."""
+    if state.catalog is None:
+        return state.elasticity.own_price_response()
+    pooled = categories.prior(state.catalog["category"], state.category_response)
+    return state.elasticity.own_price_response(pooled)
 
 
 def price_factor(state: SkuState, price: float | None) -> float:

@@ -83,6 +83,7 @@ class SkuState:
     promo: dict[str, Any] | None = None  # the running promotion: discount, until, price, reference
     cycles: CycleService = field(default_factory=CycleService)  # restock's realised service
     list_price_distance: float | None = None  # its d² in the pooled list-price error
+    category_response: float | None = None  # its response in its category's pool
 
     @property
     def out_of_stock(self) -> bool:
@@ -147,6 +148,7 @@ class SkuState:
             "promo": self.promo,
             "cyc": self.cycles.to_list(),
             "lpd": self.list_price_distance,
+            "crp": self.category_response,
         }
 
     @classmethod
@@ -174,6 +176,8 @@ class SkuState:
             cycles=CycleService.from_list(data["cyc"]) if "cyc" in data else CycleService(),
             # states written before stop 32 have no part in the pool yet
             list_price_distance=data.get("lpd"),
+            # states written before stop 41 join their category's pool on their next day
+            category_response=data.get("crp"),
         )
         if state.promo is not None and "reference" not in state.promo:
             state.promo = _promo_before_stop_29(state)

@@ -16,6 +16,7 @@ from realtime_mkt.decision_log import RECENT_DECISIONS
 from realtime_mkt.engine import SkuEngine
 from realtime_mkt.events import format_time
 from realtime_mkt.models.elasticity import PRIOR_ELASTICITY
+from realtime_mkt.streaming.app import category_prior_view
 from realtime_mkt.streaming.routing import partition_of
 from tests.helpers import (
     T0,
@@ -222,31 +223,34 @@ def test_restarted_worker_recovers_state_from_changelog(worker, restore):
 
 
 def test_what_a_partition_pools_over_its_skus_comes_back_with_it(web_worker):
-    """Pricing's list-price error and the categories' price responses are pooled over the SKUs
-    of a partition and stored with them: a worker that lost its disk restores both, and prices
-    as the in-process engine does (the old and a new SKU of the partition); its `/sku` view,
-    `/health` and `/metrics` show the partition's list-price error."""
+    """Pricing's list-price error, the categories' pooled price responses and their priors for
+    new SKUs are pooled over the SKUs of a partition and stored with them: a worker that lost
+    its disk restores them, and prices as the in-process engine does (the old and a new SKU of
+    the partition); its `/sku` view shows the partition's list-price error and category prior,
+    `/health` and `/metrics` the list-price error."""
     worker = web_worker
     settings = worker.settings
     partitions = load_catalogue()["inventory"].partitions
     pool_partition = partition_of("lp-0", partitions)
-    skus = keys_on("inventory", pool_partition, 4, "lp-")
-    opened = [x for sku in skus[:3] for x in opening(sku, 400, lead_time_days=3)]
-    first = [x for sku in skus[:3] for x in priced_demand(sku, range(20))]
+    skus = keys_on("inventory", pool_partition, 7, "lp-")
+    old = skus[:6]  # enough for the category's pool to give each a prior
+    opened = [x for sku in old for x in opening(sku, 400, lead_time_days=3)]
+    first = [x for sku in old for x in priced_demand(sku, range(20))]
     worker.open_market(opened)
     produce_in_order(settings, first)
     worker.wait_idle(["orders", "order-lines"])
     engine = SkuEngine()
     replay(engine, opened + first)
-    assert engine.list_price_error.sums()[0] == 3  # the SKUs' estimates take part
+    assert engine.list_price_error.sums()[0] == 6  # the SKUs' estimates take part
+    assert engine.category_responses.prior("toys", None) is not None
     learned_prior = engine.category_priors.prior("toys")
     assert learned_prior != PRIOR_ELASTICITY
     worker.restart(wipe_local_state=True)
     worker.wait_ready()
     restart_day = T0 + 20 * 86_400
     newcomer = [
-        ("catalog", catalog(skus[3], lead_time_days=3)),
-        ("inventory", inventory(f"open-{skus[3]}", restart_day, skus[3], "snapshot", 400)),
+        ("catalog", catalog(skus[6], lead_time_days=3)),
+        ("inventory", inventory(f"open-{skus[6]}", restart_day, skus[6], "snapshot", 400)),
     ]
     worker.open_market(newcomer)
     # a dearer supplier: the old SKUs' optimum moves, and pricing follows it
@@ -254,23 +258,26 @@ def test_what_a_partition_pools_over_its_skus_comes_back_with_it(web_worker):
     second = [
         ("price-changes", {"event_id": f"cost-{sku}", "occurred_at": cost_at, "sku_id": sku,
                            "kind": "cost", "price": 12.0})
-        for sku in skus[:3]
+        for sku in old
     ] + [x for sku in skus for x in priced_demand(sku, range(20, 28))]  # fmt: skip
     produce_in_order(settings, second)
     _, expected = replay(SkuEngine(), opened + first + newcomer + second)
     wanted = {o.value["decision_id"]: o.value for o in expected if o.topic == "price-adjustments"}
     later = [v for v in wanted.values() if v["occurred_at"] > format_time(restart_day)]
     assert later and all(v["list_price_error"] != 0.1 for v in later)  # the pool's, not the prior
-    newcomers = [v for v in later if v["sku_id"] == skus[3]]
-    assert newcomers[0]["elasticity"]["estimate"] == round(learned_prior, 4)  # its category's
+    newcomers = [v for v in later if v["sku_id"] == skus[6]]
+    assert newcomers  # priced from its category's prior and pool, as restored (compared below)
     records = consume_decisions(settings, "price-adjustments", set(wanted))
     assert_same_decisions(by_id(records), wanted)
     worker.wait_idle(["orders", "order-lines"])
     engine = SkuEngine()
-    replay(engine, opened + first + newcomer + second)
+    states, _ = replay(engine, opened + first + newcomer + second)
     status, shown = get(settings.web_port, f"/sku/{skus[0]}")
     assert status == 200
     assert shown["pricing"]["list_price_error"] == pytest.approx(engine.list_price_error.value())
+    category_prior = category_prior_view(states[skus[0]], engine.category_responses)
+    assert category_prior is not None
+    assert shown["elasticity"]["category_prior"] == pytest.approx(category_prior)
     status, health = get(settings.web_port, "/health")
     assert status == 200 and set(health["list_prices"]) == {str(p) for p in range(partitions)}
     assert health["list_prices"][str(pool_partition)] == {

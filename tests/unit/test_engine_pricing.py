@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from realtime_mkt.engine import MarketBreaker, SkuEngine
 from realtime_mkt.events import format_time, parse_time
 from realtime_mkt.policies.guardrails import GuardrailConfig, PriceBounds, hard_floor
-from realtime_mkt.policies.list_price_error import ListPriceError
 from realtime_mkt.streaming.app import sku_summary
 from tests import helpers
 from tests.helpers import (
@@ -240,7 +239,7 @@ def test_the_sku_view_shows_where_pricing_starts_from():
     assert sigma == pytest.approx(math.sqrt((10 * 0.1**2 + 30 * 0.09 + own) / 41))
     assert prices_of(outputs)[-1]["list_price_error"] == round(sigma, 4)
     state = states["s"]
-    response, stderr, _ = state.elasticity.own_price_response()
+    response, stderr, _ = engine.price_response(state)
     shown = sku_summary(engine, state, engine.decisions)["pricing"]
     assert shown == {
         "list_price": 20.0,
@@ -251,5 +250,5 @@ def test_the_sku_view_shows_where_pricing_starts_from():
         "list_price_error": sigma,
     }
     # the view of a SKU of another partition weighs with that partition's pool
-    elsewhere = sku_summary(engine, state, engine.decisions, ListPriceError(0.1))["pricing"]
+    elsewhere = sku_summary(engine, state, engine.decisions, {})["pricing"]
     assert elsewhere["list_price_error"] == 0.1

@@ -26,8 +26,10 @@ such moves). Second year of the holidays market, four seeds: profit / clairvoyan
 The prior centres the own-price elasticity e on its category's pooled estimate when the engine
 has one (`CategoryPriors`), else on −2.62 (the meta-analysis mean of Bijmolt et al. 2005), with
 standard deviation `prior_sd`, and the cross elasticity x on 0; so a young SKU is priced like its
-category and its own data takes over as price variation accumulates. State is the sufficient
-statistics (XᵀX, Xᵀy, yᵀy, n) and the price memory: 33 numbers, cheap to keep per SKU.
+category and its own data takes over as price variation accumulates. Pricing adds a second
+prior, on e − x, from the category's other SKUs as they are now (`models/category_response.py`).
+State is the sufficient statistics (XᵀX, Xᵀy, yᵀy, n) and the price memory: 33 numbers, cheap to
+keep per SKU.
 
 The statistics forget: each learned day multiplies what came before by `forgetting` (the engine's
 0.99: a day weighs half as much 69 days later, and the data never count for more than about 100
@@ -59,6 +61,10 @@ PRICE_MEMORY_RATE = 2.0 / (SPAN_DAYS + 1)
 MATCH_MIN_DAYS = 14  # learned days before a competitor can be seen to match our moves
 MATCHED_SHARE = 0.1  # ... when the variance of its price ratio to ours is under this share of ours
 MIN_PRICE_VAR = 1e-6  # our ln price must have varied (a ±0.1 % spread) for either to be read
+_RESPONSE = np.array([0.0, 1.0, -1.0, 0.0, 0.0])  # e − x: units' response to our price alone
+_RESPONSE_OUTER = np.outer(_RESPONSE, _RESPONSE)
+
+Pooled = tuple[float, float]  # a prior on e − x: (mean, variance)
 
 
 @dataclass(slots=True)
@@ -76,7 +82,7 @@ class LogLogElasticity:
     remembers_prices: bool = True
     # the last `own_price_response` and what it was read from (n, prior): only `learn` changes
     # the statistics, and it counts n up; asked on every event of the SKU, it changes once a day
-    _response: tuple[tuple[int, float, float], tuple[float, float, float]] | None = field(
+    _response: tuple[tuple, tuple[float, float, float]] | None = field(
         default=None, repr=False, compare=False
     )
 
@@ -114,11 +120,11 @@ class LogLogElasticity:
         self.yty += y * y
         self.n += 1
 
-    def _posterior(self) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and covariance of (intercept, e, x): remembered by value, so a state
+    def _posterior(self, pooled: Pooled | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and covariance of the coefficients: remembered by value, so a state
         read back from the table reuses what its last reading computed (it changes once a day)."""
         return _posterior_by_value(
-            tuple(self.xtx), tuple(self.xty), self.yty, self.prior_elasticity, self.prior_sd
+            tuple(self.xtx), tuple(self.xty), self.yty, self.prior_elasticity, self.prior_sd, pooled
         )
 
     def estimate(self) -> tuple[float, float, float]:
@@ -127,18 +133,21 @@ class LogLogElasticity:
         beta, cov = self._posterior()
         return float(beta[1]), float(math.sqrt(max(cov[1, 1], 0.0))), float(beta[2])
 
-    def own_price_response(self) -> tuple[float, float, float]:
-        """The elasticity of units to our own price, its standard error, and x: what pricing,
-        demand and the explanations use.
+    def own_price_response(self, pooled: Pooled | None = None) -> tuple[float, float, float]:
+        """The elasticity of units to our own price, its standard error, and x.
 
         With competitors' prices held it is e − x (our price enters both terms). When the
         competitor matches our moves (`competitor_matches`), a move of ours leaves the price
         ratio where it was and sales respond with e alone: x is then neither identified nor
-        relevant, and counting its prior spread in the error would keep pricing exploring."""
-        read_from = (self.n, self.prior_elasticity, self.prior_sd)
+        relevant, and counting its prior spread in the error would keep pricing exploring.
+
+        `pooled` (mean, variance) is what the SKU's category tells of e − x
+        (`models/category_response.py`): pricing reads the response with it, the demand model
+        and the category's pool without it (the pool must not learn from itself)."""
+        read_from = (self.n, self.prior_elasticity, self.prior_sd, pooled)
         if self._response is not None and self._response[0] == read_from:
             return self._response[1]
-        beta, cov = self._posterior()
+        beta, cov = self._posterior(pooled)
         if self.competitor_matches():
             response = float(beta[1]), float(math.sqrt(max(cov[1, 1], 0.0))), float(beta[2])
         else:
@@ -191,6 +200,7 @@ def _posterior_by_value(
     yty: float,
     prior_elasticity: float,
     prior_sd: float,
+    pooled: Pooled | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     n = xtx[0]  # the days learned, discounted by the forgetting
     xtx_m = np.array(xtx).reshape(K, K)
@@ -199,13 +209,16 @@ def _posterior_by_value(
     def fit(noise: float) -> tuple[np.ndarray, np.ndarray, float]:
         """Posterior mean and precision for a noise variance, and the residual variance."""
         # flat priors on the intercept and the baseline's and price memory's coefficients;
-        # N(prior, prior_sd²) on both elasticities
+        # N(prior, prior_sd²) on both elasticities; and the category's N(mean, variance) on e − x
         weight = noise / prior_sd**2
         precision = np.diag([1e-6, weight, weight, 1e-6, 1e-6])
         a = xtx_m + precision
-        beta = np.linalg.solve(
-            a, xty_v + precision @ np.array([0.0, prior_elasticity, 0.0, 0.0, 0.0])
-        )
+        b = xty_v + precision @ np.array([0.0, prior_elasticity, 0.0, 0.0, 0.0])
+        if pooled is not None:
+            mean, variance = pooled
+            a = a + noise / variance * _RESPONSE_OUTER
+            b = b + noise / variance * mean * _RESPONSE
+        beta = np.linalg.solve(a, b)
         if n <= K:
             return beta, a, PRIOR_NOISE_VAR
         sse = yty - 2 * beta @ xty_v + beta @ xtx_m @ beta

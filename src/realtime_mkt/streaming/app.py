@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -23,6 +24,7 @@ from realtime_mkt.engine import (
     closing_day,
     forecast_factor,
     order_lines,
+    priced_response,
     sku_signal,
     tick,
 )
@@ -37,7 +39,9 @@ from realtime_mkt.events import (
     format_time,
     not_ahead,
 )
+from realtime_mkt.key_value import KeyValueStore
 from realtime_mkt.models.base import OnlineModel
+from realtime_mkt.models.category_response import CategoryResponses
 from realtime_mkt.models.ctr import CtrModel
 from realtime_mkt.models.daily_demand import SECONDS_PER_DAY, day_of
 from realtime_mkt.models.preference import PreferenceModel
@@ -571,18 +575,18 @@ def create_app(settings: Settings) -> faust.App:
         metrics.export_list_prices(held_list_prices())
         return web.bytes(generate_latest(metrics.REGISTRY), content_type=metrics.CONTENT_TYPE)
 
-    def list_prices_at(partition: int) -> ListPriceError:
-        """The list prices' error pooled over the SKUs of a partition, as stored."""
-        stored = DeferredWrites(sku_table)  # only read: one partition's entries, as the agent sees
+    def stored_at(partition: int) -> DeferredWrites:
+        """The SKU table's entries of a partition as stored (its pools), only read."""
+        stored = DeferredWrites(sku_table)
         stored.at(partition)
-        return ListPriceError(engine.list_price_error.prior, stored)  # the prior pricing uses
+        return stored
 
     def held_list_prices() -> dict[int, tuple[float, int]]:
         """For each SKU partition this worker holds: the list prices' error its pricing weighs
         with, and how many SKUs it was learned from."""
         held = {}
         for partition in sorted(assigned(catalogue["inventory"].full_name(settings))):
-            pool = list_prices_at(partition)
+            pool = ListPriceError(engine.list_price_error.prior, stored_at(partition))
             held[partition] = (pool.value(), int(pool.sums()[0]))
         return held
 
@@ -625,7 +629,7 @@ def create_app(settings: Settings) -> faust.App:
                 engine,
                 state,
                 stored_decisions,
-                list_prices_at(routing.partition_of(sku_id, catalogue["inventory"].partitions)),
+                stored_at(routing.partition_of(sku_id, catalogue["inventory"].partitions)),
             ),
         )
 
@@ -665,16 +669,21 @@ def sku_summary(
     engine: SkuEngine,
     state: SkuState,
     decisions: DecisionLog,
-    list_prices: ListPriceError | None = None,
+    pools: KeyValueStore | None = None,
 ) -> dict[str, Any]:
     """What the `/sku/<id>` view shows: price state, stock, estimates and the last decisions
-    (from `decisions`); `list_prices` is the SKU's partition's pool (default: the engine's)."""
+    (from `decisions`); `pools` holds the pooled estimates of the SKU's partition (default: the
+    engine's)."""
+    list_prices, categories = engine.list_price_error, engine.category_responses
+    if pools is not None:
+        list_prices = ListPriceError(list_prices.prior, pools)
+        categories = CategoryResponses(pools)
     # the same reading as price adjustments: the own-price response and the cross elasticity
-    response, stderr, cross = state.elasticity.own_price_response()
+    response, stderr, cross = priced_response(state, categories)
     return {
         "sku_id": state.sku_id,
         "price": state.price,
-        "pricing": pricing_view(state, (list_prices or engine.list_price_error).value()),
+        "pricing": pricing_view(state, response, stderr, list_prices.value()),
         "unit_cost": state.unit_cost,
         "competitor_prices": state.competitor_prices,
         "reference_price_30d_min": state.reference_price_30d_min,
@@ -683,7 +692,12 @@ def sku_summary(
         "on_order": state.on_order,
         "forecast": {**forecast_summary(state), "history_days": state.demand.n},
         "cycle_service": cycle_service_view(engine, state),
-        "elasticity": {"estimate": response, "stderr": stderr, "cross": cross},
+        "elasticity": {
+            "estimate": response,
+            "stderr": stderr,
+            "cross": cross,
+            "category_prior": category_prior_view(state, categories),
+        },
         "clicks": {"per_day": state.clicks.level, "history_days": state.clicks.n},
         "last_decisions": [
             {
@@ -696,13 +710,27 @@ def sku_summary(
     }
 
 
-def pricing_view(state: SkuState, list_price_error: float) -> dict[str, Any]:
+def category_prior_view(state: SkuState, categories: CategoryResponses) -> dict[str, float] | None:
+    """The prior the SKU's category's other SKUs give its price response (mean, standard
+    deviation, how many), or None while they are too few."""
+    if state.catalog is None:
+        return None
+    category = state.catalog["category"]
+    prior = categories.prior(category, state.category_response)
+    if prior is None:
+        return None
+    others = categories.sums(category)[0] - (state.category_response is not None)
+    return {"mean": prior[0], "sd": math.sqrt(prior[1]), "skus": int(others)}
+
+
+def pricing_view(
+    state: SkuState, response: float, stderr: float, list_price_error: float
+) -> dict[str, Any]:
     """What pricing's target starts from (before stock, exploration and guardrails): the list
     price, the profit optimum at the estimated price response (None unless demand is elastic),
     the estimate's precision weight against the list price (linearised, the share of the way
     from one to the other the target takes; exploration runs below one half), and the list
     prices' error it was weighed with."""
-    response, stderr, _ = state.elasticity.own_price_response()
     cost = state.unit_cost
     return {
         "list_price": None if state.catalog is None else state.catalog["list_price"],
