@@ -140,7 +140,9 @@ def alone(
     for day in range(120):
         estimate, stderr, _ = model.own_price_response()
         if priced:
-            view = MarketView(price, list_price, 0.15, 10.0, estimate, stderr, 0.0, 0, 0.0, day)
+            view = MarketView(
+                price, list_price, 0.15, 10.0, estimate, stderr, stderr, 0.0, 0, 0.0, day
+            )
             target = target_price(f"sku-{seed}", view, PricingConfig())
             price, exploring = target.price, target.exploration
         else:

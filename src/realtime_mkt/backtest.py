@@ -95,6 +95,9 @@ class KnownResponseEngine(SkuEngine):
     def price_response(self, state: SkuState) -> tuple[float, float, float]:
         return self.truth[state.sku_id]
 
+    def exploration_stderr(self, state: SkuState) -> float:
+        return 0.0
+
 
 class KnownBaselineEngine(SkuEngine):
     """The engine, its price-response regression learning each closed day against the true

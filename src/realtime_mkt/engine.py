@@ -479,6 +479,7 @@ class SkuEngine:
             unit_cost=bounds.unit_cost,
             elasticity=response[0],
             stderr=response[1],
+            own_stderr=self.exploration_stderr(state),
             demand_per_day=demand_at_list_price(state),
             on_hand=stock_to_sell(state),
             cover_days_needed=state.catalog["lead_time_days"],
@@ -504,6 +505,11 @@ class SkuEngine:
         measure what the forecast's errors cost the estimate)."""
         assert closed.expected is not None
         return closed.expected
+
+    def exploration_stderr(self, state: SkuState) -> float:
+        """The standard error exploration reads: the SKU's own regression's, without its
+        category's prior (`pricing.MarketView.own_stderr`; the backtests' bound: 0)."""
+        return state.elasticity.own_price_response()[1]
 
     def price_response(self, state: SkuState) -> tuple[float, float, float]:
         """What pricing knows of the SKU's price response: the own-price response, its standard

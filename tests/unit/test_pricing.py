@@ -14,6 +14,7 @@ def view(**overrides):
     base = {"price": 20.0, "list_price": 20.0, "list_price_error": 0.1, "unit_cost": 10.0, "elasticity": -3.0, "stderr": 0.0, "demand_per_day": 10.0,
             "on_hand": 100, "cover_days_needed": 3.0, "day": 0}  # fmt: skip
     base.update(overrides)
+    base.setdefault("own_stderr", base["stderr"])  # no category prior unless a test sets one
     return MarketView(**base)
 
 
@@ -91,6 +92,18 @@ def test_exploration_stops_once_the_optimum_is_trusted_more_than_the_list_price(
     assert trusted.price == pytest.approx(
         math.exp(posterior_log_optimum(10.0, -3.0, 0.5, 20.0, 0.1))
     )
+
+
+def test_exploration_reads_the_skus_own_days_and_the_target_its_category_too():
+    # the category's prior makes the estimate surer (SE 0.5: trusted), its own days are not
+    pooled = target_price("s", view(stderr=0.5, own_stderr=0.7), CONFIG)
+    assert pooled.exploration and pooled.weight > 0.5
+    unexplored = math.exp(posterior_log_optimum(10.0, -3.0, 0.5, 20.0, 0.1))
+    assert pooled.price / unexplored == pytest.approx(1.05) or pooled.price / unexplored == (
+        pytest.approx(0.95)
+    )
+    # the SKU's own days trusted: no exploration, whatever the prior adds
+    assert not target_price("s", view(stderr=0.5, own_stderr=0.55), CONFIG).exploration
 
 
 @given(

@@ -28,7 +28,11 @@ enforce). Scarcity needs demand to fall with the price (e < 0), overstock an opt
 optimum is less precise than the list price (w < `explore_below_weight`, one half) the target
 is nudged ±`exploration` on alternate two-day blocks, so prices keep the variation that
 identifies it; once the estimate is trusted more than the list price, exploring further costs
-more than it returns.
+more than it returns. Exploration reads w from the SKU's own days alone (`own_stderr`), the
+target from its estimate with its category's prior (`stderr`, `models/category_response.py`):
+the prior makes the estimate surer but does not identify the SKU's own response, and a pool
+whose SKUs all stopped exploring would stop learning (v7; read by both, the holidays market's
+second year lost 0.27 points of profit over eight seeds).
 """
 
 from __future__ import annotations
@@ -52,8 +56,9 @@ from realtime_mkt.policies.optimum import (
 # only along a falling demand curve, by at most e^±MAX_LOG_MOVE; v4: the list price's error
 # learned from the SKUs (`list_price_error`); v5: overstock lowers the price by the holding cost
 # it saves (`optimum.overstock_cut`); v6: the target is the posterior mean of ln p*, not its
-# linearisation (`optimum.posterior_log_optimum`)
-MODEL_VERSION = "loglog-elasticity/v5+pricing/v6"
+# linearisation (`optimum.posterior_log_optimum`); v7: the response read with its category's
+# other SKUs as a prior (`models/category_response.py`), exploration on the SKU's own days
+MODEL_VERSION = "loglog-elasticity/v5+pricing/v7"
 MAX_LOG_MOVE = 10.0  # a factor of 22,000: past any guardrail, and finite
 
 
@@ -94,7 +99,8 @@ class MarketView:
     list_price_error: float  # σ_L: how far list prices typically are from the optimum
     unit_cost: float
     elasticity: float  # own-price response (competitors' prices held)
-    stderr: float
+    stderr: float  # with the SKU's category as a prior
+    own_stderr: float  # from the SKU's own days alone: what exploration reads
     demand_per_day: float  # at the current price
     on_hand: int
     cover_days_needed: float  # the lead time: until an order placed now can arrive
@@ -163,7 +169,10 @@ def target_price(sku_id: str, view: MarketView, config: PricingConfig) -> PriceT
             if cut > config.min_change:
                 target *= 1.0 - cut
                 reasons.append("overstock")
-    explore = weight < config.explore_below_weight
+    # the category's prior makes the estimate surer, not the SKU's own response identifiable
+    explore = (
+        optimum_weight(e, view.own_stderr, view.list_price_error) < config.explore_below_weight
+    )
     if explore:
         target *= 1.0 + config.exploration * _exploration_sign(sku_id, view.day)
         reasons.append("exploration")
