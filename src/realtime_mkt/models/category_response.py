@@ -12,7 +12,7 @@ prior, N(μ, τ²·(1 + 1/n)), beside its own regression:
   move it a little and a catalog's worth replaces it.
 
 τ² is read from the estimates as they are, their own errors included, so it is wider than the
-true spread (on the simulator 0.5–0.7 against 0.2–0.3) and pools less than it could: the
+true spread (on the simulator 0.67–0.70 against 0.2–0.4) and pools less than it could: the
 textbook moment estimator, which subtracts the estimates' squared standard errors, pooled more
 and earned less (docs/reports.md, *Price responses pooled by category*).
 

@@ -80,7 +80,7 @@ class LogLogElasticity:
     price_memory: float | None = None  # ln price averaged as the demand level averages sales
     # False where the baseline is no forecast (a constant holds no prices): the column stays 0
     remembers_prices: bool = True
-    # the last `own_price_response` and what it was read from (n, prior): only `learn` changes
+    # the last `own_price_response` and what it was read from (n, priors): only `learn` changes
     # the statistics, and it counts n up; asked on every event of the SKU, it changes once a day
     _response: tuple[tuple, tuple[float, float, float]] | None = field(
         default=None, repr=False, compare=False
