@@ -17,8 +17,7 @@ from realtime_mkt.models.category_response import (
 )
 from realtime_mkt.models.elasticity import LogLogElasticity
 from realtime_mkt.streaming.app import sku_summary
-from tests.helpers import priced_demand, replay
-from tests.unit.test_engine_pricing import opening
+from tests.helpers import opening, priced_demand, replay
 
 
 def test_each_sku_counts_once_with_its_latest_response():
@@ -123,7 +122,7 @@ def test_pricing_reads_the_response_with_its_category_and_the_view_shows_it():
     engine = SkuEngine()
     inputs = []
     for sku in ("a", "b", "c", "d", "e", "f"):
-        inputs += opening(sku) + priced_demand(sku, range(20))
+        inputs += opening(sku, 200) + priced_demand(sku, range(20))
     states, _ = replay(engine, inputs)
     state = states["a"]
     assert state.category_response == part_of(*state.elasticity.own_price_response()[:2])

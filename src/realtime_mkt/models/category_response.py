@@ -87,12 +87,16 @@ class CategoryResponses:
         deviations, degrees = self.spread_sums()
         return (PRIOR_SKUS * PRIOR_SD**2 + max(deviations, 0.0)) / (PRIOR_SKUS + max(degrees, 0.0))
 
+    def others(self, category: str, own: float | None) -> tuple[float, float]:
+        """(SKUs, Σ response) over the other SKUs of `category` than the one whose part in the
+        sums is `own` (None: it takes no part)."""
+        count, total, _ = self.sums(category)
+        return (count, total) if own is None else (count - 1.0, total - own)
+
     def prior(self, category: str, own: float | None) -> Pooled | None:
         """The prior on a SKU's response from the other SKUs of its `category` (`own`: the
         SKU's part in the sums), or None while they are too few to tell."""
-        count, total, _ = self.sums(category)
-        if own is not None:
-            count, total = count - 1.0, total - own
+        count, total = self.others(category, own)
         if count < MIN_OTHERS or self.spread_sums()[1] < MIN_DEGREES:
             return None
         return total / count, self.spread() * (1.0 + 1.0 / count)

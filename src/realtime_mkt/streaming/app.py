@@ -719,7 +719,7 @@ def category_prior_view(state: SkuState, categories: CategoryResponses) -> dict[
     prior = categories.prior(category, state.category_response)
     if prior is None:
         return None
-    others = categories.sums(category)[0] - (state.category_response is not None)
+    others, _ = categories.others(category, state.category_response)
     return {"mean": prior[0], "sd": math.sqrt(prior[1]), "skus": int(others)}
 
 
@@ -729,8 +729,8 @@ def pricing_view(
     """What pricing's target starts from (before stock, exploration and guardrails): the list
     price, the profit optimum at the estimated price response (None unless demand is elastic),
     the estimate's precision weight against the list price (linearised, the share of the way
-    from one to the other the target takes; exploration runs below one half), and the list
-    prices' error it was weighed with."""
+    from one to the other the target takes; exploration reads the same weight from the SKU's
+    own standard error), and the list prices' error it was weighed with."""
     cost = state.unit_cost
     return {
         "list_price": None if state.catalog is None else state.catalog["list_price"],
