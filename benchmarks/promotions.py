@@ -5,8 +5,11 @@ Per seed, four runs of `realtime-mkt backtest --scenario overstock` (no restock 
 engine, the engine with its promotions aimed at random users (`targeting="random"`), the engine
 with promotions off (overstock left to the markdown), and static list prices. Each prints gross
 profit (ad spend taken off), carrying cost at `backtest.CARRYING_RATE`, the two's difference, the
-stock at cost on the last day, and what the promotions' ads did; then the engine's margin over
-the markdown alone and over random targeting, net of carrying cost.
+stock at cost on the last day, and what the promotions' ads did (their profit: the margin of the
+units they sold less their spend); then the engine's margin over the markdown alone and over
+random targeting, net of carrying cost, and the ads' own profit with either audience. The
+whole market's profit moves by more than the ads earn when one promotion starts a day sooner,
+so the ads' own profit is what tells the audiences apart.
 
     .ci/venv python benchmarks/promotions.py --seeds 7 11 13 [--days 120] [--skus 30]
 """
@@ -44,6 +47,7 @@ def figures(seed: int, days: int, skus: int, **variant: bool | str) -> dict[str,
         "ad CTR": ads["ctr"],
         "ad units": ads["units"],
         "ad spend": round(ads["spend"]),
+        "ad profit": round(ads["profit"]),
         "ad units per 1,000 impressions": round(
             1000 * ads["units"] / max(ads["impressions"], 1), 1
         ),
@@ -57,6 +61,7 @@ def main() -> None:
     parser.add_argument("--skus", type=int, default=30)
     args = parser.parse_args()
     rows, margins = [], {"no promotions": [], "random audience": []}
+    ad_profits: dict[str, list[int]] = {"engine": [], "random audience": []}
     for seed in args.seeds:
         by_variant = {
             name: figures(seed, args.days, args.skus, **variant)
@@ -66,6 +71,8 @@ def main() -> None:
         net = {name: f["gross - carrying"] for name, f in by_variant.items()}
         for against, kept in margins.items():
             kept.append(net["engine"] - net[against])
+        for name, kept in ad_profits.items():
+            kept.append(by_variant[name]["ad profit"])
         print(
             f"seed {seed}: engine net of carrying cost against "
             + ", ".join(f"{name} {kept[-1]:+,}" for name, kept in margins.items()),
@@ -75,6 +82,12 @@ def main() -> None:
         print(pd.DataFrame(rows).to_string(index=False))
     for against, kept in margins.items():
         print(f"engine against {against}, per seed: {kept}; mean {sum(kept) / len(kept):+,.0f}")
+    aimed, chance = (sum(kept) for kept in ad_profits.values())
+    print(
+        f"the ads' own profit, model audience / random audience: {aimed:,} / {chance:,} "
+        f"({aimed / max(chance, 1):.2f}x; per seed {ad_profits['engine']} / "
+        f"{ad_profits['random audience']})"
+    )
 
 
 if __name__ == "__main__":

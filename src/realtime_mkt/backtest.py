@@ -399,14 +399,18 @@ def evaluate(run: Run, static: Run, restock_baselines: list[Run]) -> dict[str, A
 
 
 def promotion_ads(log: pd.DataFrame) -> dict[str, float]:
-    """What the promotions' ads did: impressions, clicks, their CTR, units sold and spend."""
+    """What the promotions' ads did: impressions, clicks, their CTR, units sold, spend, and
+    their profit: the margin of the units they sold at the day's price, less the spend."""
     impressions, clicks = int(log.ad_impressions.sum()), int(log.ad_clicks.sum())
+    spend = float(log.ad_spend.sum())
+    margin = float((log.ad_units * (log.price - log.unit_cost)).sum())
     return {
         "impressions": impressions,
         "clicks": clicks,
         "ctr": round(clicks / impressions, 4) if impressions else 0.0,
         "units": int(log.ad_units.sum()),
-        "spend": round(float(log.ad_spend.sum()), 2),
+        "spend": round(spend, 2),
+        "profit": round(margin - spend, 2),
     }
 
 

@@ -87,9 +87,8 @@ def markdown(figures: dict[str, Any], context: dict[str, Any], plots: list[str])
         f"Decisions: {figures['decisions']}; impressions scored: {figures['impressions']}.",
         "",
         "Promotion ads: {impressions} impressions to the promotions' audiences, {clicks} clicks"
-        " (CTR {ctr}), {units} units sold through them, {spend} spent.".format(
-            **figures["promotion_ads"]
-        ),
+        " (CTR {ctr}), {units} units sold through them, {spend} spent, {profit} earned net of"
+        " that spend.".format(**figures["promotion_ads"]),
         "",
     ]
     lines += [f"![{name}]({name})" for name in plots]

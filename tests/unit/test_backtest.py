@@ -271,6 +271,10 @@ def test_overstocked_skus_get_promotions_and_cost_less_to_hold_than_the_static_t
     figures = evaluate(run, static, [static])
     assert figures["carrying_cost"] < figures["carrying_cost_static"]
     assert figures["stock_value_end"] < figures["stock_value_end_static"]
+    ads = figures["promotion_ads"]  # the ads' own profit: their units' margin less their spend
+    margin = sum(r["ad_units"] * (r["price"] - r["unit_cost"]) for r in run.market.log)
+    assert ads["units"] > 0 and ads["profit"] == pytest.approx(margin - ads["spend"], abs=0.01)
+    assert ads["profit"] > 0
 
 
 @pytest.mark.parametrize(("scenario", "prior"), [("mispriced", 0.1), ("steady", 0.3)])
