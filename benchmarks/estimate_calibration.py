@@ -45,6 +45,7 @@ from realtime_mkt.engine import EngineConfig
 from realtime_mkt.events import parse_time
 from realtime_mkt.models.daily_demand import day_of
 from realtime_mkt.models.elasticity import PRIOR_ELASTICITY, LogLogElasticity
+from realtime_mkt.policies.list_price_error import Anchor
 from realtime_mkt.policies.optimum import optimum_price, optimum_spread
 from realtime_mkt.policies.pricing import MarketView, PricingConfig, target_price
 
@@ -141,7 +142,16 @@ def alone(
         estimate, stderr, _ = model.own_price_response()
         if priced:
             view = MarketView(
-                price, list_price, 0.15, 10.0, estimate, stderr, stderr, 0.0, 0, 0.0, day
+                price,
+                Anchor(list_price, 0.15, 1.0, 0.15),
+                10.0,
+                estimate,
+                stderr,
+                stderr,
+                0.0,
+                0,
+                0.0,
+                day,
             )
             target = target_price(f"sku-{seed}", view, PricingConfig())
             price, exploring = target.price, target.exploration

@@ -10,6 +10,7 @@ from realtime_mkt.events import format_time
 from realtime_mkt.models.daily_demand import SECONDS_PER_DAY
 from realtime_mkt.policies import pricing, promo, restock
 from realtime_mkt.policies.guardrails import GuardedPrice
+from realtime_mkt.policies.list_price_error import Anchor
 from realtime_mkt.sku_state import SkuState
 
 DECISION_NAMESPACE = uuid.UUID("6f1d3c52-8a55-4c57-9a43-2f1f6f0e7b11")
@@ -126,7 +127,8 @@ def price_adjustment(
         "target_price": positive_price(target.price),
         "optimum_price": None if target.optimum is None else positive_price(target.optimum),
         "optimum_weight": round(target.weight, 4),
-        "list_price_error": round(target.list_price_error, 4),
+        "list_price_error": round(target.anchor.list_price_error, 4),
+        "anchor": anchor_fields(target.anchor),
         "reason_codes": reasons,
         "binding_rule": guarded.binding_rule,
         "clamp_trail": guarded.clamp_trail,
@@ -144,6 +146,15 @@ def price_adjustment(
         "trigger_event_id": trigger,
     }
     return Output(PRICE, state.sku_id, value)
+
+
+def anchor_fields(anchor: Anchor) -> dict[str, float]:
+    """Where the target started from, as price adjustments and the `/sku` view show it."""
+    return {
+        "price": positive_price(anchor.price),
+        "error": round(anchor.error, 4),
+        "list_share": round(anchor.list_share, 4),
+    }
 
 
 def positive_price(price: float) -> float:

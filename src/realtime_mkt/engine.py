@@ -27,6 +27,7 @@ from realtime_mkt.models.elasticity import CategoryPriors
 from realtime_mkt.models.intraday_profile import IntradayProfile
 from realtime_mkt.models.yearly_season import CategorySeasons
 from realtime_mkt.policies import cycle_service, pricing, promo, restock
+from realtime_mkt.policies.category_markup import CategoryMarkups, markup_of
 from realtime_mkt.policies.cycle_service import CyclePool
 from realtime_mkt.policies.guardrails import (
     GuardrailConfig,
@@ -35,7 +36,12 @@ from realtime_mkt.policies.guardrails import (
     guard_price,
     hard_floor,
 )
-from realtime_mkt.policies.list_price_error import ListPriceError, squared_distance
+from realtime_mkt.policies.list_price_error import (
+    Anchor,
+    ListPriceError,
+    blend_part,
+    squared_distance,
+)
 from realtime_mkt.sku_state import SkuState
 
 MAX_COMPETITORS = 16
@@ -186,6 +192,7 @@ class SkuEngine:
         self.cycle_pool = CyclePool(store)  # restock's correction per lead time
         # how far list prices are from their optimum, learned across SKUs (pricing's trust)
         self.list_price_error = ListPriceError(self.config.pricing.list_price_error, store)
+        self.category_markups = CategoryMarkups(store)  # the list prices' markups by category
         self.clock: float | None = None  # newest sale or tick seen across SKUs: drives the ticks
         # each category's pooled price response: the prior of its SKUs to come
         self.category_priors = CategoryPriors(store)
@@ -273,6 +280,7 @@ class SkuEngine:
             estimate, stderr, _ = state.elasticity.estimate()
             self.category_priors.update(state.catalog["category"], estimate, stderr)
             self._learn_category_response(state)
+            self._learn_markup(state)
             self._learn_list_price_error(state)
         return True
 
@@ -284,16 +292,27 @@ class SkuEngine:
         self.category_responses.update(state.catalog["category"], state.category_response, new)
         state.category_response = new
 
-    def _learn_list_price_error(self, state: SkuState) -> None:
-        """Replace the SKU's part in the pooled estimate of how far list prices are from their
-        optimum by what its latest price response says."""
+    def _learn_markup(self, state: SkuState) -> None:
+        """Replace the SKU's part in its category's list-price markups by its latest ones."""
         assert state.catalog is not None
-        new = None
+        new = markup_of(state.catalog["list_price"], state.unit_cost)
+        self.category_markups.update(state.catalog["category"], state.markup, new)
+        state.markup = new
+
+    def _learn_list_price_error(self, state: SkuState) -> None:
+        """Replace the SKU's part in the pooled estimate of how far list prices, and its
+        category's markups, are from their optimum by what its latest price response says."""
+        assert state.catalog is not None
+        new, blend = None, None
         if state.unit_cost is not None:
-            response, stderr, _ = self.price_response(state)
-            new = squared_distance(state.unit_cost, state.catalog["list_price"], response, stderr)
+            cost, list_price = state.unit_cost, state.catalog["list_price"]
+            new = squared_distance(cost, list_price, *self.price_response(state)[:2])
+            peer = peer_price(state, self.category_markups)
+            if peer is not None:
+                blend = blend_part(cost, list_price, peer, *state.elasticity.data_response())
         self.list_price_error.update(state.list_price_distance, new)
-        state.list_price_distance = new
+        self.list_price_error.update_blend(state.list_price_blend, blend)
+        state.list_price_distance, state.list_price_blend = new, blend
 
     def _close_days_before(self, state: SkuState, day: int) -> None:
         """Close the days before `day` (the open one, and those of a gap); open `day`."""
@@ -343,11 +362,23 @@ class SkuEngine:
             self.breaker.known_skus += 1
             if state.elasticity.n == 0:
                 state.elasticity.prior_elasticity = self.category_priors.prior(value["category"])
+        elif state.catalog["category"] != value["category"]:
+            self._leave_category(state)
         state.catalog = {k: v for k, v in value.items() if k != "sku_id"}
         if state.price is None:
             state.price = value["list_price"]
         if state.unit_cost is None:
             state.unit_cost = value["unit_cost"]
+        self._learn_markup(state)
+
+    def _leave_category(self, state: SkuState) -> None:
+        """Take the SKU's parts out of its category's pools before it moves to another (they
+        join the new one's as they are learned again)."""
+        assert state.catalog is not None
+        category = state.catalog["category"]
+        self.category_responses.update(category, state.category_response, None)
+        self.category_markups.update(category, state.markup, None)
+        state.category_response = state.markup = None
 
     @staticmethod
     def _apply_order_line(state: SkuState, value: dict[str, Any], day: int) -> None:
@@ -395,6 +426,8 @@ class SkuEngine:
             return False
         if kind == "cost":
             state.unit_cost = price
+            if state.catalog is not None:
+                self._learn_markup(state)
             return True
         bounds = self._bounds(state)
         if bounds is not None and competitor_is_absurd(price, bounds, self.config.guardrails):
@@ -474,8 +507,7 @@ class SkuEngine:
         response = self.price_response(state)
         view = pricing.MarketView(
             price=state.price,
-            list_price=state.catalog["list_price"],
-            list_price_error=self.list_price_error.value(),
+            anchor=price_anchor(state, self.list_price_error, self.category_markups),
             unit_cost=bounds.unit_cost,
             elasticity=response[0],
             stderr=response[1],
@@ -614,6 +646,21 @@ def priced_response(state: SkuState, categories: CategoryResponses) -> tuple[flo
         return state.elasticity.own_price_response()
     pooled = categories.prior(state.catalog["category"], state.category_response)
     return state.elasticity.own_price_response(pooled)
+
+
+def peer_price(state: SkuState, markups: CategoryMarkups) -> float | None:
+    """The price the SKU's category's other SKUs' markups in `markups` give its unit cost, or
+    None (no cost, too few peers)."""
+    if state.catalog is None or state.unit_cost is None:
+        return None
+    return markups.peer_price(state.catalog["category"], state.markup, state.unit_cost)
+
+
+def price_anchor(state: SkuState, list_prices: ListPriceError, markups: CategoryMarkups) -> Anchor:
+    """Where pricing's target starts from: the SKU's list price blended with its category's
+    markups' price, by how near each has been to the SKUs' estimated optima in `list_prices`."""
+    assert state.catalog is not None
+    return list_prices.anchor(state.catalog["list_price"], peer_price(state, markups))
 
 
 def price_factor(state: SkuState, price: float | None) -> float:

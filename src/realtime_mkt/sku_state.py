@@ -83,7 +83,10 @@ class SkuState:
     promo: dict[str, Any] | None = None  # the running promotion: discount, until, price, reference
     cycles: CycleService = field(default_factory=CycleService)  # restock's realised service
     list_price_distance: float | None = None  # its d² in the pooled list-price error
+    # its part in the blend of list price and category markups (`ListPriceError.update_blend`)
+    list_price_blend: list[float] | None = None
     category_response: float | None = None  # its response in its category's pool
+    markup: float | None = None  # its ln(list price / cost) in its category's markups
 
     @property
     def out_of_stock(self) -> bool:
@@ -148,7 +151,9 @@ class SkuState:
             "promo": self.promo,
             "cyc": self.cycles.to_list(),
             "lpd": self.list_price_distance,
+            "lpb": self.list_price_blend,
             "crp": self.category_response,
+            "mku": self.markup,
         }
 
     @classmethod
@@ -176,8 +181,12 @@ class SkuState:
             cycles=CycleService.from_list(data["cyc"]) if "cyc" in data else CycleService(),
             # states written before stop 32 have no part in the pool yet
             list_price_distance=data.get("lpd"),
+            # states written before stop 42 join the blend on their next learned day
+            list_price_blend=data.get("lpb"),
             # states written before stop 41 join their category's pool on their next day
             category_response=data.get("crp"),
+            # states written before stop 42 join their category's markups on their next day
+            markup=data.get("mku"),
         )
         if state.promo is not None and "reference" not in state.promo:
             state.promo = _promo_before_stop_29(state)

@@ -13,7 +13,8 @@ from kafka import KafkaProducer
 
 from realtime_mkt.catalogue import load_catalogue, topic
 from realtime_mkt.decision_log import RECENT_DECISIONS
-from realtime_mkt.engine import SkuEngine
+from realtime_mkt.decisions import anchor_fields
+from realtime_mkt.engine import SkuEngine, price_anchor
 from realtime_mkt.events import format_time
 from realtime_mkt.models.elasticity import PRIOR_ELASTICITY
 from realtime_mkt.streaming.app import category_prior_view
@@ -223,18 +224,25 @@ def test_restarted_worker_recovers_state_from_changelog(worker, restore):
 
 
 def test_what_a_partition_pools_over_its_skus_comes_back_with_it(web_worker):
-    """Pricing's list-price error, the categories' pooled price responses and their priors for
-    new SKUs are pooled over the SKUs of a partition and stored with them: a worker that lost
-    its disk restores them, and prices as the in-process engine does (the old and a new SKU of
-    the partition); its `/sku` view shows the partition's list-price error and category prior,
-    `/health` and `/metrics` the list-price error."""
+    """Pricing's list-price error and its blend with the categories' markups, the categories'
+    pooled price responses and their priors for new SKUs are pooled over the SKUs of a
+    partition and stored with them: a worker that lost its disk restores them, and prices as the
+    in-process engine does (the old and a new SKU of the partition); its `/sku` view shows the
+    partition's list-price error, the SKU's anchor and category prior, `/health` and `/metrics`
+    the list-price error."""
     worker = web_worker
     settings = worker.settings
     partitions = load_catalogue()["inventory"].partitions
     pool_partition = partition_of("lp-0", partitions)
     skus = keys_on("inventory", pool_partition, 7, "lp-")
     old = skus[:6]  # enough for the category's pool to give each a prior
-    opened = [x for sku in old for x in opening(sku, 400, lead_time_days=3)]
+    # list prices 1.6× and 2.4× the cost, on either side of the optimum (1.5×, a response of
+    # −3): each SKU's peers' markups give it a price the pool blends with its own
+    opened = [
+        x
+        for i, sku in enumerate(old)
+        for x in opening(sku, 400, lead_time_days=3, list_price=16.0 + 8.0 * (i % 2))
+    ]
     first = [x for sku in old for x in priced_demand(sku, range(20))]
     worker.open_market(opened)
     produce_in_order(settings, first)
@@ -242,6 +250,7 @@ def test_what_a_partition_pools_over_its_skus_comes_back_with_it(web_worker):
     engine = SkuEngine()
     replay(engine, opened + first)
     assert engine.list_price_error.sums()[0] == 6  # the SKUs' estimates take part
+    assert engine.category_markups.sums("toys")[0] == 6
     assert engine.category_responses.prior("toys", None) is not None
     learned_prior = engine.category_priors.prior("toys")
     assert learned_prior != PRIOR_ELASTICITY
@@ -275,6 +284,9 @@ def test_what_a_partition_pools_over_its_skus_comes_back_with_it(web_worker):
     status, shown = get(settings.web_port, f"/sku/{skus[0]}")
     assert status == 200
     assert shown["pricing"]["list_price_error"] == pytest.approx(engine.list_price_error.value())
+    anchor = price_anchor(states[skus[0]], engine.list_price_error, engine.category_markups)
+    assert 0.0 < anchor.list_share < 1.0  # a blend, learned from the restored pools
+    assert shown["pricing"]["anchor"] == anchor_fields(anchor)
     category_prior = category_prior_view(states[skus[0]], engine.category_responses)
     assert category_prior is not None
     assert shown["elasticity"]["category_prior"] == pytest.approx(category_prior)

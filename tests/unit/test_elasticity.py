@@ -68,6 +68,21 @@ def test_own_price_response_is_e_minus_x_within_its_standard_error():
     assert response_stderr != stderr and response_stderr > 0
 
 
+def test_the_data_response_undoes_the_priors_pull_toward_the_typical_response():
+    # a response of −4.0 (e −3.6, x 0.4), far from the prior's −2.62: the posterior leans toward
+    # the prior by a share its standard error sets, the days' own reading much less
+    for days in (20, 30, 60):
+        models = [simulate(seed, days=days, truth=-3.6, cross=0.4) for seed in range(60)]
+        priced = np.array([m.own_price_response()[:2] for m in models])
+        data = np.array([m.data_response() for m in models])
+        assert abs(data[:, 0].mean() + 4.0) < 0.6 * abs(priced[:, 0].mean() + 4.0)
+        assert (data[:, 1] > priced[:, 1]).all()  # the days alone are less sure
+        assert np.mean(np.abs(data[:, 0] + 4.0) <= 2 * data[:, 1]) >= 0.9
+    # without data the days tell nothing: the prior's mean, with an error past any use
+    response, stderr = LogLogElasticity().data_response()
+    assert response == PRIOR_ELASTICITY and stderr > 100
+
+
 def test_against_a_competitor_that_matches_our_moves_the_response_is_e_alone():
     # the price ratio never moves, so a 1 % higher price moves units by e = −1.8 %; x is not
     # identified, and its prior spread must not stay in the response's error

@@ -241,8 +241,10 @@ def test_the_sku_view_shows_where_pricing_starts_from():
     state = states["s"]
     response, stderr, _ = engine.price_response(state)
     shown = sku_summary(engine, state, engine.decisions)["pricing"]
+    # no other SKU of its category: the list price alone is where pricing starts
     assert shown == {
         "list_price": 20.0,
+        "anchor": {"price": 20.0, "error": round(sigma, 4), "list_share": 1.0},
         "optimum_price": pytest.approx(10.0 * response / (1 + response)),
         "optimum_weight": pytest.approx(
             sigma**2 / (sigma**2 + (stderr / (response * (1 + response))) ** 2)

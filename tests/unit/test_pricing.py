@@ -4,6 +4,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from realtime_mkt.policies.list_price_error import Anchor
 from realtime_mkt.policies.optimum import posterior_log_optimum
 from realtime_mkt.policies.pricing import MarketView, PricingConfig, optimum_weight, target_price
 
@@ -15,6 +16,8 @@ def view(**overrides):
             "on_hand": 100, "cover_days_needed": 3.0, "day": 0}  # fmt: skip
     base.update(overrides)
     base.setdefault("own_stderr", base["stderr"])  # no category prior unless a test sets one
+    list_price, error = base.pop("list_price"), base.pop("list_price_error")
+    base.setdefault("anchor", Anchor(list_price, error, 1.0, error))  # the list price alone
     return MarketView(**base)
 
 
@@ -104,6 +107,19 @@ def test_exploration_reads_the_skus_own_days_and_the_target_its_category_too():
     )
     # the SKU's own days trusted: no exploration, whatever the prior adds
     assert not target_price("s", view(stderr=0.5, own_stderr=0.55), CONFIG).exploration
+
+
+def test_the_target_starts_from_the_anchor_the_category_s_markups_move():
+    # the list price (20) blended with the category's markups' price: 16, and surer than σ_L
+    anchor = Anchor(price=16.0, error=0.05, list_share=0.4, list_price_error=0.1)
+    target = target_price("s", view(stderr=0.5, anchor=anchor), CONFIG)
+    assert target.anchor == anchor
+    # the same estimate weighs less against a surer anchor, and is explored
+    assert target.weight == pytest.approx(optimum_weight(-3.0, 0.5, 0.05)) and target.weight < 0.5
+    assert target.exploration
+    unexplored = math.exp(posterior_log_optimum(10.0, -3.0, 0.5, 16.0, 0.05))
+    assert target.price / unexplored in (pytest.approx(1.05), pytest.approx(0.95))
+    assert abs(math.log(unexplored / 16.0)) < abs(math.log(unexplored / 20.0))
 
 
 @given(

@@ -160,6 +160,22 @@ class LogLogElasticity:
         self._response = (read_from, response)
         return response
 
+    def data_response(self) -> tuple[float, float]:
+        """The own-price response as the SKU's days alone tell it, and its standard error: the
+        posterior's pull toward the prior undone as a normal prior's would be (the deviation
+        from the prior's mean over 1 − SE²/prior variance). A shrunk estimate errs toward the
+        typical response, so its errors go with anything else that is typical (its category's
+        markups, `policies/list_price_error.py`); this one's do not. None of pricing's readings
+        use it: its error is the larger."""
+        response, stderr, _ = self.own_price_response()
+        # e's prior, and x's (centred on 0) unless the competitor matches our moves
+        prior_variance = self.prior_sd**2 * (1.0 if self.competitor_matches() else 2.0)
+        kept = 1.0 - min(stderr**2 / prior_variance, 0.99)
+        return (
+            self.prior_elasticity + (response - self.prior_elasticity) / kept,
+            stderr / kept,
+        )
+
     def competitor_matches(self) -> bool:
         """Our price has moved over the learned days but its ratio to the competitor's (or the
         lack of one) has not: the variance of ln(competitor / price) is under MATCHED_SHARE of

@@ -2,14 +2,16 @@
 
 With a constant own-price response e < −1 (the elasticity of units to our price, competitors'
 prices held) and unit cost c the profit-maximising price is p* = c·e/(1+e).
-While e is uncertain the target is shrunk toward the merchant's list price. Both tell of ln p*:
-the list price with a typical error σ_L (`MarketView.list_price_error`, learned from the SKUs:
-`list_price_error`), the estimate e ± SE through the formula. The target is the mean of ln p*
+While e is uncertain the target is shrunk toward an anchor: the merchant's list price, blended
+with the price its category's other SKUs' markups give the SKU's cost where the SKUs have shown
+that blend to be nearer their optima (`MarketView.anchor`, `list_price_error.ListPriceError.anchor`,
+v8). Both tell of ln p*: the anchor with a typical error σ_A (σ_L, learned from the SKUs, for
+the list price alone), the estimate e ± SE through the formula. The target is the mean of ln p*
 given both (`optimum.posterior_log_optimum`): ln p*(e) averaged over the estimate's normal
-distribution, each value weighted by how likely it makes the list price. Linearised (ln p* moves
+distribution, each value weighted by how likely it makes the anchor. Linearised (ln p* moves
 SE·|d ln p*/de| = SE/|e(1+e)| per standard error) that is the two weighed by their precisions,
-a share w = σ_L² / (σ_L² + (SE/|e(1+e)|)²) of the way from list price to p*, which pricing v2–v5
-targeted; but ln p* is convex in e and runs off as e nears −1, so the linearisation misweighs
+a share w = σ_A² / (σ_A² + (SE/|e(1+e)|)²) of the way from the anchor to p*, which pricing v2–v5
+targeted (with the list price as the anchor); but ln p* is convex in e and runs off as e nears −1, so the linearisation misweighs
 an uncertain estimate (v6, stop 37). w still measures the estimate's trust: the reason
 `shrunk_to_list_price` reads it, each decision reports it, and exploration reads it from the
 SKU's own standard error (below). A standard error means
@@ -26,9 +28,9 @@ stop 34 it fell to the level that would sell the stock within 60 days, 30 % and 
 away more margin than the holding it saved; never below the floors, which the guardrails
 enforce). Scarcity needs demand to fall with the price (e < 0), overstock an optimum to lower
 (e < −1): other estimates leave stock out of the target. While the estimated
-optimum is less precise than the list price (w < `explore_below_weight`, one half) the target
+optimum is less precise than the anchor (w < `explore_below_weight`, one half) the target
 is nudged ±`exploration` on alternate two-day blocks, so prices keep the variation that
-identifies it; once the estimate is trusted more than the list price, exploring further costs
+identifies it; once the estimate is trusted more than the anchor, exploring further costs
 more than it returns. Exploration reads w from the SKU's own days alone (`own_stderr`), the
 target from its estimate with its category's prior (`stderr`, `models/category_response.py`):
 the prior makes the estimate surer but does not identify the SKU's own response, and a pool
@@ -42,6 +44,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 
+from realtime_mkt.policies.list_price_error import Anchor
 from realtime_mkt.policies.optimum import (
     optimum_price,
     optimum_spread,
@@ -58,8 +61,9 @@ from realtime_mkt.policies.optimum import (
 # learned from the SKUs (`list_price_error`); v5: overstock lowers the price by the holding cost
 # it saves (`optimum.overstock_cut`); v6: the target is the posterior mean of ln p*, not its
 # linearisation (`optimum.posterior_log_optimum`); v7: the response read with its category's
-# other SKUs as a prior (`models/category_response.py`), exploration on the SKU's own days
-MODEL_VERSION = "loglog-elasticity/v5+pricing/v7"
+# other SKUs as a prior (`models/category_response.py`), exploration on the SKU's own days; v8:
+# the list price blended with its category's markups' price as the anchor (`category_markup`)
+MODEL_VERSION = "loglog-elasticity/v5+pricing/v8"
 MAX_LOG_MOVE = 10.0  # a factor of 22,000: past any guardrail, and finite
 
 
@@ -84,10 +88,10 @@ class PriceTarget:
     price: float
     reasons: list[str]
     exploration: bool
-    list_price_error: float  # the σ_L the list price was weighed with
+    anchor: Anchor  # what the estimate was weighed against
     optimum: float | None = None  # the profit-maximising price at the estimate, before shrinking
-    # the optimum's precision against the list price's: linearised, the share of the
-    # log-distance from list price to `optimum` taken
+    # the optimum's precision against the anchor's: linearised, the share of the
+    # log-distance from the anchor to `optimum` taken
     weight: float = 0.0
 
 
@@ -96,8 +100,9 @@ class MarketView:
     """What the policy knows about one SKU now."""
 
     price: float
-    list_price: float  # the merchant's own price: the anchor while the elasticity is uncertain
-    list_price_error: float  # σ_L: how far list prices typically are from the optimum
+    # the merchant's list price, blended with its category's markups' price: where the target
+    # starts from while the elasticity is uncertain, and how far such a start is from p*
+    anchor: Anchor
     unit_cost: float
     elasticity: float  # own-price response (competitors' prices held)
     stderr: float  # with the SKU's category as a prior
@@ -139,19 +144,18 @@ def target_price(sku_id: str, view: MarketView, config: PricingConfig) -> PriceT
     e = view.elasticity
     reasons: list[str] = []
     # shrunk toward the list price by the optimum's uncertainty (trust region)
-    weight = optimum_weight(e, view.stderr, view.list_price_error)
+    anchor = view.anchor
+    weight = optimum_weight(e, view.stderr, anchor.error)
     if e < -1.0:
         optimum = optimum_price(view.unit_cost, e)
         reasons.append("profit_optimum")
         target = math.exp(
-            posterior_log_optimum(
-                view.unit_cost, e, view.stderr, view.list_price, view.list_price_error
-            )
+            posterior_log_optimum(view.unit_cost, e, view.stderr, anchor.price, anchor.error)
         )
     else:
         optimum = view.price * 1.5  # inelastic: raise until the guardrails stop it
         reasons.append("inelastic_demand")
-        target = view.list_price * (optimum / view.list_price) ** weight  # w is 0 or 1
+        target = anchor.price * (optimum / anchor.price) ** weight  # w is 0 or 1
     if weight < 0.5:
         reasons.append("shrunk_to_list_price")
     covered = view.demand_per_day * view.cover_days_needed  # 0 when either is (or underflows)
@@ -171,12 +175,10 @@ def target_price(sku_id: str, view: MarketView, config: PricingConfig) -> PriceT
                 target *= 1.0 - cut
                 reasons.append("overstock")
     # the category's prior makes the estimate surer, not the SKU's own response identifiable
-    explore = (
-        optimum_weight(e, view.own_stderr, view.list_price_error) < config.explore_below_weight
-    )
+    explore = optimum_weight(e, view.own_stderr, anchor.error) < config.explore_below_weight
     if explore:
         target *= 1.0 + config.exploration * _exploration_sign(sku_id, view.day)
         reasons.append("exploration")
     if not math.isfinite(target) or target <= 0:
-        return PriceTarget(view.price, ["no_reliable_target"], False, view.list_price_error)
-    return PriceTarget(target, reasons, explore, view.list_price_error, optimum, weight)
+        return PriceTarget(view.price, ["no_reliable_target"], False, anchor)
+    return PriceTarget(target, reasons, explore, anchor, optimum, weight)

@@ -16,7 +16,7 @@ from prometheus_client import generate_latest
 
 from realtime_mkt.catalogue import SKU_INPUTS, load_catalogue
 from realtime_mkt.decision_log import DecisionLog
-from realtime_mkt.decisions import DECISION_TOPICS
+from realtime_mkt.decisions import DECISION_TOPICS, anchor_fields
 from realtime_mkt.engine import (
     DAY_CLOSING,
     SIGNAL_ACTIONS,
@@ -24,6 +24,7 @@ from realtime_mkt.engine import (
     closing_day,
     forecast_factor,
     order_lines,
+    price_anchor,
     priced_response,
     sku_signal,
     tick,
@@ -46,6 +47,7 @@ from realtime_mkt.models.ctr import CtrModel
 from realtime_mkt.models.daily_demand import SECONDS_PER_DAY, day_of
 from realtime_mkt.models.preference import PreferenceModel
 from realtime_mkt.ops.lag import group_lag
+from realtime_mkt.policies.category_markup import CategoryMarkups
 from realtime_mkt.policies.list_price_error import ListPriceError
 from realtime_mkt.policies.optimum import optimum_price
 from realtime_mkt.policies.pricing import optimum_weight
@@ -675,15 +677,17 @@ def sku_summary(
     (from `decisions`); `pools` holds the pooled estimates of the SKU's partition (default: the
     engine's)."""
     list_prices, categories = engine.list_price_error, engine.category_responses
+    markups = engine.category_markups
     if pools is not None:
         list_prices = ListPriceError(list_prices.prior, pools)
         categories = CategoryResponses(pools)
+        markups = CategoryMarkups(pools)
     # the same reading as price adjustments: the own-price response and the cross elasticity
     response, stderr, cross = priced_response(state, categories)
     return {
         "sku_id": state.sku_id,
         "price": state.price,
-        "pricing": pricing_view(state, response, stderr, list_prices.value()),
+        "pricing": pricing_view(state, response, stderr, list_prices, markups),
         "unit_cost": state.unit_cost,
         "competitor_prices": state.competitor_prices,
         "reference_price_30d_min": state.reference_price_30d_min,
@@ -724,19 +728,28 @@ def category_prior_view(state: SkuState, categories: CategoryResponses) -> dict[
 
 
 def pricing_view(
-    state: SkuState, response: float, stderr: float, list_price_error: float
+    state: SkuState,
+    response: float,
+    stderr: float,
+    list_prices: ListPriceError,
+    markups: CategoryMarkups,
 ) -> dict[str, Any]:
     """What pricing's target starts from (before stock, exploration and guardrails): the list
-    price, the profit optimum at the estimated price response (None unless demand is elastic),
-    the estimate's precision weight against the list price (linearised, the share of the way
-    from one to the other the target takes; exploration reads the same weight from the SKU's
-    own standard error), and the list prices' error it was weighed with."""
-    cost = state.unit_cost
+    price, the anchor (the list price blended with the category's markups' price, the blend's
+    error and the list price's share of it), the profit optimum at the estimated price response
+    (None unless demand is elastic), the estimate's precision weight against the anchor
+    (linearised, the share of the way from one to the other the target takes; exploration
+    reads the same weight from the SKU's own standard error), and the list prices' error."""
+    cost, sigma = state.unit_cost, list_prices.value()
+    anchor = None if state.catalog is None else price_anchor(state, list_prices, markups)
     return {
         "list_price": None if state.catalog is None else state.catalog["list_price"],
+        "anchor": None if anchor is None else anchor_fields(anchor),
         "optimum_price": optimum_price(cost, response) if cost and response < -1.0 else None,
-        "optimum_weight": optimum_weight(response, stderr, list_price_error),
-        "list_price_error": list_price_error,
+        "optimum_weight": optimum_weight(
+            response, stderr, sigma if anchor is None else anchor.error
+        ),
+        "list_price_error": sigma,
     }
 
 
