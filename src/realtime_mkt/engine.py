@@ -293,7 +293,9 @@ class SkuEngine:
         state.category_response = new
 
     def _learn_markup(self, state: SkuState) -> None:
-        """Replace the SKU's part in its category's list-price markups by its latest ones."""
+        """Replace the SKU's part in its category's list-price markups by its latest ones (on
+        its catalog records and cost changes, and on its learned days: a state stored before
+        stop 42 joins then)."""
         assert state.catalog is not None
         new = markup_of(state.catalog["list_price"], state.unit_cost)
         self.category_markups.update(state.catalog["category"], state.markup, new)

@@ -1,5 +1,6 @@
 """A category's list-price markups: the price its other SKUs' markups give a SKU's cost."""
 
+import json
 import math
 
 import pytest
@@ -11,6 +12,7 @@ from realtime_mkt.policies.category_markup import (
     category_key,
     markup_of,
 )
+from realtime_mkt.sku_state import SkuState
 from realtime_mkt.streaming.app import sku_summary
 from tests.helpers import EngineRun, assert_valid, catalog, opening, priced_demand, replay
 
@@ -89,3 +91,18 @@ def test_a_sku_that_changes_category_leaves_its_old_categorys_pools():
     assert engine.category_markups.sums("toys") == pytest.approx([0.0, 0.0])
     assert engine.category_responses.sums("toys") == pytest.approx([0.0, 0.0, 0.0])
     assert engine.category_markups.sums("garden") == pytest.approx([1.0, math.log(2.5)])
+
+
+def test_a_skus_parts_are_stored_with_it_and_states_stored_before_stop_42_have_none():
+    engine = SkuEngine()
+    run = EngineRun(engine)
+    run.feed(opening("s", 200) + opening("p1", 200) + opening("p2", 200))
+    run.feed(priced_demand("s", range(20)))
+    state = run.states()["s"]
+    assert state.markup is not None and state.list_price_blend is not None
+    stored = json.loads(json.dumps(state.to_dict()))
+    again = SkuState.from_dict(stored)
+    assert (again.markup, again.list_price_blend) == (state.markup, state.list_price_blend)
+    del stored["mku"], stored["lpb"]  # as a stop-41 worker stored it
+    older = SkuState.from_dict(stored)
+    assert older.markup is None and older.list_price_blend is None
