@@ -3,16 +3,16 @@
 With a constant own-price response e < −1 (the elasticity of units to our price, competitors'
 prices held) and unit cost c the profit-maximising price is p* = c·e/(1+e).
 While e is uncertain the target is shrunk toward an anchor: the merchant's list price, blended
-with the price its category's other SKUs' markups give the SKU's cost where the SKUs have shown
-that blend to be nearer their optima (`MarketView.anchor`, `list_price_error.ListPriceError.anchor`,
-v8). Both tell of ln p*: the anchor with a typical error σ_A (σ_L, learned from the SKUs, for
-the list price alone), the estimate e ± SE through the formula. The target is the mean of ln p*
+with the price its category's other SKUs' markups give the SKU's cost where the SKUs have
+shown that blend to be nearer their optima (`MarketView.anchor`, `ListPriceError.anchor`, v8).
+Both tell of ln p*: the anchor with a typical error σ_A (σ_L, learned from the SKUs, for the
+list price alone), the estimate e ± SE through the formula. The target is the mean of ln p*
 given both (`optimum.posterior_log_optimum`): ln p*(e) averaged over the estimate's normal
 distribution, each value weighted by how likely it makes the anchor. Linearised (ln p* moves
 SE·|d ln p*/de| = SE/|e(1+e)| per standard error) that is the two weighed by their precisions,
-a share w = σ_A² / (σ_A² + (SE/|e(1+e)|)²) of the way from the anchor to p*, which pricing v2–v5
-targeted (with the list price as the anchor); but ln p* is convex in e and runs off as e nears −1, so the linearisation misweighs
-an uncertain estimate (v6, stop 37). w still measures the estimate's trust: the reason
+a share w = σ_A² / (σ_A² + (SE/|e(1+e)|)²) of the way from the anchor to p*, which pricing
+v2–v5 targeted (with the list price as the anchor); but ln p* is convex in e and runs off as e
+nears −1, so the linearisation misweighs an uncertain estimate (v6, stop 37). w still measures the estimate's trust: the reason
 `shrunk_to_list_price` reads it, each decision reports it, and exploration reads it from the
 SKU's own standard error (below). A standard error means
 little price uncertainty where demand is very elastic (p* hardly moves with e) and much near
@@ -143,7 +143,7 @@ def target_price(sku_id: str, view: MarketView, config: PricingConfig) -> PriceT
     """The price the policy would set before guardrails."""
     e = view.elasticity
     reasons: list[str] = []
-    # shrunk toward the list price by the optimum's uncertainty (trust region)
+    # shrunk toward the anchor by the optimum's uncertainty (trust region)
     anchor = view.anchor
     weight = optimum_weight(e, view.stderr, anchor.error)
     if e < -1.0:
