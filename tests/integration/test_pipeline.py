@@ -295,6 +295,7 @@ def test_what_a_partition_pools_over_its_skus_comes_back_with_it(web_worker):
     assert health["list_prices"][str(pool_partition)] == {
         "error": pytest.approx(engine.list_price_error.value()),
         "skus": engine.list_price_error.sums()[0],
+        "list_share": pytest.approx(anchor.list_share),
     }
     scraped = get(settings.web_port, "/metrics")[1]
     gauges = dict(
@@ -302,6 +303,10 @@ def test_what_a_partition_pools_over_its_skus_comes_back_with_it(web_worker):
     )
     assert set(gauges) == set(health["list_prices"])
     assert float(gauges[str(pool_partition)]) == pytest.approx(engine.list_price_error.value())
+    shares = dict(
+        re.findall(r'^realtime_mkt_list_price_share\{partition="(\d+)"\} (\S+)$', scraped, re.M)
+    )
+    assert float(shares[str(pool_partition)]) == pytest.approx(anchor.list_share)
 
 
 def test_a_killed_worker_repeats_no_decision_under_a_new_id(worker):

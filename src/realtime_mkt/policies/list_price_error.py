@@ -161,13 +161,9 @@ class ListPriceError:
         variance = (PRIOR_SKUS * self.prior**2 + max(squares, 0.0)) / (PRIOR_SKUS + max(count, 0.0))
         return _bounded(variance)
 
-    def anchor(self, list_price: float, peer_price: float | None) -> Anchor:
-        """The list price blended with the category's markups' price `peer_price` (None: too
-        few peers, the list price alone), and the blend's error: σ_L scaled by how much nearer
-        the optimum the blend has been than the list price (module docstring)."""
-        sigma = self.value()
-        if peer_price is None:
-            return Anchor(list_price, sigma, 1.0, sigma)
+    def blend(self) -> tuple[float, float]:
+        """(w, the blend's mean square distance over the list price's): the list price's share
+        of the anchor, and how much nearer the optimum the blend has been (module docstring)."""
         count, squares_list, squares_peer, cross = self.blend_sums()
         weight, prior = PRIOR_SKUS + max(count, 0.0), self.prior**2
         s_ll = (PRIOR_SKUS * prior + max(squares_list, 0.0)) / weight
@@ -176,8 +172,17 @@ class ListPriceError:
         apart = s_ll + s_pp - 2.0 * s_lp
         share = 1.0 if apart <= 0.0 else min(max((s_pp - s_lp) / apart, 0.0), 1.0)
         square = share**2 * s_ll + (1.0 - share) ** 2 * s_pp + 2.0 * share * (1.0 - share) * s_lp
+        return share, max(square, 0.0) / s_ll if s_ll > 0.0 else 1.0
+
+    def anchor(self, list_price: float, peer_price: float | None) -> Anchor:
+        """The list price blended with the category's markups' price `peer_price` (None: too
+        few peers, the list price alone), and the blend's error: σ_L scaled by how much nearer
+        the optimum the blend has been than the list price (`blend`)."""
+        sigma = self.value()
+        if peer_price is None:
+            return Anchor(list_price, sigma, 1.0, sigma)
+        share, nearer = self.blend()
         price = math.exp(share * math.log(list_price) + (1.0 - share) * math.log(peer_price))
-        nearer = max(square, 0.0) / s_ll if s_ll > 0.0 else 1.0
         return Anchor(price, _bounded(sigma**2 * nearer), share, sigma)
 
 

@@ -583,21 +583,22 @@ def create_app(settings: Settings) -> faust.App:
         stored.at(partition)
         return stored
 
-    def held_list_prices() -> dict[int, tuple[float, int]]:
+    def held_list_prices() -> dict[int, tuple[float, int, float]]:
         """For each SKU partition this worker holds: the list prices' error its pricing weighs
-        with, and how many SKUs it was learned from."""
+        with, how many SKUs it was learned from, and the list price's share of pricing's anchor
+        (below 1: blended with the categories' markups)."""
         held = {}
         for partition in sorted(assigned(catalogue["inventory"].full_name(settings))):
             pool = ListPriceError(engine.list_price_error.prior, stored_at(partition))
-            held[partition] = (pool.value(), int(pool.sums()[0]))
+            held[partition] = (pool.value(), int(pool.sums()[0]), pool.blend()[0])
         return held
 
     @app.page("/health")
     async def model_health(web: Any, request: Any) -> Any:
         """Each shared model's progressive metrics, and `held_list_prices`."""
         list_prices = {
-            str(partition): {"error": error, "skus": skus}
-            for partition, (error, skus) in held_list_prices().items()
+            str(partition): {"error": error, "skus": skus, "list_share": share}
+            for partition, (error, skus, share) in held_list_prices().items()
         }
         return web.json({**{m.name: m.health() for m in shared_models}, "list_prices": list_prices})
 

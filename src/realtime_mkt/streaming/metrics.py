@@ -128,6 +128,14 @@ LIST_PRICE_SKUS = Gauge(
     ["partition"],
     registry=REGISTRY,
 )
+LIST_PRICE_SHARE = Gauge(
+    "realtime_mkt_list_price_share",
+    "The list price's share of pricing's anchor on a partition this worker holds: 1 while list "
+    "prices alone are trusted, below 1 once its SKUs have shown their categories' markups nearer "
+    "the optimum (policies/list_price_error.py)",
+    ["partition"],
+    registry=REGISTRY,
+)
 
 
 def export_known_labels(consumed: Iterable[str], decided: Iterable[str]) -> None:
@@ -159,14 +167,15 @@ def export_lag(rows: Iterable[PartitionLag]) -> None:
             CONSUMER_LAG_SECONDS.labels(*labels).set(row.lag_seconds)
 
 
-def export_list_prices(pools: Mapping[int, tuple[float, int]]) -> None:
-    """Replace the list-price gauges' samples by `pools` (partition -> (error, SKUs)): only the
-    partitions the worker holds now."""
-    LIST_PRICE_ERROR.clear()
-    LIST_PRICE_SKUS.clear()
-    for partition, (error, skus) in pools.items():
+def export_list_prices(pools: Mapping[int, tuple[float, int, float]]) -> None:
+    """Replace the list-price gauges' samples by `pools` (partition -> (error, SKUs, the list
+    price's share of the anchor)): only the partitions the worker holds now."""
+    for gauge in (LIST_PRICE_ERROR, LIST_PRICE_SKUS, LIST_PRICE_SHARE):
+        gauge.clear()
+    for partition, (error, skus, share) in pools.items():
         LIST_PRICE_ERROR.labels(str(partition)).set(error)
         LIST_PRICE_SKUS.labels(str(partition)).set(skus)
+        LIST_PRICE_SHARE.labels(str(partition)).set(share)
 
 
 def export_standby_lag(lags: Mapping[tuple[str, int], int]) -> None:
