@@ -86,11 +86,11 @@ def _summary(settings: Settings, feed: LiveMarket) -> None:
     prices = feed.decisions["price-adjustments"]
     print(f"\n== price adjustments: {len(prices)} (last 5) ==")
     for p in prices[-5:]:
-        e = p["elasticity"]
+        e, anchor = p["elasticity"], p["anchor"]
         print(
             f"  {p['occurred_at']}  {p['sku_id']}  {p['current_price']:>7.2f} -> {p['new_price']:>7.2f}"
             f"  e {e['estimate']:+.2f}±{e['stderr']:.2f}  w {p['optimum_weight']:.2f}"
-            f" (list ±{p['list_price_error']:.2f})"
+            f" (anchor {anchor['price']:.2f} ±{anchor['error']:.0%}, list {anchor['list_share']:.0%})"
             f"  bound {p['binding_rule'] or '-'}"
             f"  {','.join(p['reason_codes'])}"
         )
