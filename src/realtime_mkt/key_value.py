@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 
@@ -14,3 +15,15 @@ class KeyValueStore(Protocol):
         ...
 
     def __setitem__(self, key: Any, value: Any) -> None: ...
+
+
+def replaced_part(
+    sums: Sequence[float], old: Sequence[float] | None, new: Sequence[float] | None
+) -> list[float]:
+    """A pool's `sums` with one member's `old` part taken out and its `new` one added (None:
+    no part): how every pool over SKUs keeps each SKU once, with its latest part."""
+    result = list(sums)
+    for part, sign in ((old, -1.0), (new, 1.0)):
+        if part is not None:
+            result = [x + sign * p for x, p in zip(result, part, strict=True)]
+    return result

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 
-from realtime_mkt.key_value import KeyValueStore
+from realtime_mkt.key_value import KeyValueStore, replaced_part
 from realtime_mkt.models.elasticity import Pooled
 
 MAX_STDERR = 1.0  # a SKU's own estimate takes part once its standard error is at most this
@@ -71,11 +71,10 @@ class CategoryResponses:
         if old == new:
             return
         before = self.sums(category)
-        count, total, squares = before
-        for part, sign in ((old, -1.0), (new, 1.0)):
-            if part is not None:
-                count, total, squares = count + sign, total + sign * part, squares + sign * part**2
-        self.store[category_key(category)] = [count, total, squares]
+        parts = [None if part is None else (1.0, part, part**2) for part in (old, new)]
+        after = replaced_part(before, *parts)
+        self.store[category_key(category)] = after
+        count, total, squares = after
         deviations, degrees = self.spread_sums()
         self.store[SPREAD_KEY] = [
             deviations + _deviations(count, total, squares) - _deviations(*before),

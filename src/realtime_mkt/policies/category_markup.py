@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 
-from realtime_mkt.key_value import KeyValueStore
+from realtime_mkt.key_value import KeyValueStore, replaced_part
 
 MIN_PEERS = 2  # other SKUs of the category needed for a peer price
 
@@ -51,11 +51,8 @@ class CategoryMarkups:
         """Replace one SKU's part in its category's sums (`old`: what it added last)."""
         if old == new:
             return
-        count, total = self.sums(category)
-        for part, sign in ((old, -1.0), (new, 1.0)):
-            if part is not None:
-                count, total = count + sign, total + sign * part
-        self.store[category_key(category)] = [count, total]
+        parts = [None if part is None else (1.0, part) for part in (old, new)]
+        self.store[category_key(category)] = replaced_part(self.sums(category), *parts)
 
     def peer_price(self, category: str, own: float | None, unit_cost: float) -> float | None:
         """The price the category's other SKUs' mean markup gives cost `unit_cost` (`own`: the

@@ -58,7 +58,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from realtime_mkt.key_value import KeyValueStore
+from realtime_mkt.key_value import KeyValueStore, replaced_part
 from realtime_mkt.policies.optimum import optimum_price, optimum_spread
 
 MAX_SPREAD = 0.2  # s above this: the SKU's estimate says too little about its optimum
@@ -66,8 +66,6 @@ PRIOR_SKUS = 10.0  # the configured σ_L counts as this many SKUs' worth of evid
 MIN_ERROR = 0.02  # σ_L is never taken below this: a list price is never trusted outright
 MAX_ERROR = 0.5  # ... nor above this (list prices within about a factor of e of the optimum)
 POOL_KEY = ("list-price-error", "")  # in a store shared with SKU states (keyed by bare sku_id)
-
-
 BLEND_KEY = ("list-price-blend", "")  # the blend's moments, beside POOL_KEY
 
 
@@ -138,22 +136,14 @@ class ListPriceError:
         """Replace one SKU's d² in the sums (`old`: what it added last, None if nothing)."""
         if old == new:
             return
-        count, squares = self.sums()
-        if old is not None:
-            count, squares = count - 1.0, squares - old
-        if new is not None:
-            count, squares = count + 1.0, squares + new
-        self.store[POOL_KEY] = [count, squares]
+        parts = [None if part is None else (1.0, part) for part in (old, new)]
+        self.store[POOL_KEY] = replaced_part(self.sums(), *parts)
 
     def update_blend(self, old: list[float] | None, new: list[float] | None) -> None:
         """Replace one SKU's `blend_part` in the blend's sums (`old`: what it added last)."""
         if old == new:
             return
-        sums = self.blend_sums()
-        for part, sign in ((old, -1.0), (new, 1.0)):
-            if part is not None:
-                sums = [x + sign * p for x, p in zip(sums, part, strict=True)]
-        self.store[BLEND_KEY] = sums
+        self.store[BLEND_KEY] = replaced_part(self.blend_sums(), old, new)
 
     def value(self) -> float:
         """σ_L: the SKUs' root mean square d weighed with the prior, within [MIN_ERROR, MAX_ERROR]."""

@@ -12,9 +12,9 @@ distribution, each value weighted by how likely it makes the anchor. Linearised 
 SE·|d ln p*/de| = SE/|e(1+e)| per standard error) that is the two weighed by their precisions,
 a share w = σ_A² / (σ_A² + (SE/|e(1+e)|)²) of the way from the anchor to p*, which pricing
 v2–v5 targeted (with the list price as the anchor); but ln p* is convex in e and runs off as e
-nears −1, so the linearisation misweighs an uncertain estimate (v6, stop 37). w still measures the estimate's trust: the reason
-`shrunk_to_list_price` reads it, each decision reports it, and exploration reads it from the
-SKU's own standard error (below). A standard error means
+nears −1, so the linearisation misweighs an uncertain estimate (v6, stop 37). w still measures
+the estimate's trust: the reason `shrunk_to_list_price` reads it, each decision reports it,
+and exploration reads it from the SKU's own standard error (below). A standard error means
 little price uncertainty where demand is very elastic (p* hardly moves with e) and much near
 e = −1, which a flat trust in SE ignored.
 Stock bends it: if the stock on hand and on order would run out before an order placed now can
