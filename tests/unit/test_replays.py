@@ -29,7 +29,8 @@ def test_walmart_forecast_is_scored_against_naive_baselines():
 
 def test_report_files_name_sources(tmp_path):
     results = {
-        "preference_movielens": {"mae": 0.75, "rmse": 0.95, "mae_popularity": 0.82, "rmse_popularity": 1.02},
+        "preference_movielens": {"mae": 0.75, "rmse": 0.95, "mae_popularity": 0.82, "rmse_popularity": 1.02,
+                                 "mae_river_same_stream": 0.76, "rmse_river_same_stream": 0.96},
         "ctr_open_bandit": {"log_loss": 0.03, "log_loss_baseline": 0.031, "calibration": 1.0,
                             "calibration_baseline": 1.1, "normalised_entropy": 0.98},
         "forecast_walmart": {"mase_vs_naive": 1.0, "mase_river_holt_winters": 0.95,
@@ -42,4 +43,5 @@ def test_report_files_name_sources(tmp_path):
     write_replays(tmp_path, results, "realtime-mkt replay")
     text = (tmp_path / "replays.md").read_text()
     assert "| MovieLens-100K, BiasedMF progressive MAE / RMSE | 0.7500 / 0.9500 |" in text
+    assert "river BiasedMF on the same stream 0.7600 / 0.9600" in text
     assert "`movielens-100k`: GroupLens" in text
