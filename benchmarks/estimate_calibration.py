@@ -152,6 +152,7 @@ def alone(
                 0,
                 0.0,
                 day,
+                *model.price_spread(),
             )
             target = target_price(f"sku-{seed}", view, PricingConfig())
             price, exploring = target.price, target.exploration

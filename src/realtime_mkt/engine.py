@@ -507,6 +507,7 @@ class SkuEngine:
             outcome.held = HELD_COOLDOWN
             return
         response = self.price_response(state)
+        spread, days = state.elasticity.price_spread()
         view = pricing.MarketView(
             price=state.price,
             anchor=price_anchor(state, self.list_price_error, self.category_markups),
@@ -518,6 +519,8 @@ class SkuEngine:
             on_hand=stock_to_sell(state),
             cover_days_needed=state.catalog["lead_time_days"],
             day=today,
+            price_spread=spread,
+            learned_days=days,
         )
         target = pricing.target_price(state.sku_id, view, self.config.pricing)
         guarded = guard_price(state.price, target.price, bounds, guard)

@@ -207,6 +207,24 @@ def test_forgetting_bounds_the_days_the_estimate_counts():
     assert 0.8 < stderr[800] / stderr[400] < 1.2  # no longer shrinking like 1/√n (0.71)
 
 
+def test_price_spread_is_the_forgetting_weighted_spread_of_ln_price():
+    rng = np.random.default_rng(3)
+    prices = 20.0 * np.exp(rng.normal(0.0, 0.05, 40))
+    model, weights = LogLogElasticity(), 0.99 ** np.arange(39, -1, -1)
+    assert model.price_spread() == (0.0, 0.0)
+    for price in prices:
+        model.learn(float(price), 10.0, None, 10.0, forgetting=0.99)
+    logs = np.log(prices)
+    mean = np.average(logs, weights=weights)
+    spread, days = model.price_spread()
+    assert days == pytest.approx(weights.sum())
+    assert spread == pytest.approx(float(np.sum(weights * (logs - mean) ** 2)))
+    # a price that stops moving: the spread fades with the days that had it
+    for _ in range(60):
+        model.learn(20.0, 10.0, None, 10.0, forgetting=0.99)
+    assert model.price_spread()[0] < 0.6 * spread
+
+
 def test_round_trips_through_its_compact_form():
     model = simulate(1, 20)
     restored = LogLogElasticity.from_list(json.loads(json.dumps(model.to_list())))
@@ -292,3 +310,9 @@ def test_the_sku_view_reports_the_response_that_prices_use():
     response, stderr, _ = state.elasticity.own_price_response()
     assert (shown["estimate"], shown["stderr"]) == (response, stderr)
     assert shown["cross"] == state.elasticity.estimate()[2] != 0.0
+    spread, days = state.elasticity.price_spread()
+    assert spread > 0 and shown["price_spread"] == {
+        "value": spread,
+        "days": days,
+        "explore_below": pytest.approx(0.01 * math.sqrt(days)),
+    }

@@ -129,9 +129,14 @@ def test_receipt_of_a_request_clears_its_on_order():
         request["quantity"],
         decision_id=request["decision_id"],
     )
-    after, _ = restocks(SkuEngine(), [*history, ("inventory", receipt)])
+    after, after_outputs = restocks(SkuEngine(), [*history, ("inventory", receipt)])
+    assert [o.value for o in after_outputs[: len(outputs)]] == [o.value for o in outputs]
+    # the receipt is a reason to look at the stock again: what it orders goes on order
+    ordered_since = sum(o.value["quantity"] for o in after_outputs[len(outputs) :])
     assert request["decision_id"] not in after["sku-1"].outstanding
-    assert after["sku-1"].on_order == states["sku-1"].on_order - request["quantity"]
+    assert after["sku-1"].on_order == (
+        states["sku-1"].on_order - request["quantity"] + ordered_since
+    )
     assert after["sku-1"].net_stock == states["sku-1"].net_stock + request["quantity"]
 
 

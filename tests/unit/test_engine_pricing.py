@@ -9,9 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from realtime_mkt.engine import MarketBreaker, SkuEngine
+from realtime_mkt.engine import EngineConfig, MarketBreaker, SkuEngine
 from realtime_mkt.events import format_time, parse_time
 from realtime_mkt.policies.guardrails import GuardrailConfig, PriceBounds, hard_floor
+from realtime_mkt.policies.pricing import PricingConfig
 from realtime_mkt.streaming.app import sku_summary
 from tests import helpers
 from tests.helpers import (
@@ -61,6 +62,16 @@ def test_price_decisions_carry_their_explanation_and_validate():
         assert d["reason_codes"] and d["model_version"]
         assert d["elasticity"]["stderr"] > 0
         assert d["list_price_error"] == 0.1  # one SKU, and a vague one: the prior's
+
+
+def test_exploration_waits_while_the_price_has_spread_enough():
+    history = opening() + demand_history("s", [10] * 20)
+    _, outputs = replay(SkuEngine(), history)
+    assert any(d["exploration"] for d in prices_of(outputs))
+    # a price spread of 0 is always enough: the same SKU is never explored
+    spread_enough = EngineConfig(pricing=PricingConfig(exploration_spread=0.0))
+    _, outputs = replay(SkuEngine(spread_enough), history)
+    assert prices_of(outputs) and not any(d["exploration"] for d in prices_of(outputs))
 
 
 def stream_input(i: int, ts: float, kind: str, price: float, quantity: int) -> tuple[str, dict]:

@@ -13,7 +13,8 @@ CONFIG = PricingConfig()
 
 def view(**overrides):
     base = {"price": 20.0, "list_price": 20.0, "list_price_error": 0.1, "unit_cost": 10.0, "elasticity": -3.0, "stderr": 0.0, "demand_per_day": 10.0,
-            "on_hand": 100, "cover_days_needed": 3.0, "day": 0}  # fmt: skip
+            "on_hand": 100, "cover_days_needed": 3.0, "day": 0, "price_spread": 0.0,
+            "learned_days": 10.0}  # fmt: skip
     base.update(overrides)
     base.setdefault("own_stderr", base["stderr"])  # no category prior unless a test sets one
     list_price, error = base.pop("list_price"), base.pop("list_price_error")
@@ -95,6 +96,33 @@ def test_exploration_stops_once_the_optimum_is_trusted_more_than_the_list_price(
     assert trusted.price == pytest.approx(
         math.exp(posterior_log_optimum(10.0, -3.0, 0.5, 20.0, 0.1))
     )
+
+
+def test_exploration_keeps_the_price_spread_at_kappa_root_days_and_no_more():
+    # untrusted (w < ½): explored while the spread of ln price is under κ·√days
+    kappa = CONFIG.exploration_spread
+    low = target_price(
+        "s", view(stderr=0.8, price_spread=0.9 * kappa * 10, learned_days=100), CONFIG
+    )
+    assert low.exploration and "exploration" in low.reasons
+    enough = target_price("s", view(stderr=0.8, price_spread=kappa * 10, learned_days=100), CONFIG)
+    assert not enough.exploration and "exploration" not in enough.reasons
+    assert enough.price == pytest.approx(
+        math.exp(posterior_log_optimum(10.0, -3.0, 0.8, 20.0, CONFIG.list_price_error))
+    )
+    # the spread needed grows with the days: what was enough after 25 days is not after 100
+    assert not target_price(
+        "s", view(stderr=0.8, price_spread=0.06, learned_days=25), CONFIG
+    ).exploration
+    assert target_price(
+        "s", view(stderr=0.8, price_spread=0.06, learned_days=100), CONFIG
+    ).exploration
+    # no day learned yet: exploring would teach the regression nothing
+    assert not target_price("s", view(stderr=0.8, learned_days=0.0), CONFIG).exploration
+    # a trusted estimate is not explored, whatever its spread
+    assert not target_price(
+        "s", view(stderr=0.5, price_spread=0.0, learned_days=100), CONFIG
+    ).exploration
 
 
 def test_exploration_reads_the_skus_own_days_and_the_target_its_category_too():

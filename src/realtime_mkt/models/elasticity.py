@@ -176,6 +176,15 @@ class LogLogElasticity:
             stderr / kept,
         )
 
+    def price_spread(self) -> tuple[float, float]:
+        """How much our price has varied over the learned days, as the regression weighs them:
+        the sum of squared deviations of ln price from its mean, and the days counted (both
+        discounted by the forgetting). The first is what identifies the price response."""
+        days = self.xtx[0]
+        if days <= 0:
+            return 0.0, 0.0
+        return max(self.xtx[K + 1] - self.xtx[1] ** 2 / days, 0.0), days
+
     def competitor_matches(self) -> bool:
         """Our price has moved over the learned days but its ratio to the competitor's (or the
         lack of one) has not: the variance of ln(competitor / price) is under MATCHED_SHARE of

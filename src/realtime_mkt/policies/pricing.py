@@ -36,6 +36,18 @@ target from its estimate with its category's prior (`stderr`, `models/category_r
 the prior makes the estimate surer but does not identify the SKU's own response, and a pool
 whose SKUs all stopped exploring would stop learning (v7; read by both, the holidays market's
 second year lost 0.27 points of profit over eight seeds).
+Exploring buys the spread of ln price that identifies the response, and costs what the price's
+distance from the target costs, both in proportion to the spread. So exploration also waits
+while the price has already spread enough: Σ (ln p − mean)² over the learned days (as the
+regression weighs them, `LogLogElasticity.price_spread`) at or above κ·√(days learned), κ =
+`exploration_spread` (v9). It is the controlled-variance rule of dynamic pricing's literature
+(den Boer and Zwart 2014; Keskin and Zeevi 2014: dispersion growing as √t is what keeps the
+estimate consistent at the least cost). Stock, competitors and the target's own moves spread
+the price too, and a price that stops moving loses its spread as the forgetting discounts
+its days, so exploration resumes. Before the regression has learned a day (the SKU's first
+week: its days need the forecast as a baseline) nothing is explored, as nothing would be
+learned from it. Without the cap exploring cost more than it returned in five markets of seven
+(docs/reports.md, *Exploration that waits for the price's spread*).
 """
 
 from __future__ import annotations
@@ -62,8 +74,9 @@ from realtime_mkt.policies.optimum import (
 # it saves (`optimum.overstock_cut`); v6: the target is the posterior mean of ln p*, not its
 # linearisation (`optimum.posterior_log_optimum`); v7: the response read with its category's
 # other SKUs as a prior (`models/category_response.py`), exploration on the SKU's own days; v8:
-# the list price blended with its category's markups' price as the anchor (`category_markup`)
-MODEL_VERSION = "loglog-elasticity/v5+pricing/v8"
+# the list price blended with its category's markups' price as the anchor (`category_markup`);
+# v9: exploration only while the price's spread is under κ·√(days learned)
+MODEL_VERSION = "loglog-elasticity/v5+pricing/v9"
 MAX_LOG_MOVE = 10.0  # a factor of 22,000: past any guardrail, and finite
 
 
@@ -75,6 +88,9 @@ class PricingConfig:
     carrying_rate: float = 0.25
     exploration: float = 0.05
     explore_below_weight: float = 0.5  # explore while the optimum's weight is below this
+    # ... and while the price's spread over the learned days (Σ (ln p − mean)²) is under this
+    # times √(days learned): κ of a controlled-variance rule (module docstring)
+    exploration_spread: float = 0.01
     # sd of ln(list price / optimal price): how far a merchant's list price typically is from
     # the optimum (0.1: within about ±20 %), the prior of what the SKUs learn (`list_price_error`)
     list_price_error: float = 0.1
@@ -111,11 +127,22 @@ class MarketView:
     on_hand: int
     cover_days_needed: float  # the lead time: until an order placed now can arrive
     day: int
+    # Σ (ln price − mean)² over the learned days, and those days (`LogLogElasticity.price_spread`)
+    price_spread: float
+    learned_days: float
 
 
 def _exploration_sign(sku_id: str, day: int) -> int:
     digest = hashlib.blake2b(f"{sku_id}|{day // 2}".encode(), digest_size=1).digest()
     return 1 if digest[0] % 2 else -1
+
+
+def spread_to_keep(learned_days: float, config: PricingConfig) -> float:
+    """The spread of ln price, Σ (ln p − mean)² over the learned days, under which an untrusted
+    estimate is explored: κ·√(days learned) (module docstring). None learned yet, none is
+    needed: the regression learns a SKU's days once the forecast gives them a baseline (from
+    its second week), and exploring before that teaches it nothing."""
+    return config.exploration_spread * math.sqrt(max(learned_days, 0.0))
 
 
 def optimum_weight(elasticity: float, stderr: float, list_price_error: float) -> float:
@@ -176,6 +203,7 @@ def target_price(sku_id: str, view: MarketView, config: PricingConfig) -> PriceT
                 reasons.append("overstock")
     # the category's prior makes the estimate surer, not the SKU's own response identifiable
     explore = optimum_weight(e, view.own_stderr, anchor.error) < config.explore_below_weight
+    explore = explore and view.price_spread < spread_to_keep(view.learned_days, config)
     if explore:
         target *= 1.0 + config.exploration * _exploration_sign(sku_id, view.day)
         reasons.append("exploration")

@@ -50,7 +50,7 @@ from realtime_mkt.ops.lag import group_lag
 from realtime_mkt.policies.category_markup import CategoryMarkups
 from realtime_mkt.policies.list_price_error import ListPriceError
 from realtime_mkt.policies.optimum import optimum_price
-from realtime_mkt.policies.pricing import optimum_weight
+from realtime_mkt.policies.pricing import PricingConfig, optimum_weight, spread_to_keep
 from realtime_mkt.policies.restock import planned_safety_factor
 from realtime_mkt.positions import Position, source_of
 from realtime_mkt.settings import Settings
@@ -702,6 +702,7 @@ def sku_summary(
             "stderr": stderr,
             "cross": cross,
             "category_prior": category_prior_view(state, categories),
+            "price_spread": price_spread_view(state, engine.config.pricing),
         },
         "clicks": {"per_day": state.clicks.level, "history_days": state.clicks.n},
         "last_decisions": [
@@ -713,6 +714,14 @@ def sku_summary(
             for topic, value in decisions.last(state.sku_id)
         ],
     }
+
+
+def price_spread_view(state: SkuState, config: PricingConfig) -> dict[str, float]:
+    """How far the SKU's price has spread over its learned days (Σ (ln p − mean)², what
+    identifies its price response), those days, and the spread under which pricing explores
+    an estimate it does not trust yet (`pricing.spread_to_keep`)."""
+    spread, days = state.elasticity.price_spread()
+    return {"value": spread, "days": days, "explore_below": spread_to_keep(days, config)}
 
 
 def category_prior_view(state: SkuState, categories: CategoryResponses) -> dict[str, float] | None:
