@@ -6,6 +6,7 @@ Each replay is progressive: every observation is scored before it is learned.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from realtime_mkt.models.ctr import CtrModel, ctr_features
 from realtime_mkt.models.daily_demand import DailyDemand, day_of
 from realtime_mkt.models.elasticity import LogLogElasticity
 from realtime_mkt.models.preference import PreferenceModel
-from realtime_mkt.models.yearly_season import CategorySeasons
+from realtime_mkt.models.yearly_season import PRIOR_NOISE, CategorySeasons
 
 SOURCES = {
     "movielens-100k": "GroupLens Research, University of Minnesota; research use with acknowledgement, "
@@ -134,7 +135,7 @@ def walmart_forecast(data: Path) -> dict[str, Any]:
     last week's sales from week 8, and against the same week last year from week 52."""
     sales = pd.read_csv(data / "walmart-weekly" / "walmart_sales_weekly.csv", parse_dates=["Date"])
     errors: dict[str, list[float]] = {}
-    covered, shrinks = [], []
+    covered, noises = [], []
 
     def score(name: str, actual: float, forecast: float) -> None:
         errors.setdefault(name, []).append(abs(actual - forecast))
@@ -144,7 +145,7 @@ def walmart_forecast(data: Path) -> dict[str, Any]:
         days = [day_of(ts.timestamp()) for ts in series.Date]
         seasons = CategorySeasons()
         ours = _demand_forecasts(values, days, str(series_id), seasons)
-        shrinks.append(seasons.shrink(str(series_id)))
+        noises.append(math.sqrt(seasons.noise(str(series_id))))
         level = _demand_forecasts(values, days, str(series_id), None)
         holt = _holt_forecasts(values, time_series.HoltWinters(alpha=HOLT_ALPHA))
         holt_seasonal = _holt_forecasts(
@@ -171,7 +172,7 @@ def walmart_forecast(data: Path) -> dict[str, Any]:
         "mase_vs_seasonal_naive_52": mae["ours 52"] / mae["seasonal naive 52"],
         "mase_without_yearly_52": mae["level 52"] / mae["seasonal naive 52"],
         "mase_river_holt_winters_seasonal_52": mae["holt seasonal 52"] / mae["seasonal naive 52"],
-        "yearly_shrink": [round(min(shrinks), 3), round(max(shrinks), 3)],
+        "yearly_noise": [round(min(noises), 3), round(max(noises), 3)],
         "pi90_coverage": float(np.mean(covered)),
     }
 
@@ -229,7 +230,7 @@ def write_replays(out: Path, results: dict[str, Any], command: str) -> None:
         f"| Open Bandit, normalised entropy | {ctr['normalised_entropy']:.4f} | 1.0 (base rate) |",
         f"| Walmart weekly sales, MASE | {wm['mase_vs_naive']:.3f} | 1.0 (naive, last week); river Holt-Winters (level only, α = {HOLT_ALPHA}) {wm['mase_river_holt_winters']:.3f} |",
         f"| Walmart weekly sales, MASE (weeks ≥ 52) | {wm['mase_vs_seasonal_naive_52']:.3f} | 1.0 (seasonal naive, same week last year); ours without the yearly season {wm['mase_without_yearly_52']:.3f}; river Holt-Winters (multiplicative, 52 weeks, α = {HOLT_SEASONAL['alpha']}, γ = {HOLT_SEASONAL['gamma']}, chosen in hindsight) {wm['mase_river_holt_winters_seasonal_52']:.3f} |",
-        f"| Walmart weekly sales, yearly season's shrink (per department) | {wm['yearly_shrink'][0]:.2f} … {wm['yearly_shrink'][1]:.2f} | 0.5 prior |",
+        f"| Walmart weekly sales, yearly season's noise √v (per department) | {wm['yearly_noise'][0]:.3f} … {wm['yearly_noise'][1]:.3f} | {math.sqrt(PRIOR_NOISE):.2f} prior |",
         f"| Walmart weekly sales, 90 % interval coverage | {wm['pi90_coverage']:.3f} | 0.90 nominal |",
     ]
     for brand, e in oj["brands"].items():

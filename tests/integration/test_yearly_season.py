@@ -44,8 +44,9 @@ def test_a_categorys_yearly_season_is_learned_in_the_table_and_restored_with_it(
     for forecast in forecasts(port):  # the next day's: the Monday of the peak week a year on
         assert forecast["day"] == "2025-11-24"
         assert forecast["mean_per_day_at_list_price"] == pytest.approx(10, rel=0.1)
-        assert forecast["yearly_factor"] > 1.6  # last year's 3×, shrunk toward 1 by the prior
-        assert forecast["mean_per_day"] > 1.6 * forecast["mean_per_day_at_list_price"]
+        # last year's 3×: far above the prior noise (√v = 0.1), so kept nearly whole
+        assert forecast["yearly_factor"] > 2.5
+        assert forecast["mean_per_day"] > 2.5 * forecast["mean_per_day_at_list_price"]
     # RocksDB gone: the table, the category's weeks with it, comes back from the changelog.
     # Monday's order opens Monday, whose forecasts read the category's weeks again.
     worker.restart(wipe_local_state=True)
@@ -54,4 +55,4 @@ def test_a_categorys_yearly_season_is_learned_in_the_table_and_restored_with_it(
     worker.wait_idle(["orders", "order-lines"], timeout=120)
     for forecast in forecasts(port):
         assert forecast["day"] == "2025-11-25"
-        assert forecast["yearly_factor"] > 1.6
+        assert forecast["yearly_factor"] > 2.5

@@ -23,7 +23,7 @@ def test_walmart_forecast_is_scored_against_naive_baselines():
     assert result["mase_vs_seasonal_naive_52"] < 0.85
     assert result["mase_without_yearly_52"] > 1.0
     assert 0.7 < result["mase_river_holt_winters_seasonal_52"] < 0.85
-    assert 0.0 <= result["yearly_shrink"][0] <= result["yearly_shrink"][1] <= 1.0
+    assert 0.0 < result["yearly_noise"][0] <= result["yearly_noise"][1] < 0.5
     assert 0.88 <= result["pi90_coverage"] <= 0.92
 
 
@@ -36,7 +36,7 @@ def test_report_files_name_sources(tmp_path):
         "forecast_walmart": {"mase_vs_naive": 1.0, "mase_river_holt_winters": 0.95,
                              "mase_vs_seasonal_naive_52": 0.9, "mase_without_yearly_52": 1.2,
                              "mase_river_holt_winters_seasonal_52": 0.76,
-                             "yearly_shrink": [0.4, 1.0], "pi90_coverage": 0.88},
+                             "yearly_noise": [0.04, 0.23], "pi90_coverage": 0.88},
         "elasticity_oj": {"brands": {"tropicana": {"estimate": -2.7, "stderr": 0.03}}},
         "sources": {"movielens-100k": "GroupLens"},
     }  # fmt: skip
@@ -45,3 +45,7 @@ def test_report_files_name_sources(tmp_path):
     assert "| MovieLens-100K, BiasedMF progressive MAE / RMSE | 0.7500 / 0.9500 |" in text
     assert "river BiasedMF on the same stream 0.7600 / 0.9600" in text
     assert "`movielens-100k`: GroupLens" in text
+    assert (
+        "| Walmart weekly sales, yearly season's noise √v (per department) | 0.040 … 0.230 | 0.10 prior |"
+        in text
+    )
