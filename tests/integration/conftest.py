@@ -3,7 +3,8 @@
 Broker, in order: `KAFKA_BOOTSTRAP_SERVERS` if set; a testcontainers Kafka if a Docker engine
 answers; the local broker if it is already running; otherwise a throwaway local Apache Kafka
 (the cached Maven jars, empty data under pytest's temporary folder) started for this session.
-If none can be had, the tests fail: they are never skipped. Each test deletes its topics after.
+If none can be had, the tests fail: they are never skipped (but for the one test that
+crashes the broker, which needs a local one). Each test deletes its topics after.
 """
 
 from __future__ import annotations
@@ -39,22 +40,24 @@ def _docker_engine_answers() -> bool:
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory) -> Iterator[str]:
+def session_broker(tmp_path_factory) -> Iterator[tuple[str, LocalBroker | None]]:
+    """The broker's bootstrap address, and the local broker behind it when this machine runs
+    it (None for `KAFKA_BOOTSTRAP_SERVERS` or a container: the tests cannot stop and start it)."""
     configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if configured:
         if not broker_answers(configured):
             pytest.fail(f"KAFKA_BOOTSTRAP_SERVERS={configured} does not answer")
-        yield configured
+        yield configured, None
         return
     if _docker_engine_answers():
         from testcontainers.kafka import KafkaContainer
 
         with KafkaContainer("apache/kafka:3.9.1").with_kraft() as container:
-            yield container.get_bootstrap_server()
+            yield container.get_bootstrap_server(), None
         return
     installed = LocalBroker.default()
     if broker_answers(installed.bootstrap):
-        yield installed.bootstrap
+        yield installed.bootstrap, installed
         return
     # not the default broker's data: whatever earlier runs left there must not slow this start
     broker = LocalBroker(installed.home, tmp_path_factory.mktemp("kafka"))
@@ -62,8 +65,23 @@ def kafka_bootstrap(tmp_path_factory) -> Iterator[str]:
         bootstrap = broker.start()
     except BrokerError as exc:
         pytest.fail(f"no Kafka broker for the integration tests: {exc}")
-    yield bootstrap
+    yield bootstrap, broker
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(session_broker: tuple[str, LocalBroker | None]) -> str:
+    return session_broker[0]
+
+
+@pytest.fixture()
+def local_broker(session_broker: tuple[str, LocalBroker | None]) -> Iterator[LocalBroker]:
+    """The session's broker, for a test that stops it; it answers again after the test."""
+    broker = session_broker[1]
+    if broker is None:
+        pytest.skip("stops the broker: needs the local one, not KAFKA_BOOTSTRAP_SERVERS or Docker")
+    yield broker
+    broker.start()
 
 
 @pytest.fixture()

@@ -7,6 +7,7 @@ shipped in this package), formats the storage the first time, starts `kafka.Kafk
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import signal
@@ -14,6 +15,7 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,16 +226,21 @@ def exited(pid: int) -> bool:
 
 
 def port_open(host: str, port: int) -> bool:
-    """True if a TCP connection to host:port succeeds."""
+    """True if a TCP connection to host:port succeeds (False also for a name that does not
+    resolve)."""
     with socket.socket() as sock:
         sock.settimeout(1.0)
-        return sock.connect_ex((host, port)) == 0
+        try:
+            return sock.connect_ex((host, port)) == 0
+        except OSError:
+            return False
 
 
 def broker_answers(bootstrap: str) -> bool:
-    """True if a Kafka broker at `bootstrap` answers a metadata request."""
-    host, _, port = bootstrap.rpartition(":")
-    if not port_open(host, int(port)):
+    """True if a Kafka broker at `bootstrap` (host:port, or several separated by commas)
+    answers a metadata request."""
+    addresses = [a.strip().rpartition(":") for a in bootstrap.split(",") if a.strip()]
+    if not any(port_open(host, int(port)) for host, _, port in addresses):
         return False
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
@@ -249,6 +256,32 @@ def broker_answers(bootstrap: str) -> bool:
         return False
     finally:
         admin.close()
+
+
+def wait_for_broker(
+    bootstrap: str,
+    timeout: float,
+    report: Callable[[float], None],
+    answers: Callable[[str], bool] = broker_answers,
+    poll: float = 2.0,
+    report_every: float = 30.0,
+) -> bool:
+    """Wait up to `timeout` seconds for a broker at `bootstrap` to answer; True once one does.
+
+    `report(seconds waited)` is called when the first try fails and every `report_every`
+    seconds after, so a worker started before its broker says what it waits for.
+    """
+    start = time.monotonic()
+    reported = -math.inf
+    while not answers(bootstrap):
+        waited = time.monotonic() - start
+        if waited >= timeout:
+            return False
+        if waited - reported >= report_every:
+            report(waited)
+            reported = waited
+        time.sleep(min(poll, max(timeout - waited, 0.0)))
+    return True
 
 
 def log_tail(log: Path, lines: int = 15) -> str:
