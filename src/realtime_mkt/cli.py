@@ -118,25 +118,20 @@ def _dead_letters(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    from realtime_mkt.ops.local_broker import wait_for_broker
+    from realtime_mkt.ops.readiness import not_ready, wait_until_ready
 
-    bootstrap, wait = settings.bootstrap_servers, settings.broker_wait_seconds
+    wait = settings.start_wait_seconds
 
-    def waiting(seconds: float) -> None:
+    def waiting(seconds: float, reason: str) -> None:
         print(
-            f"waiting for a Kafka broker at {bootstrap} to answer "
-            f"({seconds:.0f} s of REALTIME_MKT_BROKER_WAIT={wait:.0f})",
+            f"waiting ({seconds:.0f} s of REALTIME_MKT_START_WAIT={wait:.0f}): {reason}",
             file=sys.stderr,
             flush=True,
         )
 
-    if not wait_for_broker(bootstrap, wait, waiting):
-        print(
-            f"error: no Kafka broker answered at {bootstrap} (KAFKA_BOOTSTRAP_SERVERS) within "
-            f"{wait:.0f} s (REALTIME_MKT_BROKER_WAIT); start it (the local one: "
-            "`realtime-mkt kafka start`) and the worker again",
-            file=sys.stderr,
-        )
+    reason = wait_until_ready(lambda: not_ready(settings), wait, waiting)
+    if reason is not None:
+        print(f"error: {reason}; gave up after {wait:.0f} s", file=sys.stderr)
         return 2
     from realtime_mkt.streaming.app import app
 

@@ -28,8 +28,8 @@ class Settings:
     # without one restores the partitions from the changelog; each costs the group a write of
     # every state to a second worker (README *Scaling out*)
     standby_replicas: int = 1
-    # how long a starting worker waits for its broker to answer before it exits with an error
-    broker_wait_seconds: float = 300.0
+    # how long a starting worker waits for its broker and topics before it exits with an error
+    start_wait_seconds: float = 300.0
 
     @property
     def app_id(self) -> str:
@@ -52,5 +52,5 @@ class Settings:
                 env.get("REALTIME_MKT_BULK_RESTORE_MIN_RECORDS", cls.bulk_restore_min_records)
             ),
             standby_replicas=int(env.get("REALTIME_MKT_STANDBY_REPLICAS", cls.standby_replicas)),
-            broker_wait_seconds=float(env.get("REALTIME_MKT_BROKER_WAIT", cls.broker_wait_seconds)),
+            start_wait_seconds=float(env.get("REALTIME_MKT_START_WAIT", cls.start_wait_seconds)),
         )

@@ -25,7 +25,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "REALTIME_MKT_TICK_RATE": str(settings.tick_rate),
         "REALTIME_MKT_BULK_RESTORE_MIN_RECORDS": str(settings.bulk_restore_min_records),
         "REALTIME_MKT_STANDBY_REPLICAS": str(settings.standby_replicas),
-        "REALTIME_MKT_BROKER_WAIT": str(settings.broker_wait_seconds),
+        "REALTIME_MKT_START_WAIT": str(settings.start_wait_seconds),
     }
 
 

@@ -19,9 +19,10 @@ from realtime_mkt.events import RejectedEvent, dead_letter, parse_time
 from realtime_mkt.ops.lag import group_lag
 from realtime_mkt.ops.local_broker import LocalBroker
 from realtime_mkt.ops.topic_admin import create_topics
-from realtime_mkt.worker_process import settings_env
-from tests.helpers import T0, inventory
-from tests.integration.kafka_io import consume, produce
+from realtime_mkt.worker_process import settings_env, stop_worker
+from tests.helpers import T0, inventory, opening
+from tests.integration.conftest import RunningWorker
+from tests.integration.kafka_io import consume, produce, produce_in_order
 
 pytestmark = pytest.mark.integration
 
@@ -34,6 +35,24 @@ def cli(settings, *args: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=120,
     )
+
+
+def test_a_worker_started_before_its_topics_waits_for_them_then_consumes(fresh_settings, tmp_path):
+    # Faust's consumer ignores topics missing at its start, and keeps ignoring them once created
+    worker = RunningWorker(fresh_settings, tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while "of the worker's topics do not exist" not in worker.log_since_restart():
+            assert time.monotonic() < deadline, worker.log_tail()
+            worker.assert_alive()
+            time.sleep(0.2)
+        assert "`realtime-mkt topics create` makes them" in worker.log_since_restart()
+        create_topics(fresh_settings)
+        worker.wait_ready()
+        produce_in_order(fresh_settings, opening("sku-w", 40))
+        worker.wait_idle(["catalog", "inventory"])
+    finally:
+        stop_worker(worker.process)
 
 
 def test_topics_create_is_idempotent_and_follows_the_catalogue(fresh_settings):

@@ -370,7 +370,7 @@ def test_a_broker_crash_and_a_worker_restarted_while_it_is_down_lose_no_decision
     # a worker (re)started before its broker waits for it, instead of exiting
     worker.restart(wipe_local_state=False, kill=True)
     deadline = time.monotonic() + 30
-    while "waiting for a Kafka broker" not in worker.log_since_restart():
+    while "): no Kafka broker answers at" not in worker.log_since_restart():
         assert time.monotonic() < deadline, worker.log_tail()
         worker.assert_alive()
         time.sleep(0.2)

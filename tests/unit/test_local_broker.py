@@ -1,19 +1,15 @@
 """The local broker's housekeeping: what its data holds, wiping it, the log shown on failure,
-and stopping a broker this process started; and waiting for a broker that does not answer yet."""
+stopping a broker this process started, and whether a broker answers."""
 
 from __future__ import annotations
 
-import itertools
 import os
 import subprocess
-import sys
-import time
 
 import pytest
 
-from realtime_mkt.ops.local_broker import LocalBroker, broker_answers, log_tail, wait_for_broker
-from realtime_mkt.settings import Settings
-from realtime_mkt.worker_process import free_port, settings_env
+from realtime_mkt.ops.local_broker import LocalBroker, broker_answers, log_tail
+from realtime_mkt.worker_process import free_port
 
 
 def test_partition_count_and_wipe(tmp_path):
@@ -53,52 +49,7 @@ def test_stopping_a_broker_this_process_started_reaps_it_instead_of_waiting_on_i
     assert not broker.pid_file.exists() and broker.pid() is None
 
 
-def test_waiting_for_a_broker_returns_once_it_answers_and_reports_the_wait():
-    tries, reports = [], []
-
-    def answers(bootstrap: str) -> bool:
-        tries.append(bootstrap)
-        return len(tries) >= 4  # down for three tries
-
-    assert wait_for_broker(
-        "kafka:9092", 30.0, reports.append, answers, poll=0.01, report_every=0.02
-    )
-    assert tries == ["kafka:9092"] * 4
-    assert reports and reports[0] < 0.01  # said at once, then every report_every
-    assert all(b - a >= 0.02 for a, b in itertools.pairwise(reports))
-
-
-def test_waiting_for_a_broker_gives_up_after_its_timeout():
-    start = time.monotonic()
-    assert not wait_for_broker("kafka:9092", 0.1, lambda s: None, lambda b: False, poll=0.02)
-    assert 0.1 <= time.monotonic() - start < 1.0
-
-
 def test_no_broker_answers_where_nothing_listens_or_a_name_does_not_resolve():
     nothing = f"127.0.0.1:{free_port()}"
     assert not broker_answers(nothing)
     assert not broker_answers(f"no-such-host.invalid:9092, {nothing}")
-
-
-def test_a_worker_whose_broker_never_answers_exits_with_the_settings_named(tmp_path):
-    settings = Settings(
-        bootstrap_servers=f"127.0.0.1:{free_port()}",
-        topic_prefix="t.",
-        data_dir=tmp_path / "state",
-        web_port=free_port(),
-        web_enabled=False,
-        broker_wait_seconds=1.0,
-    )
-    done = subprocess.run(
-        [sys.executable, "-m", "realtime_mkt", "worker"],
-        env=settings_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2, done.stderr
-    assert f"waiting for a Kafka broker at {settings.bootstrap_servers}" in done.stderr
-    error = done.stderr.splitlines()[-1]
-    assert error.startswith(f"error: no Kafka broker answered at {settings.bootstrap_servers}")
-    assert "KAFKA_BOOTSTRAP_SERVERS" in error and "REALTIME_MKT_BROKER_WAIT" in error
-    assert "Traceback" not in done.stderr

@@ -7,7 +7,6 @@ shipped in this package), formats the storage the first time, starts `kafka.Kafk
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import signal
@@ -15,7 +14,6 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -256,32 +254,6 @@ def broker_answers(bootstrap: str) -> bool:
         return False
     finally:
         admin.close()
-
-
-def wait_for_broker(
-    bootstrap: str,
-    timeout: float,
-    report: Callable[[float], None],
-    answers: Callable[[str], bool] = broker_answers,
-    poll: float = 2.0,
-    report_every: float = 30.0,
-) -> bool:
-    """Wait up to `timeout` seconds for a broker at `bootstrap` to answer; True once one does.
-
-    `report(seconds waited)` is called when the first try fails and every `report_every`
-    seconds after, so a worker started before its broker says what it waits for.
-    """
-    start = time.monotonic()
-    reported = -math.inf
-    while not answers(bootstrap):
-        waited = time.monotonic() - start
-        if waited >= timeout:
-            return False
-        if waited - reported >= report_every:
-            report(waited)
-            reported = waited
-        time.sleep(min(poll, max(timeout - waited, 0.0)))
-    return True
 
 
 def log_tail(log: Path, lines: int = 15) -> str:

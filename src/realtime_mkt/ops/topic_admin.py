@@ -46,6 +46,22 @@ def create_topics(settings: Settings) -> dict[str, str]:
         admin.close()
 
 
+def missing_topics(settings: Settings) -> list[str]:
+    """The catalogue's topics under the settings' prefix that the broker does not have."""
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers, client_id="realtime-mkt-admin"
+    )
+    try:
+        existing = set(admin.list_topics())
+    finally:
+        admin.close()
+    return sorted(
+        name
+        for name in (spec.full_name(settings) for spec in load_catalogue().values())
+        if name not in existing
+    )
+
+
 def align_configs(admin: KafkaAdminClient, topics: dict[str, TopicSpec]) -> set[str]:
     """Set the catalogue's configs on existing topics where the broker's differ (e.g. a changelog
     created before the catalogue asked for compression); return the names of those changed.

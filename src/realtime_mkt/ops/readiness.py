@@ -1,0 +1,67 @@
+"""What a starting worker waits for: a broker that answers, with every topic of its catalogue.
+
+Faust's consumer gives up at start when no broker answers (a traceback), and a worker started
+before its topics exist ignores them and never consumes them, even once they are created; so
+the worker starts only once both are there, saying meanwhile what it waits for.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from kafka.errors import KafkaError
+
+from realtime_mkt.ops.local_broker import broker_answers
+from realtime_mkt.ops.topic_admin import missing_topics
+from realtime_mkt.settings import Settings
+
+REPORT_EVERY = 30.0  # seconds between two reports of what a worker waits for
+
+
+def not_ready(settings: Settings) -> str | None:
+    """Why a worker on `settings` cannot start yet (None: it can), naming what to do."""
+    bootstrap = settings.bootstrap_servers
+    if not broker_answers(bootstrap):
+        return (
+            f"no Kafka broker answers at {bootstrap} (KAFKA_BOOTSTRAP_SERVERS; the local one: "
+            "`realtime-mkt kafka start`)"
+        )
+    try:
+        missing = missing_topics(settings)
+    except KafkaError as exc:  # the broker went away meanwhile
+        return f"the Kafka broker at {bootstrap} does not list its topics: {exc}"
+    if missing:
+        named = ", ".join(missing[:3]) + (
+            f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        )
+        return (
+            f"{len(missing)} of the worker's topics do not exist ({named}; "
+            f"REALTIME_MKT_TOPIC_PREFIX={settings.topic_prefix!r}): `realtime-mkt topics create` "
+            "makes them"
+        )
+    return None
+
+
+def wait_until_ready(
+    check: Callable[[], str | None],
+    timeout: float,
+    report: Callable[[float, str], None],
+    poll: float = 2.0,
+    report_every: float = REPORT_EVERY,
+) -> str | None:
+    """Call `check` until it returns None, for at most `timeout` seconds; return its last
+    answer (None: ready). `report(seconds waited, reason)` is called when the first check
+    fails, and every `report_every` seconds after."""
+    start = time.monotonic()
+    reported = -math.inf
+    while (reason := check()) is not None:
+        waited = time.monotonic() - start
+        if waited >= timeout:
+            return reason
+        if waited - reported >= report_every:
+            report(waited, reason)
+            reported = waited
+        time.sleep(min(poll, timeout - waited))
+    return None

@@ -1,0 +1,70 @@
+"""What a starting worker waits for, how it says so, and how it gives up."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+import time
+
+from realtime_mkt.ops.readiness import not_ready, wait_until_ready
+from realtime_mkt.settings import Settings
+from realtime_mkt.worker_process import free_port, settings_env
+
+
+def nowhere(tmp_path, wait: float = 1.0) -> Settings:
+    """Settings whose broker address nothing listens on."""
+    return Settings(
+        bootstrap_servers=f"127.0.0.1:{free_port()}",
+        topic_prefix="t.",
+        data_dir=tmp_path / "state",
+        web_port=free_port(),
+        web_enabled=False,
+        start_wait_seconds=wait,
+    )
+
+
+def test_waiting_returns_once_ready_and_reports_the_reason_at_once_and_then_every_so_often():
+    answers = iter(["no broker", "no broker", "3 topics missing", None])
+    reports = []
+    got = wait_until_ready(
+        lambda: next(answers),
+        30.0,
+        lambda s, why: reports.append((s, why)),
+        poll=0.01,
+        report_every=0.015,
+    )
+    assert got is None and next(answers, "drained") == "drained"  # checked until ready
+    assert reports[0][0] < 0.01 and reports[0][1] == "no broker"
+    assert all(b[0] - a[0] >= 0.015 for a, b in itertools.pairwise(reports))
+
+
+def test_waiting_gives_up_after_its_timeout_with_the_last_reason():
+    start = time.monotonic()
+    assert wait_until_ready(lambda: "still no broker", 0.1, lambda s, why: None, poll=0.02) == (
+        "still no broker"
+    )
+    assert 0.1 <= time.monotonic() - start < 1.0
+
+
+def test_without_a_broker_the_reason_names_its_address_and_setting(tmp_path):
+    settings = nowhere(tmp_path)
+    reason = not_ready(settings)
+    assert reason is not None
+    assert settings.bootstrap_servers in reason and "KAFKA_BOOTSTRAP_SERVERS" in reason
+
+
+def test_a_worker_whose_broker_never_answers_exits_with_the_settings_named(tmp_path):
+    settings = nowhere(tmp_path, wait=1.0)
+    done = subprocess.run(
+        [sys.executable, "-m", "realtime_mkt", "worker"],
+        env=settings_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("waiting (0 s of REALTIME_MKT_START_WAIT=1): no Kafka broker")
+    assert lines[-1] == f"error: {not_ready(settings)}; gave up after 1 s"
+    assert "Traceback" not in done.stderr
