@@ -63,7 +63,7 @@ def _kafka(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _topics(args: argparse.Namespace, settings: Settings) -> int:
-    from realtime_mkt.ops.topic_admin import create_topics, delete_topics
+    from realtime_mkt.ops.topic_admin import create_topics, delete_topics, topic_problems
 
     if args.action == "delete":
         deleted = delete_topics(settings)
@@ -73,7 +73,10 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for name, status in create_topics(settings).items():
         print(f"{status:<8} {name}")
-    return 0
+    differing = topic_problems(settings)[1]
+    for problem in differing:
+        print(f"error: {problem}", file=sys.stderr)
+    return 1 if differing else 0
 
 
 def _dead_letters(args: argparse.Namespace, settings: Settings) -> int:
@@ -118,7 +121,7 @@ def _dead_letters(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    from realtime_mkt.ops.readiness import not_ready, wait_until_ready
+    from realtime_mkt.ops.readiness import TopicsMisfit, not_ready, wait_until_ready
 
     wait = settings.start_wait_seconds
 
@@ -129,7 +132,11 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
             flush=True,
         )
 
-    reason = wait_until_ready(lambda: not_ready(settings), wait, waiting)
+    try:
+        reason = wait_until_ready(lambda: not_ready(settings), wait, waiting)
+    except TopicsMisfit as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if reason is not None:
         print(f"error: {reason}; gave up after {wait:.0f} s", file=sys.stderr)
         return 2

@@ -11,7 +11,7 @@ import time
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import ConfigResource, ConfigResourceType
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.structs import OffsetAndMetadata
 
 from realtime_mkt.catalogue import load_catalogue, topic
@@ -53,6 +53,27 @@ def test_a_worker_started_before_its_topics_waits_for_them_then_consumes(fresh_s
         worker.wait_idle(["catalog", "inventory"])
     finally:
         stop_worker(worker.process)
+
+
+def test_a_topic_partitioned_otherwise_than_the_catalogue_stops_the_worker_at_start(fresh_settings):
+    name, wanted = topic("inventory").full_name(fresh_settings), topic("inventory").partitions
+    admin = KafkaAdminClient(bootstrap_servers=fresh_settings.bootstrap_servers)
+    try:
+        admin.create_topics([NewTopic(name, wanted * 2, 1)])
+    finally:
+        admin.close()
+    created = cli(fresh_settings, "topics", "create")
+    problem = f"{name} has {wanted * 2} partitions, the catalogue {wanted}"
+    assert created.returncode == 1 and f"error: {problem}" in created.stderr
+    started = subprocess.run(
+        [sys.executable, "-m", "realtime_mkt", "worker"],
+        env=settings_env(fresh_settings),
+        capture_output=True,
+        text=True,
+        timeout=60,  # at once: waiting would not mend it
+    )
+    assert started.returncode == 2
+    assert started.stderr.startswith(f"error: {problem}: topics keyed alike"), started.stderr
 
 
 def test_topics_create_is_idempotent_and_follows_the_catalogue(fresh_settings):

@@ -1,8 +1,11 @@
-"""What a starting worker waits for: a broker that answers, with every topic of its catalogue.
+"""What a starting worker waits for: a broker that answers, with every topic of its catalogue;
+and what it refuses to start on: topics partitioned otherwise than the catalogue says.
 
 Faust's consumer gives up at start when no broker answers (a traceback), and a worker started
 before its topics exist ignores them and never consumes them, even once they are created; so
-the worker starts only once both are there, saying meanwhile what it waits for.
+the worker starts only once both are there, saying meanwhile what it waits for. A SKU-keyed
+topic with another partition count than the SKU table would send a SKU's events to two
+partitions' states; Faust starts on it without a word, so the worker does not.
 """
 
 from __future__ import annotations
@@ -14,14 +17,20 @@ from collections.abc import Callable
 from kafka.errors import KafkaError
 
 from realtime_mkt.ops.local_broker import broker_answers
-from realtime_mkt.ops.topic_admin import missing_topics
+from realtime_mkt.ops.topic_admin import topic_problems
 from realtime_mkt.settings import Settings
 
 REPORT_EVERY = 30.0  # seconds between two reports of what a worker waits for
 
 
+class TopicsMisfit(RuntimeError):
+    """Topics exist with other partition counts than the catalogue's: waiting will not help."""
+
+
 def not_ready(settings: Settings) -> str | None:
-    """Why a worker on `settings` cannot start yet (None: it can), naming what to do."""
+    """Why a worker on `settings` cannot start yet (None: it can), naming what to do.
+
+    Raises `TopicsMisfit` for topics with another partition count than the catalogue's."""
     bootstrap = settings.bootstrap_servers
     if not broker_answers(bootstrap):
         return (
@@ -29,9 +38,15 @@ def not_ready(settings: Settings) -> str | None:
             "`realtime-mkt kafka start`)"
         )
     try:
-        missing = missing_topics(settings)
+        missing, differing = topic_problems(settings)
     except KafkaError as exc:  # the broker went away meanwhile
         return f"the Kafka broker at {bootstrap} does not list its topics: {exc}"
+    if differing:
+        raise TopicsMisfit(
+            "; ".join(differing) + ": topics keyed alike and their changelogs share one "
+            "partitioning, or a SKU's (user's) events reach two states; recreate them as "
+            "`streams/topics.toml` says"
+        )
     if missing:
         named = ", ".join(missing[:3]) + (
             f" and {len(missing) - 3} more" if len(missing) > 3 else ""

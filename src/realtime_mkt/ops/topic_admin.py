@@ -46,20 +46,27 @@ def create_topics(settings: Settings) -> dict[str, str]:
         admin.close()
 
 
-def missing_topics(settings: Settings) -> list[str]:
-    """The catalogue's topics under the settings' prefix that the broker does not have."""
+def topic_problems(settings: Settings) -> tuple[list[str], list[str]]:
+    """The catalogue's topics under the settings' prefix that the broker does not have, and
+    those it has with another partition count than the catalogue's (each as a sentence)."""
     admin = KafkaAdminClient(
         bootstrap_servers=settings.bootstrap_servers, client_id="realtime-mkt-admin"
     )
     try:
         existing = set(admin.list_topics())
+        specs = {spec.full_name(settings): spec for spec in load_catalogue().values()}
+        present = [name for name in specs if name in existing]
+        described = admin.describe_topics(present) if present else []
     finally:
         admin.close()
-    return sorted(
-        name
-        for name in (spec.full_name(settings) for spec in load_catalogue().values())
-        if name not in existing
-    )
+    missing = sorted(name for name in specs if name not in existing)
+    differing = [
+        f"{topic['name']} has {len(topic['partitions'])} partitions, the catalogue "
+        f"{specs[topic['name']].partitions}"
+        for topic in described
+        if len(topic["partitions"]) != specs[topic["name"]].partitions
+    ]
+    return missing, sorted(differing)
 
 
 def align_configs(admin: KafkaAdminClient, topics: dict[str, TopicSpec]) -> set[str]:
