@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from realtime_mkt.models.daily_demand import FORECAST_AFTER_DAYS
-from realtime_mkt.settings import Settings
+from realtime_mkt.settings import SettingError, Settings
 from realtime_mkt.sim.market import SCENARIOS
 
 # a backtest scores its first forecasts on the day after the model's first forecast
@@ -320,4 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of `realtime-mkt`."""
     args = build_parser().parse_args(argv)
-    raise SystemExit(args.run(args, Settings.from_env()))
+    try:
+        settings = Settings.from_env()
+    except SettingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    raise SystemExit(args.run(args, settings))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 PROJECT_ROOT = Path(os.environ.get("REALTIME_MKT_ROOT", Path(__file__).resolve().parents[2]))
 APP_NAME = "realtime-mkt"
@@ -38,19 +40,46 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        """Build settings from `KAFKA_BOOTSTRAP_SERVERS` and the `REALTIME_MKT_*` variables."""
+        """Build settings from `KAFKA_BOOTSTRAP_SERVERS` and the `REALTIME_MKT_*` variables.
+
+        Raises `SettingError`, naming the variable, for a number that is not one or is out of
+        its range."""
         env = os.environ
         return cls(
             bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
             topic_prefix=env.get("REALTIME_MKT_TOPIC_PREFIX", ""),
             data_dir=Path(env.get("REALTIME_MKT_DATA_DIR", ".realtime-mkt/data")),
-            web_port=int(env.get("REALTIME_MKT_WEB_PORT", "6066")),
+            web_port=_number("REALTIME_MKT_WEB_PORT", 6066, int, 1, 65535),
             web_enabled=env.get("REALTIME_MKT_WEB", "1") != "0",
-            tick_seconds=float(env.get("REALTIME_MKT_TICK_SECONDS", cls.tick_seconds)),
-            tick_rate=float(env.get("REALTIME_MKT_TICK_RATE", cls.tick_rate)),
-            bulk_restore_min_records=int(
-                env.get("REALTIME_MKT_BULK_RESTORE_MIN_RECORDS", cls.bulk_restore_min_records)
+            tick_seconds=_number("REALTIME_MKT_TICK_SECONDS", cls.tick_seconds, float, 0.001),
+            tick_rate=_number("REALTIME_MKT_TICK_RATE", cls.tick_rate, float, 0),
+            bulk_restore_min_records=_number(
+                "REALTIME_MKT_BULK_RESTORE_MIN_RECORDS", cls.bulk_restore_min_records, int, 0
             ),
-            standby_replicas=int(env.get("REALTIME_MKT_STANDBY_REPLICAS", cls.standby_replicas)),
-            start_wait_seconds=float(env.get("REALTIME_MKT_START_WAIT", cls.start_wait_seconds)),
+            standby_replicas=_number("REALTIME_MKT_STANDBY_REPLICAS", cls.standby_replicas, int, 0),
+            start_wait_seconds=_number("REALTIME_MKT_START_WAIT", cls.start_wait_seconds, float, 0),
         )
+
+
+N = TypeVar("N", int, float)
+
+
+class SettingError(ValueError):
+    """An environment variable's value the settings cannot take."""
+
+
+def _number(name: str, default: N, kind: type[N], low: float, high: float = math.inf) -> N:
+    """The number environment variable `name` holds (`default` if unset), within [low, high]."""
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        raise SettingError(
+            f"{name}={text!r} is not {'an integer' if kind is int else 'a number'}"
+        ) from None
+    if not low <= value <= high:
+        bound = f"at least {low:g}" if high == math.inf else f"from {low:g} to {high:g}"
+        raise SettingError(f"{name}={text!r} is out of range: it must be {bound}")
+    return value
