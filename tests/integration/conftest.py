@@ -161,6 +161,7 @@ class RunningWorker:
 FAULTS = {  # test marker -> the variable that switches the fault on in faults/sitecustomize.py
     "faust_buffer_delay": "REALTIME_MKT_FAULT_FAUST_BUFFER_DELAY",
     "send_delay": "REALTIME_MKT_FAULT_SEND_DELAY",
+    "undelivered": "REALTIME_MKT_FAULT_UNDELIVERED",
 }
 
 

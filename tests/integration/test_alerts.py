@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 QUIET = {  # alerts a healthy worker raises none of
     "RealtimeMktWorkerDown",
-    "RealtimeMktDecisionsNotDelivered",
+    "RealtimeMktWorkerRestarting",
     "RealtimeMktCheckpointsFailing",
     "RealtimeMktDecisionsBehind",
 }

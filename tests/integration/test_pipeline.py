@@ -21,6 +21,7 @@ from realtime_mkt.events import format_time
 from realtime_mkt.models.elasticity import PRIOR_ELASTICITY
 from realtime_mkt.ops.local_broker import exited
 from realtime_mkt.streaming.app import category_prior_view
+from realtime_mkt.streaming.outbox import EXIT_UNDELIVERED
 from realtime_mkt.streaming.routing import partition_of
 from tests.helpers import (
     T0,
@@ -383,5 +384,28 @@ def test_a_broker_crash_and_a_worker_restarted_while_it_is_down_lose_no_decision
         wanted = {o.value["decision_id"]: o.value for o in expected if o.topic == name}
         records = [json.loads(r.value) for r in consume_decisions(settings, name, set(wanted))]
         # input read again after the crash may repeat a decision, only under its id and unchanged
+        assert all(v == wanted.get(v["decision_id"]) for v in records)
+        assert {v["decision_id"] for v in records} == set(wanted)
+
+
+@pytest.mark.undelivered("restock-requests")
+def test_a_decision_the_producer_gave_up_on_ends_the_worker_and_is_sent_after_its_restart(
+    worker, monkeypatch
+):
+    settings = worker.settings
+    worker.open_market(master_data())
+    history = demand(DAYS * 2, "u")
+    produce_in_order(settings, history)
+    # the first restock request's batch given up on: the worker ends at once, committing nothing
+    assert worker.process.wait(timeout=120) == EXIT_UNDELIVERED, worker.log_tail()
+    assert "produced records were not delivered" in worker.log_since_restart()
+    monkeypatch.delenv("REALTIME_MKT_FAULT_UNDELIVERED")
+    worker.restart(wipe_local_state=False)
+    worker.wait_idle(["orders", "order-lines"], timeout=180)
+    _, expected = replay(SkuEngine(), master_data() + history)
+    for name in ("restock-requests", "price-adjustments"):
+        wanted = {o.value["decision_id"]: o.value for o in expected if o.topic == name}
+        records = [json.loads(r.value) for r in consume_decisions(settings, name, set(wanted))]
+        # input read again after the exit may repeat a decision, only under its id and unchanged
         assert all(v == wanted.get(v["decision_id"]) for v in records)
         assert {v["decision_id"] for v in records} == set(wanted)

@@ -4,6 +4,8 @@ a changelog table reads its RocksDB store once per key read, in Faust's JSON."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import faust
@@ -13,8 +15,7 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatch
 from faust.types import TP
 
-from realtime_mkt.streaming import metrics
-from realtime_mkt.streaming.outbox import ChangelogTable, Outbox
+from realtime_mkt.streaming.outbox import EXIT_UNDELIVERED, ChangelogTable, Outbox
 
 
 class RecordingProducer:
@@ -52,10 +53,14 @@ class RecordingProducer:
         return [(topic, k, v) for topic, _, records in self.batches for k, v in records]
 
 
-def outbox(producer: RecordingProducer | None = None) -> tuple[Outbox, RecordingProducer]:
+def outbox(
+    producer: RecordingProducer | None = None, undelivered: list | None = None
+) -> tuple[Outbox, RecordingProducer]:
     producer = producer or RecordingProducer()
     app = SimpleNamespace(producer=SimpleNamespace(_ensure_producer=lambda: producer))
-    return Outbox(app, {"order-lines": "p.order-lines", "dead-letter": "p.dead-letter"}), producer
+    topics = {"order-lines": "p.order-lines", "dead-letter": "p.dead-letter"}
+    report = None if undelivered is None else lambda n, error: undelivered.append((n, error))
+    return Outbox(app, topics, report), producer
 
 
 def metadata(topic: str, partition: int, offset: int) -> SimpleNamespace:
@@ -176,21 +181,45 @@ def test_a_flush_returns_only_once_its_records_are_in_the_producer():
     assert sent_when_b_returned == [2]
 
 
-def test_a_failed_delivery_counts_its_records():
-    box, producer = outbox()
-    before = metrics.SEND_ERRORS._value.get()
+def test_a_failed_delivery_is_reported_with_its_records_and_error():
+    failures: list = []
+    box, producer = outbox(undelivered=failures)
+    gone = RuntimeError("broker gone")
 
     async def run() -> None:
         box.add("dead-letter", b"sku-1", {"n": 1})
         box.add("dead-letter", b"sku-2", {"n": 2})
         box.add("order-lines", b"sku-3", {"n": 3})
         await box.flush()
-        producer.deliveries[0].set_exception(RuntimeError("broker gone"))
+        producer.deliveries[0].set_exception(gone)
         producer.deliveries[1].set_result(metadata("p.order-lines", 0, 0))
         await asyncio.sleep(0)  # done callbacks run on the next loop turn
 
     asyncio.run(run())
-    assert metrics.SEND_ERRORS._value.get() == before + 2
+    assert failures == [(2, gone)]
+
+
+def test_by_default_a_failed_delivery_ends_the_process_at_once_with_its_status():
+    """Nothing after it may run: no commit of the inputs, no state stored (as a kill)."""
+    script = (
+        "import asyncio, logging\n"
+        "from tests.unit.test_outbox import outbox\n"
+        "logging.basicConfig()\n"  # the worker's log, as Faust sets it up
+        "box, producer = outbox()\n"
+        "async def run():\n"
+        "    box.add('dead-letter', b'k', {'n': 1})\n"
+        "    await box.flush()\n"
+        "    producer.deliveries[0].set_exception(RuntimeError('broker gone'))\n"
+        "    await asyncio.sleep(0)\n"
+        "    print('still running')\n"
+        "asyncio.run(run())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == EXIT_UNDELIVERED, done.stderr
+    assert "still running" not in done.stdout
+    assert "1 produced records were not delivered: RuntimeError('broker gone')" in done.stderr
 
 
 def test_a_delivered_flush_returns_once_the_broker_has_its_records():

@@ -34,11 +34,6 @@ DECISIONS = Counter(
     ["topic"],
     registry=REGISTRY,
 )
-SEND_ERRORS = Counter(
-    "realtime_mkt_send_errors_total",
-    "Output records the producer failed to deliver after its retries",
-    registry=REGISTRY,
-)
 HELD = Counter(
     "realtime_mkt_decisions_held_total",
     "Price decisions held by a cooldown or circuit breaker, by reason",

@@ -6,8 +6,9 @@ import asyncio
 import functools
 import itertools
 import logging
+import os
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import faust
@@ -17,7 +18,7 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from faust.types import TP, AppT
 from faust.utils import json
 
-from realtime_mkt.streaming import metrics, routing
+from realtime_mkt.streaming import routing
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,15 @@ class Outbox:
     engine. The outbox goes straight to Faust's producer (its aiokafka driver). An agent calls
     `flush` before its batch is acknowledged, and Faust flushes the producer before it commits
     offsets, so a committed input always has its outputs on the broker (at-least-once), as
-    with `send_soon`. Delivery failures (after the producer's own retries) are logged and
-    counted, as Faust's sensors count them.
+    with `send_soon`.
+
+    A record the producer gave up on (after its retries: `producer_request_timeout`, 20 minutes
+    of a broker that does not take it, or at once for an error no retry mends) ends the worker
+    at once, as a kill would (`undelivered`, by default `exit_undelivered`): its inputs must
+    not be committed, nor the states they made stored. Restarted, the worker reads them again
+    and makes their decisions again, under the same `decision_id`s. Faust counted such a
+    failure and committed the inputs past it: the decisions were lost (Kafka Streams' default
+    production handler fails its thread the same way).
 
     Tables' changelog records go the same way (`ChangelogTable`): Faust would put them in its
     producer buffer, whose flush gives up after 0.1 s without progress, so Faust could commit an
@@ -40,9 +48,15 @@ class Outbox:
     A flush appends the outputs first: decisions should not wait behind state bookkeeping.
     """
 
-    def __init__(self, app: AppT, topic_names: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        app: AppT,
+        topic_names: Mapping[str, str],
+        undelivered: Callable[[int, BaseException], None] | None = None,
+    ) -> None:
         self.app = app
         self.topic_names = topic_names  # logical name -> Kafka topic
+        self.undelivered = undelivered or exit_undelivered
         self.records: list[tuple[str, int | None, bytes | None, bytes]] = []
         self.changelog: list[tuple[ChangelogTable, int, bytes, bytes | None]] = []
         self.lock = asyncio.Lock()
@@ -57,6 +71,10 @@ class Outbox:
     ) -> None:
         """Queue one record of `table`'s changelog partition (a `None` value: a deletion)."""
         self.changelog.append((table, partition, key, value))
+
+    def _on_delivery(self, records: int, delivery: asyncio.Future) -> None:
+        if not delivery.cancelled() and (error := delivery.exception()) is not None:
+            self.undelivered(records, error)
 
     async def flush(self, delivered: bool = False) -> None:
         """Append every queued record to the producer; with `delivered`, return only once the
@@ -81,7 +99,7 @@ class Outbox:
                 delivery, count = deliveries[where][-1]
                 delivery.add_done_callback(functools.partial(table.on_changelog_delivered, count))
             for delivery, count in itertools.chain.from_iterable(deliveries.values()):
-                delivery.add_done_callback(functools.partial(_report_failure, count))
+                delivery.add_done_callback(functools.partial(self._on_delivery, count))
         if delivered and deliveries:
             await asyncio.wait([d for sent in deliveries.values() for d, _ in sent])
 
@@ -194,8 +212,18 @@ class ChangelogTable(faust.Table):
         self.data.set_persisted_offset(tp, metadata.offset + records - 1)
 
 
-def _report_failure(records: int, delivery: asyncio.Future) -> None:
-    if delivery.cancelled() or delivery.exception() is None:
-        return
-    metrics.SEND_ERRORS.inc(records)
-    log.error("%d produced records were not delivered: %r", records, delivery.exception())
+EXIT_UNDELIVERED = 75  # EX_TEMPFAIL: start the worker again once the broker takes records
+
+
+def exit_undelivered(records: int, error: BaseException) -> None:
+    """End the worker process at once, without committing or storing anything more: `records`
+    produced records were not delivered (`error`)."""
+    log.critical(
+        "%d produced records were not delivered: %r. Exiting at once, without committing: "
+        "restarted, the worker reads the inputs since its last commit again and makes their "
+        "decisions again, under the same decision_ids",
+        records,
+        error,
+    )
+    logging.shutdown()
+    os._exit(EXIT_UNDELIVERED)

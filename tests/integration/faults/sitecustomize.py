@@ -11,6 +11,9 @@ marker), and Python imports this module at start-up.
   names, matched as the end of the Kafka topic's) is in flight that long before the producer
   sends it (its delivery, and a producer flush, wait for it), so a worker killed meanwhile dies
   with those records unsent.
+- `REALTIME_MKT_FAULT_UNDELIVERED=<topic>`: the producer gives up on the first batch of records
+  for that topic (logical name, matched as the end of the Kafka topic's) without sending it,
+  as it does after its retries (`producer_request_timeout`) or on an error no retry mends.
 """
 
 import asyncio
@@ -60,3 +63,21 @@ if float(_send_delay) > 0:
         await _flush(self)
 
     Producer.send, Producer.flush = _late_send, _flush_with_in_flight
+
+_undelivered = os.environ.get("REALTIME_MKT_FAULT_UNDELIVERED")
+if _undelivered:
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.errors import KafkaTimeoutError
+
+    _send_batch = AIOKafkaProducer.send_batch
+    _given_up: list = []
+
+    async def _give_up_once(self, batch, topic, *, partition):
+        if _given_up or not topic.endswith(_undelivered):
+            return await _send_batch(self, batch, topic, partition=partition)
+        _given_up.append(topic)
+        delivery = asyncio.get_running_loop().create_future()
+        delivery.set_exception(KafkaTimeoutError("batch expired (injected fault)"))
+        return delivery
+
+    AIOKafkaProducer.send_batch = _give_up_once
