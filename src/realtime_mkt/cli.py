@@ -9,7 +9,10 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+from kafka.errors import KafkaError
+
 from realtime_mkt.models.daily_demand import FORECAST_AFTER_DAYS
+from realtime_mkt.ops.local_broker import broker_answers, no_broker_answers
 from realtime_mkt.settings import SettingError, Settings
 from realtime_mkt.sim.market import SCENARIOS
 
@@ -80,8 +83,6 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _dead_letters(args: argparse.Namespace, settings: Settings) -> int:
-    from kafka.errors import KafkaError
-
     from realtime_mkt.catalogue import load_catalogue
     from realtime_mkt.ops.dead_letters import (
         chosen,
@@ -114,7 +115,7 @@ def _dead_letters(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{sum(g.count for g in groups)} dead letters in the last {args.since}")
             if groups:
                 print(format_groups(groups))
-    except (ValueError, LookupError, TimeoutError, KafkaError) as exc:
+    except (ValueError, LookupError, TimeoutError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -325,4 +326,19 @@ def main(argv: list[str] | None = None) -> None:
     except SettingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    raise SystemExit(args.run(args, settings))
+    if needs_broker(args) and not broker_answers(settings.bootstrap_servers):
+        print(f"error: {no_broker_answers(settings.bootstrap_servers)}", file=sys.stderr)
+        raise SystemExit(2)
+    try:
+        code = args.run(args, settings)
+    except KafkaError as exc:  # kafka-python's: the broker went away, or refused a request
+        print(f"error: Kafka at {settings.bootstrap_servers}: {exc}", file=sys.stderr)
+        code = 2
+    raise SystemExit(code)
+
+
+def needs_broker(args: argparse.Namespace) -> bool:
+    """Whether the command talks to the broker at once (the worker waits for it instead)."""
+    return args.run in (_topics, _produce, _lag, _dead_letters) or (
+        args.run is _simulate and args.kafka
+    )

@@ -1,10 +1,13 @@
-"""The command line refuses numbers it cannot run with, naming the option."""
+"""The command line refuses numbers it cannot run with, naming the option, and says where it
+looked for a broker that does not answer."""
 
 from __future__ import annotations
 
 import pytest
 
-from realtime_mkt.cli import BACKTEST_MIN_DAYS, build_parser
+from realtime_mkt.cli import BACKTEST_MIN_DAYS, build_parser, main, needs_broker
+from realtime_mkt.ops.local_broker import no_broker_answers
+from realtime_mkt.worker_process import free_port
 
 
 @pytest.mark.parametrize(
@@ -29,3 +32,30 @@ def test_numbers_in_range_are_parsed_to_their_kind():
     assert (args.days, args.skus) == (BACKTEST_MIN_DAYS, 1)
     args = build_parser().parse_args(["simulate", "--seconds-per-day", "0"])
     assert args.seconds_per_day == 0.0 and isinstance(args.seconds_per_day, float)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["lag"],
+        ["topics", "create"],
+        ["dead-letters", "--since", "1h"],
+        ["produce", "events.jsonl", "--topic", "orders"],
+        ["simulate", "--kafka", "--days", "1"],
+    ],
+)
+def test_a_command_without_a_broker_says_where_it_looked_and_how_to_start_one(
+    argv, monkeypatch, capsys
+):
+    nowhere = f"127.0.0.1:{free_port()}"
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", nowhere)
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == f"error: {no_broker_answers(nowhere)}\n"
+    assert nowhere in no_broker_answers(nowhere)
+
+
+def test_commands_that_need_no_broker_do_not_ask_for_one():
+    for argv in (["simulate", "--days", "1"], ["backtest"], ["replay"], ["kafka", "status"]):
+        assert not needs_broker(build_parser().parse_args(argv))

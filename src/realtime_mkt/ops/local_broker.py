@@ -256,6 +256,14 @@ def broker_answers(bootstrap: str) -> bool:
         admin.close()
 
 
+def no_broker_answers(bootstrap: str) -> str:
+    """What to say when no broker answers at `bootstrap`."""
+    return (
+        f"no Kafka broker answers at {bootstrap} (KAFKA_BOOTSTRAP_SERVERS; the local one: "
+        "`realtime-mkt kafka start`)"
+    )
+
+
 def log_tail(log: Path, lines: int = 15) -> str:
     """The last `lines` entries of a broker log, without the stack-trace lines between them."""
     if not log.exists():

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from kafka.errors import KafkaError
 
-from realtime_mkt.ops.local_broker import broker_answers
+from realtime_mkt.ops.local_broker import broker_answers, no_broker_answers
 from realtime_mkt.ops.topic_admin import topic_problems
 from realtime_mkt.settings import Settings
 
@@ -33,10 +33,7 @@ def not_ready(settings: Settings) -> str | None:
     Raises `TopicsMisfit` for topics with another partition count than the catalogue's."""
     bootstrap = settings.bootstrap_servers
     if not broker_answers(bootstrap):
-        return (
-            f"no Kafka broker answers at {bootstrap} (KAFKA_BOOTSTRAP_SERVERS; the local one: "
-            "`realtime-mkt kafka start`)"
-        )
+        return no_broker_answers(bootstrap)
     try:
         missing, differing = topic_problems(settings)
     except KafkaError as exc:  # the broker went away meanwhile
