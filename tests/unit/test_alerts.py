@@ -1,4 +1,5 @@
-"""The Prometheus rules in docs/alerts.yml read metrics the worker exports and link the runbook."""
+"""The Prometheus rules in docs/alerts.yml read metrics the worker exports (its own and its
+process's) and link the runbook."""
 
 import re
 from pathlib import Path
@@ -28,7 +29,7 @@ def exported_names() -> set[str]:
 def test_every_alert_reads_metrics_the_worker_exports():
     exported = exported_names()
     for rule in alert_rules():
-        used = set(re.findall(r"realtime_mkt_\w+", rule["expr"]))
+        used = set(re.findall(r"\b(?:realtime_mkt|process)_\w+", rule["expr"]))
         assert used <= exported, (rule["alert"], used - exported)
         assert used or rule["expr"].startswith('up{job="realtime-mkt"}'), rule["alert"]
 
