@@ -122,8 +122,15 @@ def _dead_letters(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    from realtime_mkt.ops.readiness import TopicsMisfit, not_ready, wait_until_ready
+    from realtime_mkt.ops.readiness import (
+        TopicsMisfit,
+        data_dir_held,
+        not_ready,
+        open_data_dir_lock,
+        wait_until_ready,
+    )
 
+    lock = open_data_dir_lock(settings)  # locked by `data_dir_held` while the worker runs
     wait = settings.start_wait_seconds
 
     def waiting(seconds: float, reason: str) -> None:
@@ -133,8 +140,11 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
             flush=True,
         )
 
+    def check() -> str | None:
+        return data_dir_held(lock, settings) or not_ready(settings)
+
     try:
-        reason = wait_until_ready(lambda: not_ready(settings), wait, waiting)
+        reason = wait_until_ready(check, wait, waiting)
     except TopicsMisfit as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -146,7 +156,8 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     # Faust's own `--with-web` default would override REALTIME_MKT_WEB=0: pass the setting on
     web = "--with-web" if settings.web_enabled else "--without-web"
     sys.argv = [sys.argv[0], "--loop", "uvloop", "worker", web, "--loglevel", args.loglevel]
-    app.main()
+    with lock:
+        app.main()
     return 0
 
 

@@ -19,10 +19,10 @@ from realtime_mkt.events import RejectedEvent, dead_letter, parse_time
 from realtime_mkt.ops.lag import group_lag
 from realtime_mkt.ops.local_broker import LocalBroker
 from realtime_mkt.ops.topic_admin import create_topics
-from realtime_mkt.worker_process import settings_env, stop_worker
+from realtime_mkt.worker_process import free_port, settings_env, stop_worker
 from tests.helpers import T0, inventory, opening
 from tests.integration.conftest import RunningWorker
-from tests.integration.kafka_io import consume, produce, produce_in_order
+from tests.integration.kafka_io import consume, members_partitions, produce, produce_in_order
 
 pytestmark = pytest.mark.integration
 
@@ -53,6 +53,25 @@ def test_a_worker_started_before_its_topics_waits_for_them_then_consumes(fresh_s
         worker.wait_idle(["catalog", "inventory"])
     finally:
         stop_worker(worker.process)
+
+
+def test_a_second_worker_on_the_same_data_folder_waits_outside_the_group(worker, tmp_path):
+    worker.wait_ready()
+    second = RunningWorker(
+        dataclasses.replace(worker.settings, web_port=free_port()), tmp_path / "second"
+    )
+    try:
+        held = f"another worker (pid {worker.process.pid}) uses REALTIME_MKT_DATA_DIR="
+        deadline = time.monotonic() + 60
+        while held not in second.log_since_restart():
+            assert time.monotonic() < deadline, second.log_tail()
+            second.assert_alive()
+            time.sleep(0.2)
+        time.sleep(3)  # it would have joined by now (a worker joins within a second or two)
+        assert [len(p) for p in members_partitions(worker.settings)] == [4]
+        assert "Ready" not in second.log_since_restart()
+    finally:
+        stop_worker(second.process)
 
 
 def test_a_topic_partitioned_otherwise_than_the_catalogue_stops_the_worker_at_start(fresh_settings):

@@ -1,13 +1,20 @@
-"""What a starting worker waits for, how it says so, and how it gives up."""
+"""What a starting worker waits for (a broker, and a data folder of its own), how it says so,
+and how it gives up."""
 
 from __future__ import annotations
 
 import itertools
+import os
 import subprocess
 import sys
 import time
 
-from realtime_mkt.ops.readiness import not_ready, wait_until_ready
+from realtime_mkt.ops.readiness import (
+    data_dir_held,
+    not_ready,
+    open_data_dir_lock,
+    wait_until_ready,
+)
 from realtime_mkt.settings import Settings
 from realtime_mkt.worker_process import free_port, settings_env
 
@@ -68,3 +75,40 @@ def test_a_worker_whose_broker_never_answers_exits_with_the_settings_named(tmp_p
     assert lines[0].startswith("waiting (0 s of REALTIME_MKT_START_WAIT=1): no Kafka broker")
     assert lines[-1] == f"error: {not_ready(settings)}; gave up after 1 s"
     assert "Traceback" not in done.stderr
+
+
+def test_a_data_folder_is_held_by_one_worker_process_at_a_time(tmp_path):
+    settings = nowhere(tmp_path)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from realtime_mkt.ops.readiness import data_dir_held, open_data_dir_lock\n"
+            "from tests.unit.test_readiness import nowhere\n"
+            "from pathlib import Path\n"
+            "lock = open_data_dir_lock(nowhere(Path(sys.argv[1])))\n"  # kept open: held
+            "assert data_dir_held(lock, None) is None\n"
+            "print('held', flush=True)\n"
+            "time.sleep(60)\n",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "held\n"
+        lock = open_data_dir_lock(settings)
+        reason = data_dir_held(lock, settings)
+        assert reason == (
+            f"another worker (pid {holder.pid}) uses REALTIME_MKT_DATA_DIR={settings.data_dir}: "
+            "each worker needs a data folder of its own"
+        )
+        holder.kill()  # its lock goes with its process
+        holder.wait()
+        assert data_dir_held(lock, settings) is None
+        assert data_dir_held(lock, settings) is None  # taking it again keeps it
+        assert (settings.data_dir / "worker.lock").read_text() == f"{os.getpid()}\n"
+    finally:
+        holder.kill()
+        holder.wait()

@@ -1,18 +1,25 @@
 """What a starting worker waits for: a broker that answers, with every topic of its catalogue;
-and what it refuses to start on: topics partitioned otherwise than the catalogue says.
+and a data folder no other worker holds; and what it refuses to start on: topics partitioned
+otherwise than the catalogue says.
 
 Faust's consumer gives up at start when no broker answers (a traceback), and a worker started
 before its topics exist ignores them and never consumes them, even once they are created; so
 the worker starts only once both are there, saying meanwhile what it waits for. A SKU-keyed
 topic with another partition count than the SKU table would send a SKU's events to two
-partitions' states; Faust starts on it without a word, so the worker does not.
+partitions' states; Faust starts on it without a word, so the worker does not. A second
+worker on the same data folder joined the group, took partitions, waited half a minute on
+RocksDB's locks and crashed, making the group rebalance twice.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import math
+import os
 import time
 from collections.abc import Callable
+from typing import IO
 
 from kafka.errors import KafkaError
 
@@ -76,4 +83,34 @@ def wait_until_ready(
             report(waited, reason)
             reported = waited
         time.sleep(min(poll, timeout - waited))
+    return None
+
+
+def open_data_dir_lock(settings: Settings) -> IO[str]:
+    """The worker's data folder's lock file, opened (created with the folder if need be)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return (settings.data_dir / "worker.lock").open("a+")
+
+
+def data_dir_held(lock: IO[str], settings: Settings) -> str | None:
+    """Take the data folder's lock for this process, until it exits (None), or say which
+    process holds it.
+
+    A POSIX record lock: a forked child (the model checkpoint) does not hold it, and a killed
+    worker's is released with its process, so its restart finds the folder free."""
+    try:
+        fcntl.lockf(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno not in (errno.EACCES, errno.EAGAIN):
+            raise
+        lock.seek(0)
+        holder = lock.read().strip() or "?"
+        return (
+            f"another worker (pid {holder}) uses REALTIME_MKT_DATA_DIR={settings.data_dir}: "
+            "each worker needs a data folder of its own"
+        )
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
     return None
