@@ -148,6 +148,8 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     except TopicsMisfit as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C while it waits: nothing started, nothing to say
+        return 130
     if reason is not None:
         print(f"error: {reason}; gave up after {wait:.0f} s", file=sys.stderr)
         return 2
