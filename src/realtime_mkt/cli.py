@@ -130,7 +130,11 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         wait_until_ready,
     )
 
-    lock = open_data_dir_lock(settings)  # locked by `data_dir_held` while the worker runs
+    try:
+        lock = open_data_dir_lock(settings)  # locked by `data_dir_held` while the worker runs
+    except OSError as exc:
+        print(f"error: REALTIME_MKT_DATA_DIR={settings.data_dir}: {exc.strerror}", file=sys.stderr)
+        return 2
     wait = settings.start_wait_seconds
 
     def waiting(seconds: float, reason: str) -> None:

@@ -3,6 +3,7 @@ and how it gives up."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import subprocess
@@ -112,3 +113,17 @@ def test_a_data_folder_is_held_by_one_worker_process_at_a_time(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_worker_whose_data_folder_cannot_be_made_names_it(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    settings = dataclasses.replace(nowhere(tmp_path), data_dir=tmp_path / "file" / "state")
+    done = subprocess.run(
+        [sys.executable, "-m", "realtime_mkt", "worker"],
+        env=settings_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr == f"error: REALTIME_MKT_DATA_DIR={settings.data_dir}: Not a directory\n"
