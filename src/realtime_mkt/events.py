@@ -75,13 +75,15 @@ def not_ahead(event: InputEvent, now: float) -> InputEvent:
     return event
 
 
-def decode(name: str, key: bytes | None, raw: bytes, read: Position | None = None) -> InputEvent:
+def decode(
+    name: str, key: bytes | None, raw: bytes | None, read: Position | None = None
+) -> InputEvent:
     """Validate one record of input topic `name` (read at `read`); raise `RejectedEvent` with
     the reason."""
     return checked(name, key, _json_object(raw), read)
 
 
-def decode_as(schema: str, raw: bytes) -> dict[str, Any]:
+def decode_as(schema: str, raw: bytes | None) -> dict[str, Any]:
     """Decode a record's value and validate it against `schema` alone (a record that is not
     one of its topic's events, such as `order-lines`' keyless progress records); raise
     `RejectedEvent` with the reason."""
@@ -97,7 +99,11 @@ def _validate(schema: str, value: dict[str, Any]) -> None:
         raise RejectedEvent(exc.field, exc.message) from None
 
 
-def _json_object(raw: bytes) -> dict[str, Any]:
+def _json_object(raw: bytes | None) -> dict[str, Any]:
+    if raw is None:  # a compacted topic's way to delete a key: the contract deletes nothing
+        raise RejectedEvent(
+            None, "value is null (a tombstone): the event contract has no deletions"
+        )
     try:
         value = orjson.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -148,11 +154,17 @@ def checked(
 
 
 def dead_letter(
-    rejection: RejectedEvent, topic_name: str, partition: int, offset: int, raw: bytes, now: float
+    rejection: RejectedEvent,
+    topic_name: str,
+    partition: int,
+    offset: int,
+    raw: bytes | None,
+    now: float,
 ) -> dict[str, Any]:
-    """The dead-letter record for a rejected input, keeping the original bytes."""
+    """The dead-letter record for a rejected input, keeping the original bytes (none for a
+    null value, which its error names)."""
     try:
-        text, encoding = raw.decode("utf-8"), "utf-8"
+        text, encoding = (raw or b"").decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         text, encoding = base64.b64encode(raw).decode("ascii"), "base64"
     return {

@@ -105,6 +105,7 @@ def test_key_must_match_the_key_field():
         # not JSON, though Python's own parser reads it (and NaN slips past numeric bounds)
         (b'{"unit_price": NaN}', "not valid JSON"),
         (b'{"quantity": 1e999999}', "not valid JSON"),
+        (None, "value is null (a tombstone)"),  # a compacted topic's deletion
     ],
 )
 def test_unreadable_values_are_rejected(raw, words):
@@ -123,6 +124,9 @@ def test_dead_letter_keeps_original_bytes_and_context():
     binary = dead_letter(rejection, "orders", 0, 0, b"\xff\x00", T0)
     assert binary["raw_encoding"] == "base64" and binary["raw"] == "/wA="
     assert_valid("dead-letter.v1", binary)
+    tombstone = dead_letter(rejection, "catalog", 0, 0, None, T0)
+    assert tombstone["raw"] == "" and tombstone["raw_encoding"] == "utf-8"
+    assert_valid("dead-letter.v1", tombstone)
 
 
 def test_an_event_stamped_more_than_a_day_ahead_of_the_workers_clock_is_rejected():
