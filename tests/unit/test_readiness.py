@@ -32,6 +32,17 @@ def nowhere(tmp_path, wait: float = 1.0) -> Settings:
     )
 
 
+def run_worker(settings: Settings) -> subprocess.CompletedProcess:
+    """`realtime-mkt worker` on `settings`, to its end."""
+    return subprocess.run(
+        [sys.executable, "-m", "realtime_mkt", "worker"],
+        env=settings_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_waiting_returns_once_ready_and_reports_the_reason_at_once_and_then_every_so_often():
     answers = iter(["no broker", "no broker", "3 topics missing", None])
     reports = []
@@ -64,13 +75,7 @@ def test_without_a_broker_the_reason_names_its_address_and_setting(tmp_path):
 
 def test_a_worker_whose_broker_never_answers_exits_with_the_settings_named(tmp_path):
     settings = nowhere(tmp_path, wait=1.0)
-    done = subprocess.run(
-        [sys.executable, "-m", "realtime_mkt", "worker"],
-        env=settings_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_worker(settings)
     assert done.returncode == 2, done.stderr
     lines = done.stderr.splitlines()
     assert lines[0].startswith("waiting (0 s of REALTIME_MKT_START_WAIT=1): no Kafka broker")
@@ -118,12 +123,6 @@ def test_a_data_folder_is_held_by_one_worker_process_at_a_time(tmp_path):
 def test_a_worker_whose_data_folder_cannot_be_made_names_it(tmp_path):
     (tmp_path / "file").write_text("not a folder")
     settings = dataclasses.replace(nowhere(tmp_path), data_dir=tmp_path / "file" / "state")
-    done = subprocess.run(
-        [sys.executable, "-m", "realtime_mkt", "worker"],
-        env=settings_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_worker(settings)
     assert done.returncode == 2
     assert done.stderr == f"error: REALTIME_MKT_DATA_DIR={settings.data_dir}: Not a directory\n"
