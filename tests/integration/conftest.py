@@ -162,6 +162,7 @@ FAULTS = {  # test marker -> the variable that switches the fault on in faults/s
     "faust_buffer_delay": "REALTIME_MKT_FAULT_FAUST_BUFFER_DELAY",
     "send_delay": "REALTIME_MKT_FAULT_SEND_DELAY",
     "undelivered": "REALTIME_MKT_FAULT_UNDELIVERED",
+    "agent_raises": "REALTIME_MKT_FAULT_AGENT_RAISES",
 }
 
 

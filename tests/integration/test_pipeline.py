@@ -21,7 +21,7 @@ from realtime_mkt.events import format_time
 from realtime_mkt.models.elasticity import PRIOR_ELASTICITY
 from realtime_mkt.ops.local_broker import exited
 from realtime_mkt.streaming.app import category_prior_view
-from realtime_mkt.streaming.outbox import EXIT_UNDELIVERED
+from realtime_mkt.streaming.fatal import EXIT_AGENT_FAILED, EXIT_UNDELIVERED
 from realtime_mkt.streaming.routing import partition_of
 from tests.helpers import (
     T0,
@@ -392,18 +392,36 @@ def test_a_broker_crash_and_a_worker_restarted_while_it_is_down_lose_no_decision
         assert {v["decision_id"] for v in records} == set(wanted)
 
 
-@pytest.mark.undelivered("restock-requests")
-def test_a_decision_the_producer_gave_up_on_ends_the_worker_and_is_sent_after_its_restart(
-    worker, monkeypatch
+@pytest.mark.parametrize(
+    ("variable", "status", "logged"),
+    [
+        # the producer gives up on the first restock request's batch: Faust committed past it
+        pytest.param(
+            "REALTIME_MKT_FAULT_UNDELIVERED",
+            EXIT_UNDELIVERED,
+            "produced records were not delivered",
+            marks=pytest.mark.undelivered("restock-requests"),
+        ),
+        # the SKU agent raises on the batch of sku-a's sixth order's line: Faust restarted the
+        # agent and committed the batch unhandled
+        pytest.param(
+            "REALTIME_MKT_FAULT_AGENT_RAISES",
+            EXIT_AGENT_FAILED,
+            "agent sku_events failed: RuntimeError",
+            marks=pytest.mark.agent_raises("r-sku-a-5#0"),
+        ),
+    ],
+)
+def test_a_worker_that_cannot_go_on_ends_and_decides_every_input_after_its_restart(
+    worker, monkeypatch, variable, status, logged
 ):
     settings = worker.settings
     worker.open_market(master_data())
-    history = demand(DAYS * 2, "u")
+    history = demand(DAYS * 2, "r")
     produce_in_order(settings, history)
-    # the first restock request's batch given up on: the worker ends at once, committing nothing
-    assert worker.process.wait(timeout=120) == EXIT_UNDELIVERED, worker.log_tail()
-    assert "produced records were not delivered" in worker.log_since_restart()
-    monkeypatch.delenv("REALTIME_MKT_FAULT_UNDELIVERED")
+    assert worker.process.wait(timeout=120) == status, worker.log_tail()  # committing nothing
+    assert logged in worker.log_since_restart()
+    monkeypatch.delenv(variable)
     worker.restart(wipe_local_state=False)
     worker.wait_idle(["orders", "order-lines"], timeout=180)
     _, expected = replay(SkuEngine(), master_data() + history)

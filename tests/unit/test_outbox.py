@@ -15,7 +15,8 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatch
 from faust.types import TP
 
-from realtime_mkt.streaming.outbox import EXIT_UNDELIVERED, ChangelogTable, Outbox
+from realtime_mkt.streaming.fatal import EXIT_UNDELIVERED
+from realtime_mkt.streaming.outbox import ChangelogTable, Outbox
 
 
 class RecordingProducer:

@@ -59,6 +59,7 @@ from realtime_mkt.streaming import bulk_restore, checkpoint, heap, metrics, rout
 from realtime_mkt.streaming.batches import KeyRun, apply_in_order, by_key
 from realtime_mkt.streaming.consumer import consumer_url
 from realtime_mkt.streaming.deferred_writes import DeferredWrites
+from realtime_mkt.streaming.fatal import ends_worker_on_error
 from realtime_mkt.streaming.flow_control import App
 from realtime_mkt.streaming.inbox import Inbox, Record
 from realtime_mkt.streaming.outbox import ChangelogTable, Outbox
@@ -391,6 +392,7 @@ def create_app(settings: Settings) -> faust.App:
     sku_inbox = app.inbox(sku_topic.topics, BATCH_MAX, BATCH_WITHIN)
 
     @app.agent(sku_topic)
+    @ends_worker_on_error
     async def sku_events(stream: faust.StreamT) -> None:
         """Apply SKU-keyed events (and orders' lines) to per-SKU state and publish the decisions
         they cause (the records come through `sku_inbox`; the stream stays unread)."""
@@ -421,6 +423,7 @@ def create_app(settings: Settings) -> faust.App:
     user_inbox = app.inbox(user_topic.topics, BATCH_MAX, BATCH_WITHIN)
 
     @app.agent(user_topic)
+    @ends_worker_on_error
     async def user_events(stream: faust.StreamT) -> None:
         """Learn CTR and preference from clicks; pass clicks and add-to-carts on to their SKU.
 

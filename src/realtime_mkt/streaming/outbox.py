@@ -6,7 +6,6 @@ import asyncio
 import functools
 import itertools
 import logging
-import os
 import random
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -19,6 +18,7 @@ from faust.types import TP, AppT
 from faust.utils import json
 
 from realtime_mkt.streaming import routing
+from realtime_mkt.streaming.fatal import EXIT_UNDELIVERED, end_worker
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +35,8 @@ class Outbox:
 
     A record the producer gave up on (after its retries: `producer_request_timeout`, 20 minutes
     of a broker that does not take it, or at once for an error no retry mends) ends the worker
-    at once, as a kill would (`undelivered`, by default `exit_undelivered`): its inputs must
-    not be committed, nor the states they made stored. Restarted, the worker reads them again
-    and makes their decisions again, under the same `decision_id`s. Faust counted such a
-    failure and committed the inputs past it: the decisions were lost (Kafka Streams' default
+    at once, as a kill would (`undelivered`, by default `exit_undelivered`; `fatal.py`): its
+    inputs must not be committed, nor the states they made stored (Kafka Streams' default
     production handler fails its thread the same way).
 
     Tables' changelog records go the same way (`ChangelogTable`): Faust would put them in its
@@ -212,18 +210,6 @@ class ChangelogTable(faust.Table):
         self.data.set_persisted_offset(tp, metadata.offset + records - 1)
 
 
-EXIT_UNDELIVERED = 75  # EX_TEMPFAIL: start the worker again once the broker takes records
-
-
 def exit_undelivered(records: int, error: BaseException) -> None:
-    """End the worker process at once, without committing or storing anything more: `records`
-    produced records were not delivered (`error`)."""
-    log.critical(
-        "%d produced records were not delivered: %r. Exiting at once, without committing: "
-        "restarted, the worker reads the inputs since its last commit again and makes their "
-        "decisions again, under the same decision_ids",
-        records,
-        error,
-    )
-    logging.shutdown()
-    os._exit(EXIT_UNDELIVERED)
+    """End the worker process at once: `records` produced records were not delivered (`error`)."""
+    end_worker(EXIT_UNDELIVERED, "%d produced records were not delivered: %r.", records, error)

@@ -14,6 +14,8 @@ marker), and Python imports this module at start-up.
 - `REALTIME_MKT_FAULT_UNDELIVERED=<topic>`: the producer gives up on the first batch of records
   for that topic (logical name, matched as the end of the Kafka topic's) without sending it,
   as it does after its retries (`producer_request_timeout`) or on an error no retry mends.
+- `REALTIME_MKT_FAULT_AGENT_RAISES=<event_id>`: grouping a batch by key raises on the batch
+  with that event: a bug outside any one event's processing, which escapes its agent.
 """
 
 import asyncio
@@ -81,3 +83,17 @@ if _undelivered:
         return delivery
 
     AIOKafkaProducer.send_batch = _give_up_once
+
+_raises_on = os.environ.get("REALTIME_MKT_FAULT_AGENT_RAISES")
+if _raises_on:
+    from realtime_mkt.streaming import batches
+
+    _by_key = batches.by_key
+
+    def _raising_by_key(items, field_name):
+        items = list(items)
+        if any(event.value.get("event_id") == _raises_on for _, event in items):
+            raise RuntimeError(f"injected fault on {_raises_on}")
+        return _by_key(items, field_name)
+
+    batches.by_key = _raising_by_key
