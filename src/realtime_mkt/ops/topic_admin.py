@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
@@ -10,6 +11,22 @@ from kafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
 from realtime_mkt.catalogue import TopicSpec, load_catalogue
 from realtime_mkt.settings import Settings
+
+
+def catalogue_topics(settings: Settings) -> dict[str, TopicSpec]:
+    """The catalogue's topics by their Kafka names under the settings' prefix."""
+    return {spec.full_name(settings): spec for spec in load_catalogue().values()}
+
+
+@contextmanager
+def _admin(settings: Settings) -> Iterator[KafkaAdminClient]:
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers, client_id="realtime-mkt-admin"
+    )
+    try:
+        yield admin
+    finally:
+        admin.close()
 
 
 def create_topics(settings: Settings) -> dict[str, str]:
@@ -20,12 +37,9 @@ def create_topics(settings: Settings) -> dict[str, str]:
     once every topic has a leader for each partition: a worker started on topics its broker does
     not list yet (a just-started broker lags) ignores them and never consumes them.
     """
-    admin = KafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers, client_id="realtime-mkt-admin"
-    )
-    try:
+    with _admin(settings) as admin:
         existing = set(admin.list_topics())
-        specs = {spec.full_name(settings): spec for spec in load_catalogue().values()}
+        specs = catalogue_topics(settings)
         updated = align_configs(admin, {n: s for n, s in specs.items() if n in existing})
         result: dict[str, str] = {}
         for name, spec in specs.items():
@@ -42,23 +56,16 @@ def create_topics(settings: Settings) -> dict[str, str]:
                 result[name] = "exists"
         admin.wait_for_topics(list(result), timeout_ms=60_000)
         return result
-    finally:
-        admin.close()
 
 
 def topic_problems(settings: Settings) -> tuple[list[str], list[str]]:
     """The catalogue's topics under the settings' prefix that the broker does not have, and
     those it has with another partition count than the catalogue's (each as a sentence)."""
-    admin = KafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers, client_id="realtime-mkt-admin"
-    )
-    try:
+    specs = catalogue_topics(settings)
+    with _admin(settings) as admin:
         existing = set(admin.list_topics())
-        specs = {spec.full_name(settings): spec for spec in load_catalogue().values()}
         present = [name for name in specs if name in existing]
         described = admin.describe_topics(present) if present else []
-    finally:
-        admin.close()
     missing = sorted(name for name in specs if name not in existing)
     differing = [
         f"{topic['name']} has {len(topic['partitions'])} partitions, the catalogue "
@@ -107,20 +114,11 @@ def delete_topics(settings: Settings) -> list[str]:
     Throwaway prefixes (tests, benchmarks, demos) would otherwise pile up partitions on the broker,
     and a broker with tens of thousands of partitions takes minutes to start.
     """
-    admin = KafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers, client_id="realtime-mkt-admin"
-    )
-    try:
+    with _admin(settings) as admin:
         existing = set(admin.list_topics())
-        names = sorted(
-            name
-            for name in (spec.full_name(settings) for spec in load_catalogue().values())
-            if name in existing
-        )
+        names = sorted(name for name in catalogue_topics(settings) if name in existing)
         if names:
             # a topic deleted meanwhile by someone else is the outcome asked for
             with suppress(UnknownTopicOrPartitionError):
                 admin.delete_topics(names, timeout_ms=60_000)
         return names
-    finally:
-        admin.close()
