@@ -132,15 +132,19 @@ class RunningWorker:
     def assert_alive(self) -> None:
         assert self.process.poll() is None, self.log_tail()
 
-    def wait_ready(self, timeout: float = 90) -> None:
-        """Wait until the current process reports that Faust's recovery is over and it consumes."""
+    def wait_logged(self, text: str, timeout: float = 60) -> None:
+        """Wait until the current process, alive, has logged `text`."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.assert_alive()
-            if "[^Worker]: Ready" in self.log_since_restart():
+            if text in self.log_since_restart():
                 return
             time.sleep(0.2)
-        raise TimeoutError(f"the worker was not ready within {timeout}s; see {self.log}")
+        raise TimeoutError(f"the worker did not log {text!r} within {timeout}s; see {self.log}")
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        """Wait until the current process reports that Faust's recovery is over and it consumes."""
+        self.wait_logged("[^Worker]: Ready", timeout)
 
     def open_market(self, values: list[tuple[str, dict]]) -> None:
         """Publish catalog records and stock snapshots, and wait until the worker has them all."""

@@ -41,11 +41,7 @@ def test_a_worker_started_before_its_topics_waits_for_them_then_consumes(fresh_s
     # Faust's consumer ignores topics missing at its start, and keeps ignoring them once created
     worker = RunningWorker(fresh_settings, tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while "of the worker's topics do not exist" not in worker.log_since_restart():
-            assert time.monotonic() < deadline, worker.log_tail()
-            worker.assert_alive()
-            time.sleep(0.2)
+        worker.wait_logged("of the worker's topics do not exist")
         assert "`realtime-mkt topics create` makes them" in worker.log_since_restart()
         create_topics(fresh_settings)
         worker.wait_ready()
@@ -61,12 +57,7 @@ def test_a_second_worker_on_the_same_data_folder_waits_outside_the_group(worker,
         dataclasses.replace(worker.settings, web_port=free_port()), tmp_path / "second"
     )
     try:
-        held = f"another worker (pid {worker.process.pid}) uses REALTIME_MKT_DATA_DIR="
-        deadline = time.monotonic() + 60
-        while held not in second.log_since_restart():
-            assert time.monotonic() < deadline, second.log_tail()
-            second.assert_alive()
-            time.sleep(0.2)
+        second.wait_logged(f"another worker (pid {worker.process.pid}) uses REALTIME_MKT_DATA_DIR=")
         time.sleep(3)  # it would have joined by now (a worker joins within a second or two)
         assert [len(p) for p in members_partitions(worker.settings)] == [4]
         assert "Ready" not in second.log_since_restart()
@@ -84,13 +75,7 @@ def test_a_topic_partitioned_otherwise_than_the_catalogue_stops_the_worker_at_st
     created = cli(fresh_settings, "topics", "create")
     problem = f"{name} has {wanted * 2} partitions, the catalogue {wanted}"
     assert created.returncode == 1 and f"error: {problem}" in created.stderr
-    started = subprocess.run(
-        [sys.executable, "-m", "realtime_mkt", "worker"],
-        env=settings_env(fresh_settings),
-        capture_output=True,
-        text=True,
-        timeout=60,  # at once: waiting would not mend it
-    )
+    started = cli(fresh_settings, "worker")  # exits at once: waiting would not mend it
     assert started.returncode == 2
     assert started.stderr.startswith(f"error: {problem}: topics keyed alike"), started.stderr
 

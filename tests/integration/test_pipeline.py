@@ -89,6 +89,18 @@ def assert_same_decisions(got: dict[str, dict], wanted: dict[str, dict]) -> None
     pytest.fail("decisions differ from the in-process replay:\n" + "\n".join(lines))
 
 
+def assert_every_decision_repeated_only_unchanged(settings, inputs) -> None:
+    """Every restock request and price adjustment the in-process replay of `inputs` makes came
+    out, and none other: input read again after a crash or an exit may repeat a decision, but
+    only under its original id and unchanged."""
+    _, expected = replay(SkuEngine(), inputs)
+    for name in ("restock-requests", "price-adjustments"):
+        wanted = {o.value["decision_id"]: o.value for o in expected if o.topic == name}
+        records = [json.loads(r.value) for r in consume_decisions(settings, name, set(wanted))]
+        assert all(v == wanted.get(v["decision_id"]) for v in records)
+        assert {v["decision_id"] for v in records} == set(wanted)
+
+
 def test_decisions_match_the_engine_and_validate(worker):
     settings = worker.settings
     worker.open_market(master_data())
@@ -325,16 +337,7 @@ def test_a_killed_worker_repeats_no_decision_under_a_new_id(worker):
     consume(settings, "restock-requests", 3, settle=0.0)  # the worker is mid-stream
     worker.restart(wipe_local_state=False, kill=True)
     worker.wait_idle(["orders", "order-lines"], timeout=180)
-    _, expected = replay(SkuEngine(), master_data() + history)
-    for name in ("restock-requests", "price-adjustments"):
-        wanted = {o.value["decision_id"]: o.value for o in expected if o.topic == name}
-        records = [json.loads(r.value) for r in consume_decisions(settings, name, set(wanted))]
-        copies: dict[str, list[dict]] = {}
-        for value in records:
-            copies.setdefault(value["decision_id"], []).append(value)
-        # replayed input may repeat a decision, but only under its original id and unchanged
-        assert all(all(v == vs[0] for v in vs) for vs in copies.values())
-        assert {k: vs[0] for k, vs in copies.items()} == wanted
+    assert_every_decision_repeated_only_unchanged(settings, master_data() + history)
 
 
 @pytest.mark.send_delay(5.0, "restock-requests", "price-adjustments")
@@ -374,22 +377,12 @@ def test_a_broker_crash_and_a_worker_restarted_while_it_is_down_lose_no_decision
         time.sleep(0.1)
     # a worker (re)started before its broker waits for it, instead of exiting
     worker.restart(wipe_local_state=False, kill=True)
-    deadline = time.monotonic() + 30
-    while "): no Kafka broker answers at" not in worker.log_since_restart():
-        assert time.monotonic() < deadline, worker.log_tail()
-        worker.assert_alive()
-        time.sleep(0.2)
+    worker.wait_logged("): no Kafka broker answers at", timeout=30)
     local_broker.start()
     worker.wait_ready(timeout=180)
     produce_in_order(settings, after)
     worker.wait_idle(["orders", "order-lines"], timeout=180)
-    _, expected = replay(SkuEngine(), master_data() + before + after)
-    for name in ("restock-requests", "price-adjustments"):
-        wanted = {o.value["decision_id"]: o.value for o in expected if o.topic == name}
-        records = [json.loads(r.value) for r in consume_decisions(settings, name, set(wanted))]
-        # input read again after the crash may repeat a decision, only under its id and unchanged
-        assert all(v == wanted.get(v["decision_id"]) for v in records)
-        assert {v["decision_id"] for v in records} == set(wanted)
+    assert_every_decision_repeated_only_unchanged(settings, master_data() + before + after)
 
 
 @pytest.mark.parametrize(
@@ -424,10 +417,4 @@ def test_a_worker_that_cannot_go_on_ends_and_decides_every_input_after_its_resta
     monkeypatch.delenv(variable)
     worker.restart(wipe_local_state=False)
     worker.wait_idle(["orders", "order-lines"], timeout=180)
-    _, expected = replay(SkuEngine(), master_data() + history)
-    for name in ("restock-requests", "price-adjustments"):
-        wanted = {o.value["decision_id"]: o.value for o in expected if o.topic == name}
-        records = [json.loads(r.value) for r in consume_decisions(settings, name, set(wanted))]
-        # input read again after the exit may repeat a decision, only under its id and unchanged
-        assert all(v == wanted.get(v["decision_id"]) for v in records)
-        assert {v["decision_id"] for v in records} == set(wanted)
+    assert_every_decision_repeated_only_unchanged(settings, master_data() + history)
